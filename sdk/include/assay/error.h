@@ -84,7 +84,14 @@ static inline void assay_error_prefix(assay_error *err, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->text, sizeof old);
     old[sizeof old - 1] = '\0';
-    snprintf(err->text, sizeof err->text, "%s%s", head, old);
+    size_t hl = strlen(head), ol = strlen(old);
+    if (hl > sizeof err->text - 1)
+        hl = sizeof err->text - 1;
+    if (ol > sizeof err->text - 1 - hl)
+        ol = sizeof err->text - 1 - hl;
+    memcpy(err->text, head, hl);
+    memcpy(err->text + hl, old, ol);
+    err->text[hl + ol] = '\0';
 }
 
 /* A short stable name for an error code ("EINVAL" ...), never NULL. */

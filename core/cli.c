@@ -1,0 +1,702 @@
+#include "cli.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "graph.h"
+#include "hostapi.h"
+#include "options.h"
+#include "registry.h"
+#include "run.h"
+#include "util.h"
+#ifdef ASSAY_HAVE_LLM
+#include "llm/llm.h"
+#endif
+
+#ifndef ASSAY_VERSION
+#define ASSAY_VERSION "0.0.0"
+#endif
+
+/* Set by the SIGINT/SIGTERM handler; polled by the scheduler.  The one
+ * process-wide variable: a signal handler can reach nothing else. */
+static volatile sig_atomic_t g_interrupt;
+
+static void on_signal(int sig)
+{
+    if (g_interrupt) {
+        /* second Ctrl-C: leave now; finished nodes are already on disk */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    g_interrupt = 1;
+}
+
+static const char USAGE[] =
+    "usage: assay <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run EXP.yaml        run an experiment graph\n"
+    "  validate EXP.yaml   check an experiment without running it\n"
+    "  plugins [info NAME] list plugins, or show one plugin's manual\n"
+    "  graph EXP.yaml      print the graph (--format dot|mermaid)\n"
+    "  runs                list past runs\n"
+    "  llm ping EXP.yaml NAME   send one request to an endpoint\n"
+    "\n"
+    "`assay <command> --help` describes each command.\n";
+
+static const char RUN_HELP[] =
+    "usage: assay run EXP.yaml [options]\n"
+    "\n"
+    "Run every node of the experiment graph and write a run directory\n"
+    "(runs/<experiment>/<time>-<hash>/: manifest.json, nodes/, log.txt).\n"
+    "\n"
+    "  --set PATH=VALUE   override a YAML value (e.g. nodes.j.with.k=3)\n"
+    "  --resume DIR       continue an interrupted run in DIR\n"
+    "  --fresh            recompute every node (ignore the node cache)\n"
+    "  --only NODE        run NODE and what it depends on\n"
+    "  --dry-run          validate and show the plan; run nothing\n"
+    "  -j, --jobs N       worker threads (default: number of cores)\n"
+    "  --runs-dir DIR     where run directories go (default: runs)\n"
+    "  --cache-dir DIR    node and LLM cache (default: .assay/cache)\n"
+    "  --cache MODE       LLM cache: read-write, off or replay\n"
+    "  --plugin-dir DIR   also load plugins from DIR (repeatable)\n"
+    "  -q, --quiet        print only errors\n"
+    "  -v, --verbose      print plugin log lines\n";
+
+static const char VALIDATE_HELP[] =
+    "usage: assay validate EXP.yaml [--set PATH=VALUE]... "
+    "[--plugin-dir DIR]\n"
+    "\n"
+    "Check the experiment (YAML, plugins, ports, options, types, cycles)\n"
+    "and report every problem as file:line:col.  Exit 0 when valid, 2 "
+    "when not.\n";
+
+static const char PLUGINS_HELP[] =
+    "usage: assay plugins [--plugin-dir DIR]\n"
+    "       assay plugins info NAME\n"
+    "\n"
+    "List every plugin found (built-in directory, ASSAY_PLUGIN_PATH,\n"
+    "--plugin-dir) with its ports, or print one plugin's full manual.\n";
+
+static const char GRAPH_HELP[] =
+    "usage: assay graph EXP.yaml [--format dot|mermaid]\n"
+    "\n"
+    "Print the experiment graph for Graphviz (dot) or Mermaid.\n";
+
+static const char RUNS_HELP[] =
+    "usage: assay runs [--runs-dir DIR]\n"
+    "\n"
+    "List past runs: experiment, start time, status, duration, path.\n";
+
+typedef struct args {
+    const char *file;
+    const char *sets[256];
+    size_t nsets;
+    const char *plugin_dirs[32];
+    size_t ndirs;
+    run_opts ro;
+    const char *format;
+    const char *rest[16];
+    size_t nrest;
+    bool help;
+} args;
+
+static bool need_value(int i, int argc, const char *flag)
+{
+    if (i + 1 >= argc) {
+        fprintf(stderr, "assay: %s needs a value\n", flag);
+        return false;
+    }
+    return true;
+}
+
+/* Parse the common flags; returns 0 or 2 (bad usage). */
+static int parse_args(int argc, char **argv, args *a, const char *help)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            fputs(help, stdout);
+            a->help = true;
+            return 0;
+        } else if (!strcmp(s, "--set")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            if (a->nsets < 256)
+                a->sets[a->nsets++] = argv[++i];
+        } else if (!strncmp(s, "--set=", 6)) {
+            if (a->nsets < 256)
+                a->sets[a->nsets++] = s + 6;
+        } else if (!strcmp(s, "--plugin-dir")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            if (a->ndirs < 32)
+                a->plugin_dirs[a->ndirs++] = argv[++i];
+        } else if (!strcmp(s, "--resume")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            a->ro.resume_dir = argv[++i];
+        } else if (!strcmp(s, "--fresh")) {
+            a->ro.fresh = true;
+        } else if (!strcmp(s, "--only")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            a->ro.only = argv[++i];
+        } else if (!strcmp(s, "--dry-run")) {
+            a->ro.dry_run = true;
+        } else if (!strcmp(s, "-j") || !strcmp(s, "--jobs")) {
+            int64_t v;
+            if (!need_value(i, argc, s))
+                return 2;
+            if (!util_parse_i64(argv[++i], &v) || v < 1 || v > 1024) {
+                fprintf(stderr, "assay: %s expects a number of threads "
+                                "(1-1024)\n", s);
+                return 2;
+            }
+            a->ro.jobs = (unsigned)v;
+        } else if (!strcmp(s, "--runs-dir")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            a->ro.runs_dir = argv[++i];
+        } else if (!strcmp(s, "--cache-dir")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            a->ro.cache_dir = argv[++i];
+        } else if (!strcmp(s, "--cache")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            a->ro.llm_cache_mode = argv[++i];
+            if (strcmp(a->ro.llm_cache_mode, "read-write") &&
+                strcmp(a->ro.llm_cache_mode, "off") &&
+                strcmp(a->ro.llm_cache_mode, "replay")) {
+                fprintf(stderr, "assay: --cache expects read-write, off or "
+                                "replay\n");
+                return 2;
+            }
+        } else if (!strcmp(s, "--format")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            a->format = argv[++i];
+        } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
+            a->ro.verbosity = -1;
+        } else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
+            a->ro.verbosity = 1;
+        } else if (s[0] == '-' && s[1]) {
+            fprintf(stderr, "assay: unknown option '%s'\n%s", s, help);
+            return 2;
+        } else if (!a->file) {
+            a->file = s;
+        } else if (a->nrest < 16) {
+            a->rest[a->nrest++] = s;
+        } else {
+            fprintf(stderr, "assay: too many arguments\n");
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static registry *load_registry(const args *a)
+{
+    registry *r = registry_new();
+    if (!r) {
+        fprintf(stderr, "assay: out of memory\n");
+        return NULL;
+    }
+    assay_error err;
+    registry_add_defaults(r, &err);
+    for (size_t i = 0; i < a->ndirs; i++)
+        if (registry_add_dir(r, a->plugin_dirs[i], &err))
+            fprintf(stderr, "assay: warning: %s\n", err.text);
+    return r;
+}
+
+static void print_problems(const registry *r)
+{
+    for (size_t i = 0; i < registry_nproblems(r); i++)
+        fprintf(stderr, "assay: warning: skipped plugin file: %s\n",
+                registry_problem(r, i));
+}
+
+/* ---- plugins ---------------------------------------------------------- */
+
+static const char *type_name(assay_type t)
+{
+    return graph_type_name(t);
+}
+
+static void print_ports(const assay_port *ports, const char *title)
+{
+    printf("%s:\n", title);
+    if (!ports || !ports->name) {
+        printf("  (none)\n");
+        return;
+    }
+    for (const assay_port *p = ports; p->name; p++)
+        printf("  %-18s %-8s%s%s  %s\n", p->name, type_name(p->type),
+               p->required ? " required" : "",
+               p->multi ? " (list)" : "", p->doc ? p->doc : "");
+}
+
+static void print_flags(uint32_t f)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{ASSAY_F_PER_ITEM, "per-item"},
+                 {ASSAY_F_ALL_ITEMS, "all-items"},
+                 {ASSAY_F_DETERMINISTIC, "deterministic"},
+                 {ASSAY_F_NEEDS_LLM, "needs-llm"},
+                 {ASSAY_F_SIDE_EFFECTS, "side-effects"},
+                 {ASSAY_F_CHEAP, "cheap"}};
+    bool first = true;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (f & names[i].bit) {
+            printf("%s%s", first ? "" : ", ", names[i].name);
+            first = false;
+        }
+    printf("%s\n", first ? "(none)" : "");
+}
+
+static void plugin_info(const plugin_entry *e)
+{
+    const assay_plugin *p = &e->desc;
+    printf("%s %s (%s)\n  %s\n\n", p->name, p->version, p->kind, p->summary);
+    if (p->doc)
+        printf("%s\n\n", p->doc);
+    print_ports(p->inputs, "inputs");
+    print_ports(p->outputs, "outputs");
+    printf("options:\n");
+    if (!p->options || !p->options->name)
+        printf("  (none)\n");
+    for (const assay_option *o = p->options; o && o->name; o++) {
+        char range[160] = "";
+        if (o->type == ASSAY_OPT_ENUM)
+            snprintf(range, sizeof range, " one of %s", o->choices);
+        else if (o->has_min || o->has_max) {
+            char lo[40] = "-inf", hi[40] = "inf";
+            if (o->has_min)
+                snprintf(lo, sizeof lo, "%g", o->min);
+            if (o->has_max)
+                snprintf(hi, sizeof hi, "%g", o->max);
+            snprintf(range, sizeof range, " in [%s, %s]", lo, hi);
+        }
+        printf("  %-18s %-7s %s%s%s%s\n", o->name, options_type_name(o->type),
+               o->required ? "required" : "default ",
+               o->required ? "" : (o->def ? o->def : "(none)"), range,
+               "");
+        if (o->doc)
+            printf("  %-18s   %s\n", "", o->doc);
+    }
+    printf("flags: ");
+    print_flags(p->flags);
+    printf("file: %s\nsha256: %s\n", e->path, e->sha256);
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse_args(argc, argv, &a, PLUGINS_HELP);
+    if (rc || a.help)
+        return rc;
+    registry *r = load_registry(&a);
+    if (!r)
+        return 1;
+    if (a.file && strcmp(a.file, "info") == 0) {
+        if (a.nrest != 1) {
+            fprintf(stderr, "usage: assay plugins info NAME\n");
+            registry_free(r);
+            return 2;
+        }
+        const plugin_entry *e = registry_find(r, a.rest[0]);
+        if (!e) {
+            size_t n;
+            const char *const *names = registry_names(r, &n);
+            const char *best = util_did_you_mean(a.rest[0], names, n);
+            fprintf(stderr, "assay: unknown plugin '%s'%s%s%s\n", a.rest[0],
+                    best ? "; did you mean '" : "", best ? best : "",
+                    best ? "'?" : "");
+            registry_free(r);
+            return 2;
+        }
+        plugin_info(e);
+        registry_free(r);
+        return 0;
+    }
+    if (a.file) {
+        fprintf(stderr, "assay: unknown plugins subcommand '%s'\n%s", a.file,
+                PLUGINS_HELP);
+        registry_free(r);
+        return 2;
+    }
+    print_problems(r);
+    size_t n;
+    const char *const *names = registry_names(r, &n);
+    printf("%zu plugins\n", n);
+    for (size_t i = 0; i < n; i++) {
+        const plugin_entry *e = registry_find(r, names[i]);
+        const assay_plugin *p = &e->desc;
+        printf("\n%-28s %-12s %s\n", p->name, p->kind, p->summary);
+        strbuf sb = {0};
+        for (const assay_port *q = p->inputs; q && q->name; q++)
+            sb_printf(&sb, "%s%s:%s%s", sb.len ? ", " : "", q->name,
+                      type_name(q->type), q->required ? "" : "?");
+        printf("  in:  %s\n", sb.buf ? sb.buf : "-");
+        sb_free(&sb);
+        for (const assay_port *q = p->outputs; q && q->name; q++)
+            sb_printf(&sb, "%s%s:%s", sb.len ? ", " : "", q->name,
+                      type_name(q->type));
+        printf("  out: %s\n", sb.buf ? sb.buf : "-");
+        sb_free(&sb);
+    }
+    registry_free(r);
+    return 0;
+}
+
+/* ---- validate / graph / run --------------------------------------------- */
+
+static int load_graph(const args *a, registry *r, graph **g)
+{
+    diag d = {0};
+    int rc = graph_load(a->file, a->sets, a->nsets, r, g, &d);
+    if (rc) {
+        diag_print(&d, stderr);
+        fprintf(stderr, "%zu error%s\n", d.n, d.n == 1 ? "" : "s");
+    }
+    diag_free(&d);
+    return rc;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse_args(argc, argv, &a, VALIDATE_HELP);
+    if (rc || a.help)
+        return rc;
+    if (!a.file) {
+        fputs(VALIDATE_HELP, stderr);
+        return 2;
+    }
+    registry *r = load_registry(&a);
+    if (!r)
+        return 1;
+    graph *g = NULL;
+    if (load_graph(&a, r, &g)) {
+        registry_free(r);
+        return 2;
+    }
+    size_t edges = 0;
+    for (size_t i = 0; i < g->n; i++)
+        for (size_t j = 0; j < g->nodes[i].ninputs; j++)
+            edges += g->nodes[i].inputs[j].nrefs;
+    printf("%s: ok (%zu nodes, %zu connections)\n", a.file, g->n, edges);
+    graph_free(g);
+    registry_free(r);
+    return 0;
+}
+
+static int cmd_graph(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse_args(argc, argv, &a, GRAPH_HELP);
+    if (rc || a.help)
+        return rc;
+    if (!a.file) {
+        fputs(GRAPH_HELP, stderr);
+        return 2;
+    }
+    const char *fmt = a.format ? a.format : "dot";
+    if (strcmp(fmt, "dot") && strcmp(fmt, "mermaid")) {
+        fprintf(stderr, "assay: --format expects dot or mermaid\n");
+        return 2;
+    }
+    registry *r = load_registry(&a);
+    graph *g = NULL;
+    if (!r || load_graph(&a, r, &g)) {
+        registry_free(r);
+        return 2;
+    }
+    rc = strcmp(fmt, "dot") == 0 ? graph_write_dot(g, stdout)
+                                 : graph_write_mermaid(g, stdout);
+    graph_free(g);
+    registry_free(r);
+    return rc ? 1 : 0;
+}
+
+/* Print what each node will do (and its LLM estimate where it has one). */
+static int dry_run(graph *g)
+{
+    printf("plan for %s (%zu nodes):\n", g->experiment, g->n);
+    for (size_t k = 0; k < g->n; k++) {
+        const gnode *n = &g->nodes[g->order[k]];
+        const assay_plugin *p = &n->plugin->desc;
+        strbuf sb = {0};
+        for (size_t i = 0; i < n->ninputs; i++)
+            for (size_t j = 0; j < n->inputs[i].nrefs; j++) {
+                char ref[300];
+                sb_printf(&sb, "%s%s<-%s", sb.len ? ", " : "",
+                          n->inputs[i].port->name,
+                          graph_ref_name(g, &n->inputs[i].refs[j], ref,
+                                         sizeof ref));
+            }
+        printf("  %2zu. %-20s %-24s %s\n", k + 1, n->name, p->name,
+               sb.buf ? sb.buf : "");
+        sb_free(&sb);
+        if (p->flags & ASSAY_F_NEEDS_LLM) {
+            node_ctx nc;
+            node_ctx_init(&nc, n->name, p, g->seed, 1, g->config_dir, NULL,
+                          NULL, NULL);
+            assay_io *io = io_new(&nc, p);
+            assay_estimate est;
+            assay_error err = {0};
+            int rc = io ? exec_estimate(&nc, n->options, io, &est, &err)
+                        : ASSAY_ENOMEM;
+            if (rc == 0)
+                printf("      llm: %llu requests to '%s', ~%llu prompt "
+                       "tokens, <= %llu completion tokens\n",
+                       (unsigned long long)est.llm_requests,
+                       est.endpoint ? est.endpoint : "?",
+                       (unsigned long long)est.prompt_tokens,
+                       (unsigned long long)est.completion_tokens);
+            else if (rc == ASSAY_ENOTSUP)
+                printf("      llm: (the plugin gives no estimate)\n");
+            else
+                printf("      llm: estimate failed: %s\n", err.text);
+            io_free(io);
+            node_ctx_cleanup(&nc);
+        }
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse_args(argc, argv, &a, RUN_HELP);
+    if (rc || a.help)
+        return rc;
+    json_t *resumed = NULL;
+    if (a.ro.resume_dir) {
+        char mp[PATH_MAX];
+        snprintf(mp, sizeof mp, "%s/manifest.json", a.ro.resume_dir);
+        json_error_t je;
+        resumed = json_load_file(mp, 0, &je);
+        if (!resumed) {
+            fprintf(stderr, "assay: --resume: cannot read %s: %s\n", mp,
+                    je.text);
+            return 2;
+        }
+        if (!a.file)
+            a.file = json_string_value(json_object_get(resumed,
+                                                       "config_file"));
+        json_t *sets = json_object_get(resumed, "sets");
+        if (a.nsets == 0)
+            for (size_t i = 0; i < json_array_size(sets) && a.nsets < 256;
+                 i++)
+                a.sets[a.nsets++] =
+                    json_string_value(json_array_get(sets, i));
+    }
+    if (!a.file) {
+        fputs(RUN_HELP, stderr);
+        json_decref(resumed);
+        return 2;
+    }
+    registry *r = load_registry(&a);
+    graph *g = NULL;
+    if (!r || load_graph(&a, r, &g)) {
+        registry_free(r);
+        json_decref(resumed);
+        return 2;
+    }
+    if (a.ro.dry_run) {
+        rc = dry_run(g);
+    } else {
+        a.ro.sets = a.sets;
+        a.ro.nsets = a.nsets;
+        a.ro.interrupt = &g_interrupt;
+        a.ro.progress_tty = isatty(2) && getenv("CI") == NULL;
+        if (!a.ro.runs_dir)
+            a.ro.runs_dir = getenv("ASSAY_RUNS_DIR");
+        if (!a.ro.cache_dir)
+            a.ro.cache_dir = getenv("ASSAY_CACHE_DIR");
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        rc = run_graph(g, r, &a.ro, NULL, 0);
+    }
+    graph_free(g);
+    registry_free(r);
+    json_decref(resumed);
+    return rc;
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+typedef struct run_row {
+    char started[32];
+    char line[1024];
+} run_row;
+
+static int cmp_rows(const void *a, const void *b)
+{
+    return strcmp(((const run_row *)a)->started,
+                  ((const run_row *)b)->started);
+}
+
+static int cmd_runs(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse_args(argc, argv, &a, RUNS_HELP);
+    if (rc || a.help)
+        return rc;
+    const char *root = a.ro.runs_dir ? a.ro.runs_dir
+                       : getenv("ASSAY_RUNS_DIR") ? getenv("ASSAY_RUNS_DIR")
+                                                  : "runs";
+    DIR *d = opendir(root);
+    if (!d) {
+        printf("no runs in %s\n", root);
+        return 0;
+    }
+    run_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char ed[PATH_MAX];
+        snprintf(ed, sizeof ed, "%s/%s", root, e->d_name);
+        DIR *d2 = opendir(ed);
+        if (!d2)
+            continue;
+        struct dirent *e2;
+        while ((e2 = readdir(d2))) {
+            if (e2->d_name[0] == '.')
+                continue;
+            char mp[PATH_MAX + 300];
+            snprintf(mp, sizeof mp, "%s/%s/manifest.json", ed, e2->d_name);
+            json_t *m = json_load_file(mp, 0, NULL);
+            if (!m)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                run_row *nr = realloc(rows, cap * sizeof *nr);
+                if (!nr) {
+                    json_decref(m);
+                    break;
+                }
+                rows = nr;
+            }
+            const char *st = json_string_value(json_object_get(m, "started"));
+            snprintf(rows[n].started, sizeof rows[n].started, "%s",
+                     st ? st : "");
+            snprintf(rows[n].line, sizeof rows[n].line,
+                     "%-24s %-20s %-11s %8.1fs  %s/%s",
+                     json_string_value(json_object_get(m, "experiment"))
+                         ? json_string_value(json_object_get(m, "experiment"))
+                         : "?",
+                     st ? st : "?",
+                     json_string_value(json_object_get(m, "status"))
+                         ? json_string_value(json_object_get(m, "status"))
+                         : "?",
+                     json_number_value(json_object_get(m, "seconds")), ed,
+                     e2->d_name);
+            n++;
+            json_decref(m);
+        }
+        closedir(d2);
+    }
+    closedir(d);
+    qsort(rows, n, sizeof *rows, cmp_rows);
+    printf("%-24s %-20s %-11s %9s  %s\n", "experiment", "started", "status",
+           "time", "directory");
+    for (size_t i = 0; i < n; i++)
+        printf("%s\n", rows[i].line);
+    free(rows);
+    return 0;
+}
+
+#ifdef ASSAY_HAVE_LLM
+static const assay_plugin *find_cb(void *ud, const char *name)
+{
+    const plugin_entry *e = registry_find((registry *)ud, name);
+    return e ? &e->desc : NULL;
+}
+
+static int cmd_llm(int argc, char **argv)
+{
+    /* assay llm <sub> EXP.yaml ...: load the experiment's endpoints */
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+        return llm_cli_main(argc, argv, NULL, NULL, NULL);
+    args a = {0};
+    registry *r = load_registry(&a);
+    if (!r)
+        return 1;
+    json_t *endpoints = NULL;
+    if (argc >= 2 && util_is_file(argv[1])) {
+        ynode *root = NULL;
+        diag d = {0};
+        if (yaml_load_file(argv[1], &root, &d) ||
+            yaml_expand_env(root, argv[1], &d)) {
+            diag_print(&d, stderr);
+            diag_free(&d);
+            ynode_free(root);
+            registry_free(r);
+            return 2;
+        }
+        diag_free(&d);
+        ynode *llm = ynode_get(root, "llm", NULL);
+        endpoints = llm ? ynode_to_json(llm) : NULL;
+        ynode_free(root);
+    }
+    int rc = llm_cli_main(argc, argv, endpoints, find_cb, r);
+    json_decref(endpoints);
+    registry_free(r);
+    return rc;
+}
+#endif
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("assay %s (plugin ABI %d.%d)\n", ASSAY_VERSION,
+               ASSAY_ABI_MAJOR, ASSAY_ABI_MINOR);
+        return 0;
+    }
+    const char *cmd = argv[1];
+    int sub_argc = argc - 2;
+    char **sub_argv = argv + 2;
+    if (!strcmp(cmd, "run"))
+        return cmd_run(sub_argc, sub_argv);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(sub_argc, sub_argv);
+    if (!strcmp(cmd, "plugins"))
+        return cmd_plugins(sub_argc, sub_argv);
+    if (!strcmp(cmd, "graph"))
+        return cmd_graph(sub_argc, sub_argv);
+    if (!strcmp(cmd, "runs"))
+        return cmd_runs(sub_argc, sub_argv);
+#ifdef ASSAY_HAVE_LLM
+    if (!strcmp(cmd, "llm"))
+        return cmd_llm(sub_argc, sub_argv);
+#endif
+    static const char *const cmds[] = {"run", "validate", "plugins", "graph",
+                                       "runs", "llm"};
+    const char *best = util_did_you_mean(cmd, cmds, 6);
+    fprintf(stderr, "assay: unknown command '%s'%s%s%s\n\n%s", cmd,
+            best ? "; did you mean '" : "", best ? best : "",
+            best ? "'?" : "", USAGE);
+    return 2;
+}

@@ -1,0 +1,77 @@
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void diag_add(diag *d, const char *file, int line, int col, const char *hint,
+              const char *fmt, ...)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        diag_item *ni = realloc(d->items, cap * sizeof *ni);
+        if (!ni)
+            return; /* out of memory: the diagnostic is dropped */
+        d->items = ni;
+        d->cap = cap;
+    }
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_item *it = &d->items[d->n];
+    it->file = strdup(file ? file : "<input>");
+    it->line = line;
+    it->col = col;
+    it->msg = strdup(msg);
+    it->hint = hint ? strdup(hint) : NULL;
+    if (!it->file || !it->msg) {
+        free(it->file);
+        free(it->msg);
+        free(it->hint);
+        return;
+    }
+    d->n++;
+}
+
+static void fmt_item(const diag_item *it, char *buf, size_t n)
+{
+    if (it->line > 0)
+        snprintf(buf, n, "%s:%d:%d: error: %s", it->file, it->line, it->col,
+                 it->msg);
+    else
+        snprintf(buf, n, "%s: error: %s", it->file, it->msg);
+}
+
+void diag_print(const diag *d, FILE *out)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char buf[2048];
+        fmt_item(&d->items[i], buf, sizeof buf);
+        fprintf(out, "%s\n", buf);
+        if (d->items[i].hint)
+            fprintf(out, "  hint: %s\n", d->items[i].hint);
+    }
+}
+
+void diag_first(const diag *d, char *buf, size_t n)
+{
+    if (d->n == 0) {
+        snprintf(buf, n, "unknown error");
+        return;
+    }
+    fmt_item(&d->items[0], buf, n);
+}
+
+void diag_free(diag *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->items[i].file);
+        free(d->items[i].msg);
+        free(d->items[i].hint);
+    }
+    free(d->items);
+    d->items = NULL;
+    d->n = d->cap = 0;
+}
