@@ -1,0 +1,220 @@
+/*
+ * bleu_score.c - sacreBLEU-compatible BLEU statistics and score.
+ */
+#include "bleu_score.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+void bleu_worker_free(bleu_worker *w)
+{
+    tc_scratch_free(&w->scratch);
+    tc_buf_free(&w->low);
+    tc_buf_free(&w->text_h);
+    for (size_t i = 0; i < w->n_text_r; i++)
+        tc_buf_free(&w->text_r[i]);
+    free(w->text_r);
+    tc_words_free(&w->wh);
+    tc_words_free(&w->wr);
+    free(w->roff);
+    tc_gtab_free(&w->tab);
+    memset(w, 0, sizeof *w);
+}
+
+/* Lowercase (when asked), strip trailing whitespace and tokenize one
+ * segment the way BLEU._preprocess_segment does. */
+static int prep(bleu_worker *w, const bleu_config *cfg, const tc_str *s,
+                tc_buf *text, tc_words *out)
+{
+    const char *p = s->p;
+    size_t n = s->len;
+    if (cfg->lowercase) {
+        w->low.len = 0;
+        if (tc_lower(p, n, &w->low))
+            return ASSAY_ENOMEM;
+        p = w->low.p ? w->low.p : "";
+        n = w->low.len;
+    }
+    n = tc_rstrip_len(p, n);
+    return tc_tokenize(cfg->tokenizer, p, n, &w->scratch, text, out);
+}
+
+static int grow_refs(bleu_worker *w, size_t nrefs)
+{
+    if (nrefs <= w->n_text_r)
+        return ASSAY_OK;
+    tc_buf *t = realloc(w->text_r, nrefs * sizeof *t);
+    if (!t)
+        return ASSAY_ENOMEM;
+    memset(t + w->n_text_r, 0, (nrefs - w->n_text_r) * sizeof *t);
+    w->text_r = t;
+    w->n_text_r = nrefs;
+    size_t *o = realloc(w->roff, (nrefs + 1) * sizeof *o);
+    if (!o)
+        return ASSAY_ENOMEM;
+    w->roff = o;
+    w->n_roff = nrefs + 1;
+    return ASSAY_OK;
+}
+
+int bleu_segment(bleu_worker *w, const bleu_config *cfg, const tc_str *hyp,
+                 const tc_str *refs, size_t nrefs, bleu_stats *out)
+{
+    int order = cfg->order, rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = grow_refs(w, nrefs ? nrefs : 1)))
+        return rc;
+    w->wh.n = 0;
+    w->wr.n = 0;
+    if ((rc = prep(w, cfg, hyp, &w->text_h, &w->wh)))
+        return rc;
+    size_t expect = 0;
+    for (size_t k = 0; k < nrefs; k++) {
+        w->roff[k] = w->wr.n;
+        if ((rc = prep(w, cfg, &refs[k], &w->text_r[k], &w->wr)))
+            return rc;
+        expect += (w->wr.n - w->roff[k]) * (size_t)order;
+    }
+    w->roff[nrefs] = w->wr.n;
+    if ((rc = tc_gtab_reset(&w->tab, expect, true)))
+        return rc;
+
+    /* reference n-grams: the maximum count over the references (a), with
+     * the count in the current reference (b) tagged by reference (c) */
+    int64_t hyp_len = (int64_t)w->wh.n, best_len = -1, best_diff = -1;
+    for (size_t k = 0; k < nrefs; k++) {
+        const tc_word *r = w->wr.v + w->roff[k];
+        size_t len = w->roff[k + 1] - w->roff[k];
+        int64_t diff = llabs(hyp_len - (int64_t)len);
+        if (best_diff < 0 || diff < best_diff) {
+            best_diff = diff;
+            best_len = (int64_t)len;
+        } else if (diff == best_diff && (int64_t)len < best_len) {
+            best_len = (int64_t)len;
+        }
+        for (size_t i = 0; i < len; i++) {
+            uint64_t h = 0;
+            for (int n = 1; n <= order && i + (size_t)n <= len; n++) {
+                h = tc_hash_next(h, r[i + n - 1].h);
+                tc_gram *g = tc_gtab_find(&w->tab, h, &r[i], (uint32_t)n,
+                                          true);
+                if (!g)
+                    return ASSAY_EINTERNAL;
+                if (g->c != (int32_t)k + 1) {
+                    g->c = (int32_t)k + 1;
+                    g->b = 0;
+                }
+                if (++g->b > g->a)
+                    g->a = g->b;
+            }
+        }
+    }
+
+    /* hypothesis n-grams: clipped matches, counted as they come (d) */
+    const tc_word *hw = w->wh.v;
+    size_t hl = w->wh.n;
+    for (size_t i = 0; i < hl; i++) {
+        uint64_t h = 0;
+        for (int n = 1; n <= order && i + (size_t)n <= hl; n++) {
+            h = tc_hash_next(h, hw[i + n - 1].h);
+            out->total[n - 1]++;
+            tc_gram *g = tc_gtab_find(&w->tab, h, &hw[i], (uint32_t)n,
+                                      false);
+            if (g && ++g->d <= g->a)
+                out->correct[n - 1]++;
+        }
+    }
+    out->sys_len = hyp_len;
+    out->ref_len = best_len < 0 ? 0 : best_len;
+    return ASSAY_OK;
+}
+
+void bleu_stats_add(bleu_stats *a, const bleu_stats *b)
+{
+    a->sys_len += b->sys_len;
+    a->ref_len += b->ref_len;
+    for (int n = 0; n < BLEU_MAX_ORDER; n++) {
+        a->correct[n] += b->correct[n];
+        a->total[n] += b->total[n];
+    }
+}
+
+/* sacreBLEU's my_log: a huge negative number stands in for log(0). */
+static double my_log(double x)
+{
+    return x == 0.0 ? -9999999999.0 : log(x);
+}
+
+void bleu_compute(const bleu_stats *st, int order, bleu_smooth smooth,
+                  double smooth_value, bool effective_order,
+                  bleu_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (smooth_value < 0)
+        smooth_value = smooth == BLEU_SMOOTH_FLOOR  ? 0.1
+                       : smooth == BLEU_SMOOTH_ADDK ? 1.0
+                                                    : 0.0;
+    out->sys_len = st->sys_len;
+    out->ref_len = st->ref_len;
+    double sys = (double)st->sys_len, ref = (double)st->ref_len;
+    out->ratio = st->ref_len > 0 ? sys / ref : 0.0;
+    if (st->sys_len < st->ref_len)
+        out->bp = st->sys_len > 0 ? exp(1.0 - ref / sys) : 0.0;
+    else
+        out->bp = 1.0;
+    bool any = false;
+    for (int n = 0; n < order; n++) {
+        out->counts[n] = (double)st->correct[n];
+        out->totals[n] = (double)st->total[n];
+        any = any || st->correct[n] != 0;
+    }
+    if (!any) {
+        out->score = 0.0;
+        return;
+    }
+    double mteval = 1.0;
+    int eff = order;
+    for (int n = 1; n <= order; n++) {
+        if (smooth == BLEU_SMOOTH_ADDK && n > 1) {
+            out->counts[n - 1] += smooth_value;
+            out->totals[n - 1] += smooth_value;
+        }
+        if (out->totals[n - 1] == 0.0)
+            break;
+        if (effective_order)
+            eff = n;
+        if (out->counts[n - 1] == 0.0) {
+            if (smooth == BLEU_SMOOTH_EXP) {
+                mteval *= 2.0;
+                out->precisions[n - 1] = 100.0 / (mteval * out->totals[n - 1]);
+            } else if (smooth == BLEU_SMOOTH_FLOOR) {
+                out->precisions[n - 1] =
+                    100.0 * smooth_value / out->totals[n - 1];
+            }
+        } else {
+            out->precisions[n - 1] =
+                100.0 * out->counts[n - 1] / out->totals[n - 1];
+        }
+    }
+    double s = 0.0;
+    for (int n = 0; n < eff; n++)
+        s += my_log(out->precisions[n]);
+    out->score = out->bp * exp(s / eff);
+}
+
+static const char *const smooth_names[] = {"none", "floor", "add-k", "exp"};
+
+bool bleu_smooth_from_name(const char *name, bleu_smooth *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (name && strcmp(name, smooth_names[i]) == 0) {
+            *out = (bleu_smooth)i;
+            return true;
+        }
+    return false;
+}
+
+const char *bleu_smooth_name(bleu_smooth s)
+{
+    return (unsigned)s < 4 ? smooth_names[s] : "?";
+}
