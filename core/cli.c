@@ -253,7 +253,8 @@ static void print_flags(uint32_t f)
                  {ASSAY_F_DETERMINISTIC, "deterministic"},
                  {ASSAY_F_NEEDS_LLM, "needs-llm"},
                  {ASSAY_F_SIDE_EFFECTS, "side-effects"},
-                 {ASSAY_F_CHEAP, "cheap"}};
+                 {ASSAY_F_CHEAP, "cheap"},
+                 {ASSAY_F_NO_CACHE, "no-cache"}};
     bool first = true;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (f & names[i].bit) {

@@ -149,8 +149,9 @@ static int gather_inputs(runtime *rt, size_t idx, assay_io *io,
                                        "input '%s': upstream value missing",
                                        gi->port->name);
         }
-        if (gi->port->multi && gi->nrefs >= 1 &&
-            !(gi->nrefs == 1 && gi->port->type != ASSAY_T_JSON)) {
+        bool stackable = gi->port->type == ASSAY_T_RECORDS ||
+                         gi->port->type == ASSAY_T_TABLE;
+        if (gi->port->multi && !(stackable && gi->nrefs == 1)) {
             int rc = value_combine(vs, n, gi->port->type, &io->in[i], err);
             if (rc) {
                 assay_error_prefix(err, "input '%s': ", gi->port->name);
@@ -319,7 +320,8 @@ static void execute(runtime *rt, size_t idx)
         rc = util_mkdirs(ndir, &err);
     if (!rc) {
         node_key(rt, idx, io, st->key);
-        bool cacheable = !(p->flags & ASSAY_F_SIDE_EFFECTS);
+        bool cacheable =
+            !(p->flags & (ASSAY_F_SIDE_EFFECTS | ASSAY_F_NO_CACHE));
         if (try_resume(rt, idx, st->key, io)) {
             snprintf(st->source, sizeof st->source, "resumed");
         } else if (cacheable && !rt->o->fresh && rt->cache_dir[0] &&

@@ -145,7 +145,11 @@ enum {
     ASSAY_F_SIDE_EFFECTS = 1u << 4,
     /* Cheap and side-effect free (sources, light transforms): may run
      * during --dry-run so that downstream estimates see real input sizes. */
-    ASSAY_F_CHEAP = 1u << 5
+    ASSAY_F_CHEAP = 1u << 5,
+    /* Reads state the options do not capture (a file's contents): always
+     * run, never served from the node cache.  Its outputs are still hashed,
+     * so nodes downstream are reused when the data did not change. */
+    ASSAY_F_NO_CACHE = 1u << 6
 };
 
 /* What a node will cost, reported by estimate() for --dry-run. */
