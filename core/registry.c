@@ -245,21 +245,24 @@ int registry_load_file(registry *r, const char *path, assay_error *err)
             dlclose(h);
             return rc;
         }
+        /* format messages before dlclose: p->name lives in the file */
         for (size_t j = 0; j < count; j++)
             if (strcmp(list[j]->name, p->name) == 0) {
+                rc = assay_error_set(err, ASSAY_EINVAL,
+                                     "%s: plugin '%s' is declared twice in "
+                                     "the file",
+                                     abs, p->name);
                 dlclose(h);
-                return assay_error_set(err, ASSAY_EINVAL,
-                                       "%s: plugin '%s' is declared twice in "
-                                       "the file",
-                                       abs, p->name);
+                return rc;
             }
         const plugin_entry *dup = registry_find(r, p->name);
         if (dup) {
+            rc = assay_error_set(err, ASSAY_EINVAL,
+                                 "%s: plugin '%s' is already provided by "
+                                 "%s; the second file is ignored",
+                                 abs, p->name, dup->path);
             dlclose(h);
-            return assay_error_set(err, ASSAY_EINVAL,
-                                   "%s: plugin '%s' is already provided by "
-                                   "%s; the second file is ignored",
-                                   abs, p->name, dup->path);
+            return rc;
         }
     }
     if (r->nfiles == r->capfiles) {
