@@ -341,8 +341,8 @@ void tc_scratch_free(tc_scratch *w)
 
 /* Replace every occurrence of `pat` by `rep` (Python str.replace), from
  * `src` into `dst` (cleared). */
-static int replace_all(const char *src, size_t n, const char *pat,
-                       const char *rep, tc_buf *dst)
+int tc_replace_all(const char *src, size_t n, const char *pat,
+                   const char *rep, tc_buf *dst)
 {
     size_t pl = strlen(pat), rl = strlen(rep), i = 0;
     dst->len = 0;
@@ -389,7 +389,8 @@ static inline bool is_13a_punct(unsigned char c)
  * involve ASCII characters only and [^0-9] matches any other code point,
  * so scanning bytes gives the same result as scanning code points.
  */
-static int regexp_rules(const char *src, size_t n, tc_buf *tmp, tc_buf *out)
+int tc_regexp_rules(const char *src, size_t n, bool possessive, tc_buf *tmp,
+                    tc_buf *out)
 {
     /* rule 1: punctuation -> " c " */
     tmp->len = 0;
@@ -408,9 +409,21 @@ static int regexp_rules(const char *src, size_t n, tc_buf *tmp, tc_buf *out)
     }
     tmp->len = (size_t)(o - tmp->p);
 
-    /* rule 2: ([^0-9])([\.,]) -> "\1 \2 " */
     const char *s = tmp->p;
     size_t m = tmp->len;
+    if (possessive && memchr(s, '\'', m)) {
+        /* Tercom: "'s " -> " 's " (its "'s$" rule cannot match: the
+         * string ends with the padding space) */
+        if (tc_replace_all(s, m, "'s ", " 's ", out))
+            return ASSAY_ENOMEM;
+        tmp->len = 0;
+        if (tc_buf_put(tmp, out->p, out->len))
+            return ASSAY_ENOMEM;
+        s = tmp->p;
+        m = tmp->len;
+    }
+
+    /* rule 2: ([^0-9])([\.,]) -> "\1 \2 " */
     out->len = 0;
     if (tc_buf_reserve(out, 2 * m))
         return ASSAY_ENOMEM;
@@ -493,7 +506,7 @@ static int tok_13a(const char *s, size_t n, tc_scratch *w, tc_buf *text)
     for (size_t r = 0; r < sizeof reps / sizeof reps[0]; r++) {
         if (!memchr(cur->p, reps[r][0][0], cur->len))
             continue;
-        if (replace_all(cur->p, cur->len, reps[r][0], reps[r][1], nxt))
+        if (tc_replace_all(cur->p, cur->len, reps[r][0], reps[r][1], nxt))
             return ASSAY_ENOMEM;
         tc_buf *t = cur;
         cur = nxt;
@@ -501,7 +514,7 @@ static int tok_13a(const char *s, size_t n, tc_scratch *w, tc_buf *text)
     }
     if (tc_buf_put(cur, " ", 1))
         return ASSAY_ENOMEM;
-    return regexp_rules(cur->p, cur->len, &w->c, text);
+    return tc_regexp_rules(cur->p, cur->len, false, &w->c, text);
 }
 
 /* The code points sacreBLEU's zh tokenizer treats as Chinese.  Its table
@@ -539,7 +552,8 @@ static int tok_zh(const char *s, size_t n, tc_scratch *w, tc_buf *text)
             return ASSAY_ENOMEM;
         i += adv;
     }
-    return regexp_rules(w->a.p ? w->a.p : "", w->a.len, &w->b, text);
+    return tc_regexp_rules(w->a.p ? w->a.p : "", w->a.len, false, &w->b,
+                           text);
 }
 
 enum { CLS_OTHER = 0, CLS_P = 1, CLS_S = 2, CLS_N = 3 };

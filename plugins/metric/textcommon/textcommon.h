@@ -123,6 +123,21 @@ void tc_scratch_free(tc_scratch *w);
 int tc_tokenize(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
                 tc_buf *text, tc_words *out);
 
+/* Python's str.replace(pat, rep) on src[0..n) into `dst` (cleared). */
+int tc_replace_all(const char *src, size_t n, const char *pat,
+                   const char *rep, tc_buf *dst);
+
+/*
+ * The four mteval-v13a regular-expression rules (punctuation, period and
+ * comma unless next to digits, dash after a digit) on bytes src[0..n),
+ * each applied left to right without overlapping matches as Python's
+ * re.sub does, into `out` (`tmp` is scratch).  `possessive` inserts
+ * Tercom's "'s " -> " 's " step after the first rule.  The caller pads
+ * with spaces as its tokenizer does.
+ */
+int tc_regexp_rules(const char *src, size_t n, bool possessive, tc_buf *tmp,
+                    tc_buf *out);
+
 /* ---- n-gram hash table ------------------------------------------------- */
 
 /* One distinct n-gram: a run of `len` tokens starting at `w` (word mode)
