@@ -159,6 +159,7 @@ static inline int assay_rec_str(const json_t *rec, size_t idx,
                                 const char *field, const char **out,
                                 assay_error *err)
 {
+    *out = NULL;
     json_t *v = json_is_object(rec) ? json_object_get(rec, field) : NULL;
     if (!json_is_object(rec))
         return assay_error_set(err, ASSAY_EDATA,
@@ -184,6 +185,7 @@ static inline int assay_rec_num(const json_t *rec, size_t idx,
                                 const char *field, double *out,
                                 assay_error *err)
 {
+    *out = NAN;
     json_t *v = json_is_object(rec) ? json_object_get(rec, field) : NULL;
     if (!json_is_object(rec))
         return assay_error_set(err, ASSAY_EDATA,
@@ -211,6 +213,7 @@ static inline int assay_rec_get(const json_t *rec, size_t idx,
                                 const char *field, json_t **out,
                                 assay_error *err)
 {
+    *out = NULL;
     json_t *v = json_is_object(rec) ? json_object_get(rec, field) : NULL;
     if (!json_is_object(rec))
         return assay_error_set(err, ASSAY_EDATA,
