@@ -1,0 +1,1666 @@
+/*
+ * core/llm/llm_service.c - the LLM service: jobs, the event loop thread,
+ * scheduling under limits, retries, adaptive concurrency, budget,
+ * delivery to the calling threads, accounting.
+ *
+ * Flow of one request:
+ *   calling thread  build the body through the provider, hash it into the
+ *                   cache key, look the key up (hit: result at once);
+ *                   a miss becomes a job on the service's submit list
+ *   loop thread     moves submitted jobs to their endpoint's queue,
+ *                   starts them when the endpoint's concurrency window,
+ *                   rate buckets and the budget allow, runs libcurl's
+ *                   multi interface, classifies each answer (retry later,
+ *                   fail, or done), writes answers to the cache and
+ *                   pushes finished jobs to their stream's done list
+ *   calling thread  waits on its stream, hands each finished job to the
+ *                   caller (batch: into its slot; stream: the callback,
+ *                   which may add follow-up requests)
+ * The loop thread is the only one that touches libcurl and the
+ * scheduling state; streams are the only shared meeting points.
+ */
+#include "llm_internal.h"
+#include "../sha256.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { JOB_CHAT = 0, JOB_EMBED = 1 };
+
+/* Texts per embedding request. */
+#define EMBED_CHUNK 128
+/* Largest response body accepted. */
+#define RESP_MAX (64u << 20)
+/* Completion tokens assumed by estimates when max_tokens is unknown. */
+#define EST_COMPLETION_DEFAULT 256
+/* Longest Retry-After honoured, seconds. */
+#define RETRY_AFTER_MAX 600.0
+
+typedef struct llm_nodestat {
+    struct llm_nodestat *next;
+    char *name;
+    llm_stats stats;
+} llm_nodestat;
+
+struct llm_job {
+    llm_job *next;             /* queue, delayed, submit or done list */
+    llm_job *fl_prev, *fl_next; /* in-flight list */
+    assay_llm_stream *st;
+    llm_endpoint *ep;
+    size_t index, item;
+    int kind;
+    bool in_flight;
+    bool counted;              /* first attempt counted against budget */
+    char *body;
+    size_t body_len;
+    char key[65];
+    uint64_t est_tokens;       /* for tokens_per_minute */
+    uint32_t attempts;
+    double ready_at;
+    double t_start;
+    CURL *easy;
+    char *buf;
+    size_t len, cap;
+    char errbuf[CURL_ERROR_SIZE];
+    assay_llm_result res;
+    json_t *emb_doc;           /* JOB_EMBED: the parsed answer */
+    size_t emb_first, emb_n;
+};
+
+struct assay_llm_stream {
+    llm_service *s;
+    llm_endpoint *ep;
+    llm_nodestat *ns;
+    const char *node;
+    assay_llm_on_result cb;
+    void *ud;
+    llm_progress_fn progress;
+    void *pud;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    llm_job *done_head, *done_tail;
+    size_t total, delivered;
+    uint64_t cached;
+    atomic_bool cancelled;
+    bool in_cb;
+};
+
+struct llm_service {
+    llm_endpoint *eps;
+    size_t neps;
+    llm_budget budget;
+    llm_cache *cache;
+    char *cache_path;
+    CURLM *multi;
+    pthread_t thread;
+    bool thread_started;
+
+    pthread_mutex_t mu;       /* submit list */
+    llm_job *sub_head, *sub_tail;
+    atomic_bool stop, cancelled, budget_hit, dry_run;
+    atomic_uint cancel_gen;
+
+    pthread_mutex_t stats_mu; /* stats, nodes, budget counters */
+    llm_nodestat *nodes;
+    uint64_t b_requests, b_tokens;
+    double b_cost;
+
+    /* loop thread only */
+    llm_job *delayed;         /* sorted by ready_at */
+    llm_job *inflight;
+    unsigned seen_gen;
+    uint64_t rng;
+    char budget_msg[160];
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* Uniform double in [0, 1) from the loop thread's generator. */
+static double rng_unit(llm_service *s)
+{
+    return (double)(assay_splitmix64(&s->rng) >> 11) * 0x1.0p-53;
+}
+
+uint64_t llm_estimate_tokens(const char *text)
+{
+    size_t n = text ? strlen(text) : 0;
+    return n ? (n + 3) / 4 : 0;
+}
+
+void llm_result_clear(assay_llm_result *r)
+{
+    if (!r)
+        return;
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}
+
+static llm_endpoint *find_ep(llm_service *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->neps; i++)
+        if (strcmp(s->eps[i].name, name) == 0)
+            return &s->eps[i];
+    return NULL;
+}
+
+static int unknown_ep(llm_service *s, const char *name, assay_error *err)
+{
+    char list[512];
+    size_t at = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < s->neps && at < sizeof list; i++) {
+        int n = snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
+                         s->eps[i].name);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
+    return assay_error_set(err, ASSAY_EINVAL,
+                           "unknown LLM endpoint '%s' (%s%s)",
+                           name ? name : "(null)",
+                           s->neps ? "defined: " : "the experiment has no "
+                                                   "llm: section",
+                           list);
+}
+
+static void stats_lat(llm_stats *st, double ms)
+{
+    if (st->nlat == st->caplat) {
+        size_t cap = st->caplat ? st->caplat * 2 : 256;
+        double *p = realloc(st->lat, cap * sizeof *p);
+        if (!p)
+            return; /* a lost latency sample is not worth failing for */
+        st->lat = p;
+        st->caplat = cap;
+    }
+    st->lat[st->nlat++] = ms;
+}
+
+/* Node record by name (stats_mu held). */
+static llm_nodestat *node_get(llm_service *s, const char *name)
+{
+    llm_nodestat *n;
+    if (!name)
+        name = "(none)";
+    for (n = s->nodes; n; n = n->next)
+        if (strcmp(n->name, name) == 0)
+            return n;
+    n = calloc(1, sizeof *n);
+    if (!n || !(n->name = xstrdup(name))) {
+        free(n);
+        return NULL;
+    }
+    n->next = s->nodes;
+    s->nodes = n;
+    return n;
+}
+
+static double ep_cost(const llm_endpoint *ep, uint64_t in, uint64_t out)
+{
+    return ((double)in * ep->price_in + (double)out * ep->price_out) / 1e6;
+}
+
+/* ---- the loop thread ----------------------------------------------------- */
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    llm_job *j = ud;
+    size_t n = size * nmemb;
+    if (j->len + n + 1 > j->cap) {
+        size_t cap = j->cap ? j->cap : 1024;
+        while (cap < j->len + n + 1)
+            cap *= 2;
+        if (cap > RESP_MAX)
+            return 0; /* curl fails the transfer: CURLE_WRITE_ERROR */
+        char *p = realloc(j->buf, cap);
+        if (!p)
+            return 0;
+        j->buf = p;
+        j->cap = cap;
+    }
+    memcpy(j->buf + j->len, data, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+    return n;
+}
+
+static CURL *easy_get(llm_service *s, llm_endpoint *ep)
+{
+    (void)s;
+    if (ep->n_idle)
+        return ep->idle[--ep->n_idle];
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, ep->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ep->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ep->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* Over TLS, ALPN tells at the handshake whether HTTP/2 multiplexing
+     * is on: wait for it rather than opening a connection per request.
+     * Plain http:// learns it only from the first response, so waiting
+     * there would queue every request behind the first one. */
+    if (strncmp(ep->base_url, "https://", 8) == 0)
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    return e;
+}
+
+static void easy_put(llm_endpoint *ep, CURL *e)
+{
+    if (ep->n_idle == ep->cap_idle) {
+        size_t cap = ep->cap_idle ? ep->cap_idle * 2 : 16;
+        CURL **p = realloc(ep->idle, cap * sizeof *p);
+        if (!p) {
+            curl_easy_cleanup(e);
+            return;
+        }
+        ep->idle = p;
+        ep->cap_idle = cap;
+    }
+    ep->idle[ep->n_idle++] = e;
+}
+
+/* Set a job's outcome message, never showing the endpoint's key. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void job_error(llm_job *j, assay_llm_status status, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->res.error, sizeof j->res.error, fmt, ap);
+    va_end(ap);
+    llm_redact(j->res.error, sizeof j->res.error, j->ep->api_key);
+    j->res.status = status;
+    free(j->res.text);
+    j->res.text = NULL;
+}
+
+/* Hand finished jobs to their streams (grouped per stream). */
+static void deliver(llm_job *list)
+{
+    while (list) {
+        llm_job *j = list, *last = j;
+        assay_llm_stream *st = j->st;
+        /* take the run of consecutive jobs of the same stream */
+        while (last->next && last->next->st == st)
+            last = last->next;
+        list = last->next;
+        last->next = NULL;
+        pthread_mutex_lock(&st->mu);
+        if (st->done_tail)
+            st->done_tail->next = j;
+        else
+            st->done_head = j;
+        st->done_tail = last;
+        pthread_cond_signal(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+    }
+}
+
+typedef struct loop_out {
+    llm_job *head, *tail; /* finished, to deliver */
+} loop_out;
+
+static void out_push(loop_out *o, llm_job *j)
+{
+    j->next = NULL;
+    if (o->tail)
+        o->tail->next = j;
+    else
+        o->head = j;
+    o->tail = j;
+}
+
+static void inflight_remove(llm_service *s, llm_job *j)
+{
+    if (j->fl_prev)
+        j->fl_prev->fl_next = j->fl_next;
+    else
+        s->inflight = j->fl_next;
+    if (j->fl_next)
+        j->fl_next->fl_prev = j->fl_prev;
+    j->fl_prev = j->fl_next = NULL;
+    j->in_flight = false;
+}
+
+/* Stop an in-flight transfer and give its handle back. */
+static void job_abort(llm_service *s, llm_job *j)
+{
+    curl_multi_remove_handle(s->multi, j->easy);
+    easy_put(j->ep, j->easy);
+    j->easy = NULL;
+    j->ep->in_flight--;
+    inflight_remove(s, j);
+}
+
+static bool budget_reached(llm_service *s)
+{
+    const llm_budget *b = &s->budget;
+    bool hit = false;
+    pthread_mutex_lock(&s->stats_mu);
+    if (b->max_requests && s->b_requests >= b->max_requests) {
+        snprintf(s->budget_msg, sizeof s->budget_msg,
+                 "LLM budget reached: max_requests %llu",
+                 (unsigned long long)b->max_requests);
+        hit = true;
+    } else if (b->max_tokens && s->b_tokens >= b->max_tokens) {
+        snprintf(s->budget_msg, sizeof s->budget_msg,
+                 "LLM budget reached: max_tokens %llu (used %llu)",
+                 (unsigned long long)b->max_tokens,
+                 (unsigned long long)s->b_tokens);
+        hit = true;
+    } else if (b->max_cost > 0 && s->b_cost >= b->max_cost) {
+        snprintf(s->budget_msg, sizeof s->budget_msg,
+                 "LLM budget reached: max_cost %.4f USD (spent %.4f)",
+                 b->max_cost, s->b_cost);
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->stats_mu);
+    if (hit)
+        atomic_store(&s->budget_hit, true);
+    return hit;
+}
+
+static void job_start(llm_service *s, llm_job *j, loop_out *o)
+{
+    llm_endpoint *ep = j->ep;
+    CURL *e = easy_get(s, ep);
+    if (!e) {
+        job_error(j, ASSAY_LLM_FAILED, "out of memory starting a request");
+        out_push(o, j);
+        return;
+    }
+    curl_easy_setopt(e, CURLOPT_URL,
+                     j->kind == JOB_EMBED ? ep->embed_url : ep->chat_url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    j->errbuf[0] = '\0';
+    j->len = 0;
+    j->easy = e;
+    j->attempts++;
+    j->t_start = now_s();
+    if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
+        easy_put(ep, e);
+        j->easy = NULL;
+        job_error(j, ASSAY_LLM_FAILED, "could not start a request");
+        out_push(o, j);
+        return;
+    }
+    ep->in_flight++;
+    j->in_flight = true;
+    j->fl_prev = NULL;
+    j->fl_next = s->inflight;
+    if (s->inflight)
+        s->inflight->fl_prev = j;
+    s->inflight = j;
+    pthread_mutex_lock(&s->stats_mu);
+    ep->stats.sent++;
+    if (!j->counted) {
+        s->b_requests++;
+        j->counted = true;
+    } else {
+        ep->stats.retried++;
+    }
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+/* Refill the endpoint's rate buckets up to one second's worth. */
+static void buckets_refill(llm_endpoint *ep, double t)
+{
+    double dt = t - ep->bucket_t;
+    ep->bucket_t = t;
+    if (dt <= 0)
+        return;
+    if (ep->rpm > 0) {
+        double cap = fmax(1.0, ep->rpm / 60.0);
+        ep->rpm_tokens = fmin(cap, ep->rpm_tokens + dt * ep->rpm / 60.0);
+    }
+    if (ep->tpm > 0) {
+        double cap = fmax(1.0, ep->tpm / 60.0);
+        ep->tpm_tokens = fmin(cap, ep->tpm_tokens + dt * ep->tpm / 60.0);
+    }
+}
+
+/*
+ * Start queued jobs of `ep` while its window, buckets and the budget
+ * allow.  Returns the delay (s) after which a bucket allows the next one,
+ * or a large value.
+ */
+static double dispatch(llm_service *s, llm_endpoint *ep, double t,
+                       loop_out *o)
+{
+    double wait = 3600;
+    buckets_refill(ep, t);
+    while (ep->q_head) {
+        llm_job *j = ep->q_head;
+        int window = ep->cwnd < 1 ? 1 : (int)ep->cwnd;
+        bool drop = atomic_load(&s->cancelled) ||
+                    atomic_load(&j->st->cancelled);
+        if (!drop && ep->in_flight >= window)
+            break;
+        if (!drop && !j->counted && budget_reached(s)) {
+            ep->q_head = j->next;
+            if (!ep->q_head)
+                ep->q_tail = NULL;
+            job_error(j, ASSAY_LLM_SKIPPED, "%s", s->budget_msg);
+            out_push(o, j);
+            continue;
+        }
+        if (drop) {
+            ep->q_head = j->next;
+            if (!ep->q_head)
+                ep->q_tail = NULL;
+            job_error(j, ASSAY_LLM_SKIPPED, "cancelled before it was sent");
+            out_push(o, j);
+            continue;
+        }
+        if (ep->rpm > 0 && ep->rpm_tokens < 1.0) {
+            wait = fmin(wait, (1.0 - ep->rpm_tokens) * 60.0 / ep->rpm);
+            break;
+        }
+        if (ep->tpm > 0) {
+            double need = fmin((double)j->est_tokens,
+                               fmax(1.0, ep->tpm / 60.0));
+            if (ep->tpm_tokens < need) {
+                wait = fmin(wait, (need - ep->tpm_tokens) * 60.0 / ep->tpm);
+                break;
+            }
+            ep->tpm_tokens -= (double)j->est_tokens;
+        }
+        if (ep->rpm > 0)
+            ep->rpm_tokens -= 1.0;
+        ep->q_head = j->next;
+        if (!ep->q_head)
+            ep->q_tail = NULL;
+        j->next = NULL;
+        job_start(s, j, o);
+    }
+    return wait;
+}
+
+/* Put a job back for another attempt after `delay` seconds. */
+static void job_retry_later(llm_service *s, llm_job *j, double delay)
+{
+    j->ready_at = now_s() + delay;
+    llm_job **pp = &s->delayed;
+    while (*pp && (*pp)->ready_at <= j->ready_at)
+        pp = &(*pp)->next;
+    j->next = *pp;
+    *pp = j;
+}
+
+/* The server's message of an error body, redacted and one line. */
+static void server_message(llm_job *j, char *msg, size_t msgsz)
+{
+    json_t *doc = j->len ? json_loadb(j->buf, j->len, 0, NULL) : NULL;
+    size_t n = j->ep->prov->error_message(doc, msg, msgsz);
+    json_decref(doc);
+    if (n == 0) {
+        /* not JSON or no message: the start of the body */
+        size_t k = j->len < 200 ? j->len : 200;
+        if (msgsz == 0)
+            return;
+        if (k >= msgsz)
+            k = msgsz - 1;
+        if (j->buf)
+            memcpy(msg, j->buf, k);
+        msg[k] = '\0';
+    }
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
+/* Parse a 2xx answer into the result; false (with res.error) when it is
+ * malformed, which is retried. */
+static bool parse_answer(llm_job *j)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(j->buf ? j->buf : "", j->len, 0, &jerr);
+    if (!doc) {
+        job_error(j, ASSAY_LLM_FAILED, "invalid JSON in the response: %s",
+                  jerr.text);
+        return false;
+    }
+    if (j->kind == JOB_EMBED) {
+        assay_error e;
+        if (!j->ep->prov->embed_vector(doc, 0, &e)) {
+            job_error(j, ASSAY_LLM_FAILED, "malformed response: %s", e.text);
+            json_decref(doc);
+            return false;
+        }
+        json_decref(j->emb_doc);
+        j->emb_doc = doc;
+        j->res.status = ASSAY_LLM_OK;
+        j->res.prompt_tokens = (uint32_t)json_integer_value(
+            json_object_get(json_object_get(doc, "usage"), "prompt_tokens"));
+        return true;
+    }
+    assay_provider_reply rep = {0};
+    assay_error e;
+    if (j->ep->prov->chat_parse(doc, &rep, &e) != 0) {
+        job_error(j, ASSAY_LLM_FAILED, "malformed response: %s", e.text);
+        json_decref(doc);
+        return false;
+    }
+    char *text = xstrndup(rep.text ? rep.text : "", rep.text_len);
+    if (!text) {
+        json_decref(doc);
+        job_error(j, ASSAY_LLM_FAILED, "out of memory reading the answer");
+        return false;
+    }
+    free(j->res.text);
+    j->res.text = text;
+    j->res.status = ASSAY_LLM_OK;
+    j->res.error[0] = '\0';
+    snprintf(j->res.finish_reason, sizeof j->res.finish_reason, "%s",
+             rep.finish_reason ? rep.finish_reason : "");
+    j->res.prompt_tokens = rep.prompt_tokens;
+    j->res.completion_tokens = rep.completion_tokens;
+    json_decref(doc);
+    return true;
+}
+
+/* Handle one finished transfer. */
+static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
+{
+    llm_endpoint *ep = j->ep;
+    long status = 0;
+    curl_off_t retry_after = -1;
+    double t = now_s();
+    bool retry = false;
+    char msg[400];
+
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &retry_after) !=
+        CURLE_OK)
+        retry_after = -1;
+    job_abort(s, j);
+    j->res.http_status = (int)status;
+    j->res.attempts = j->attempts;
+    ep->since_decrease++;
+
+    if (cc != CURLE_OK) {
+        if (cc == CURLE_OPERATION_TIMEDOUT)
+            job_error(j, ASSAY_LLM_FAILED,
+                      "timed out after %ld ms (attempt %u)", ep->timeout_ms,
+                      j->attempts);
+        else
+            job_error(j, ASSAY_LLM_FAILED, "connection error: %s",
+                      j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+        retry = true;
+    } else if (status >= 200 && status < 300) {
+        if (parse_answer(j)) {
+            j->res.latency_ms = (t - j->t_start) * 1e3;
+            /* additive increase: one more slot per window of successes */
+            if (ep->cwnd < ep->max_concurrency)
+                ep->cwnd = fmin(ep->max_concurrency, ep->cwnd + 1.0 /
+                                                        fmax(1.0, ep->cwnd));
+            /* correct the token bucket by what was really used */
+            if (ep->tpm > 0)
+                ep->tpm_tokens -= (double)(j->res.prompt_tokens +
+                                           j->res.completion_tokens) -
+                                  (double)j->est_tokens;
+            pthread_mutex_lock(&s->stats_mu);
+            s->b_tokens += j->res.prompt_tokens + j->res.completion_tokens;
+            s->b_cost += ep_cost(ep, j->res.prompt_tokens,
+                                 j->res.completion_tokens);
+            pthread_mutex_unlock(&s->stats_mu);
+            if (j->kind == JOB_CHAT && s->cache &&
+                ep->cache_mode == LLM_CACHE_RW) {
+                llm_cached v = {.text = j->res.text,
+                                .prompt_tokens = j->res.prompt_tokens,
+                                .completion_tokens =
+                                    j->res.completion_tokens,
+                                .latency_ms = j->res.latency_ms};
+                snprintf(v.finish, sizeof v.finish, "%s",
+                         j->res.finish_reason);
+                llm_cache_put(s->cache, j->key, ep->model, &v, NULL);
+            }
+            out_push(o, j);
+            return;
+        }
+        retry = true; /* malformed answer: ask again */
+    } else {
+        server_message(j, msg, sizeof msg);
+        job_error(j, ASSAY_LLM_FAILED, "HTTP %ld: %s", status,
+                  msg[0] ? msg : "(no message)");
+        retry = status == 429 || status == 408 || status >= 500;
+        if (status == 429) {
+            /* multiplicative decrease, at most once per window */
+            if (ep->since_decrease >= (uint64_t)fmax(1.0, ep->cwnd) ||
+                ep->cwnd >= ep->max_concurrency) {
+                ep->cwnd = fmax(1.0, ep->cwnd / 2);
+                ep->since_decrease = 0;
+            }
+        }
+    }
+    if (retry && j->attempts <= (uint32_t)ep->retries &&
+        !atomic_load(&s->cancelled) && !atomic_load(&j->st->cancelled)) {
+        double d = ep->backoff_s * pow(2.0, (double)j->attempts - 1);
+        d = fmin(d, ep->backoff_max_s) * (0.5 + 0.5 * rng_unit(s));
+        if (retry_after > 0)
+            d = fmax(d, fmin((double)retry_after, RETRY_AFTER_MAX));
+        job_retry_later(s, j, d);
+        return;
+    }
+    if (retry) {
+        char last[sizeof j->res.error];
+        memcpy(last, j->res.error, sizeof last);
+        job_error(j, ASSAY_LLM_FAILED, "failed after %u attempts: %s",
+                  j->attempts, last);
+    }
+    out_push(o, j);
+}
+
+/* Sweep every job of cancelled streams (or all, when the service is
+ * cancelled) out of the queues, the delayed list and the transfers. */
+static void sweep_cancelled(llm_service *s, loop_out *o)
+{
+    bool all = atomic_load(&s->cancelled);
+    llm_job **pp = &s->delayed;
+    while (*pp) {
+        llm_job *j = *pp;
+        if (all || atomic_load(&j->st->cancelled)) {
+            *pp = j->next;
+            job_error(j, ASSAY_LLM_SKIPPED, "cancelled before it was sent");
+            out_push(o, j);
+        } else {
+            pp = &j->next;
+        }
+    }
+    for (llm_job *j = s->inflight, *nx; j; j = nx) {
+        nx = j->fl_next;
+        if (all || atomic_load(&j->st->cancelled)) {
+            job_abort(s, j);
+            job_error(j, ASSAY_LLM_SKIPPED, "cancelled while in flight");
+            out_push(o, j);
+        }
+    }
+    /* queued jobs are dropped by dispatch() */
+}
+
+static void *loop_main(void *arg)
+{
+    llm_service *s = arg;
+    while (!atomic_load(&s->stop)) {
+        loop_out o = {0};
+        llm_job *sub;
+        double t = now_s(), wait = 1.0;
+
+        pthread_mutex_lock(&s->mu);
+        sub = s->sub_head;
+        s->sub_head = s->sub_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        while (sub) {
+            llm_job *j = sub;
+            sub = j->next;
+            j->next = NULL;
+            if (j->ep->q_tail)
+                j->ep->q_tail->next = j;
+            else
+                j->ep->q_head = j;
+            j->ep->q_tail = j;
+        }
+        unsigned gen = atomic_load(&s->cancel_gen);
+        if (gen != s->seen_gen) {
+            s->seen_gen = gen;
+            sweep_cancelled(s, &o);
+        }
+        /* retries that are due go first in their endpoint's queue */
+        while (s->delayed && s->delayed->ready_at <= t) {
+            llm_job *j = s->delayed;
+            s->delayed = j->next;
+            j->next = j->ep->q_head;
+            j->ep->q_head = j;
+            if (!j->ep->q_tail)
+                j->ep->q_tail = j;
+        }
+        if (s->delayed)
+            wait = fmin(wait, s->delayed->ready_at - t);
+        for (size_t i = 0; i < s->neps; i++)
+            wait = fmin(wait, dispatch(s, &s->eps[i], t, &o));
+
+        int running = 0;
+        curl_multi_perform(s->multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(s->multi, &left))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            llm_job *j = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+            job_done(s, j, m->data.result, &o);
+        }
+        if (s->cache)
+            llm_cache_flush(s->cache, NULL);
+        if (o.head) {
+            deliver(o.head);
+            wait = 0; /* slots were freed: dispatch again at once */
+        }
+        if (wait > 0) {
+            int ms = (int)ceil(fmax(0.0, wait) * 1000);
+            curl_multi_poll(s->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
+        }
+    }
+    /* stopping: nothing may be left pending (destroy runs after every
+     * call returned), but free transfers defensively */
+    while (s->inflight) {
+        llm_job *j = s->inflight;
+        job_abort(s, j);
+    }
+    return NULL;
+}
+
+/* ---- create / destroy -------------------------------------------------- */
+
+int llm_service_create(const json_t *endpoints, const json_t *budget,
+                       const char *cache_path, const char *cache_mode,
+                       llm_find_plugin_fn find, void *find_ud,
+                       llm_service **out, assay_error *err)
+{
+    llm_service *s;
+    int rc;
+    *out = NULL;
+    if (cache_mode && llm_cache_mode_parse(cache_mode) < 0)
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "LLM cache mode '%s': expected read-write, "
+                               "off or replay", cache_mode);
+    if (endpoints && !json_is_object(endpoints) && !json_is_null(endpoints))
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "llm: expected a mapping of named endpoints");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return assay_error_set(err, ASSAY_EINTERNAL,
+                               "libcurl could not be initialised");
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->stats_mu, NULL);
+    s->rng = 0x6c6c6d2d6a697474ULL;
+    rc = llm_budget_parse(budget, &s->budget, err);
+    if (rc)
+        goto fail;
+    size_t n = json_is_object(endpoints) ? json_object_size(endpoints) : 0;
+    if (n && !(s->eps = calloc(n, sizeof *s->eps))) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto fail;
+    }
+    const char *k;
+    json_t *v;
+    long total_conc = 0;
+    bool need_cache = false;
+    if (n) {
+        json_object_foreach((json_t *)endpoints, k, v) {
+            llm_endpoint *ep = &s->eps[s->neps++];
+            rc = llm_endpoint_parse(ep, k, v, cache_mode, find, find_ud, err);
+            if (rc)
+                goto fail;
+            total_conc += ep->max_concurrency;
+            if (ep->cache_mode == LLM_CACHE_REPLAY && !cache_path) {
+                rc = assay_error_set(err, ASSAY_EINVAL,
+                                     "llm.%s.cache: replay needs a cache "
+                                     "file and this run has none", k);
+                goto fail;
+            }
+            need_cache = need_cache || ep->cache_mode != LLM_CACHE_OFF;
+        }
+    }
+    if (cache_path && need_cache) {
+        rc = llm_cache_open(cache_path, &s->cache, err);
+        if (rc)
+            goto fail;
+        if (!(s->cache_path = xstrdup(cache_path))) {
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if (!(s->multi = curl_multi_init())) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto fail;
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, total_conc + 16);
+    if (pthread_create(&s->thread, NULL, loop_main, s) != 0) {
+        rc = assay_error_set(err, ASSAY_EINTERNAL,
+                             "could not start the LLM event loop thread");
+        goto fail;
+    }
+    s->thread_started = true;
+    *out = s;
+    return ASSAY_OK;
+fail:
+    llm_service_destroy(s);
+    return rc;
+}
+
+void llm_service_cancel(llm_service *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->cancelled, true);
+    atomic_fetch_add(&s->cancel_gen, 1);
+    if (s->multi)
+        curl_multi_wakeup(s->multi);
+}
+
+void llm_service_destroy(llm_service *s)
+{
+    if (!s)
+        return;
+    if (s->thread_started) {
+        atomic_store(&s->stop, true);
+        curl_multi_wakeup(s->multi);
+        pthread_join(s->thread, NULL);
+    }
+    for (size_t i = 0; i < s->neps; i++)
+        llm_endpoint_free(&s->eps[i]);
+    free(s->eps);
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
+    llm_cache_close(s->cache);
+    free(s->cache_path);
+    while (s->nodes) {
+        llm_nodestat *n = s->nodes;
+        s->nodes = n->next;
+        free(n->stats.lat);
+        free(n->name);
+        free(n);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->stats_mu);
+    free(s);
+    curl_global_cleanup();
+}
+
+bool llm_service_budget_exhausted(const llm_service *s)
+{
+    return s && atomic_load(&((llm_service *)s)->budget_hit);
+}
+
+void llm_service_set_dry_run(llm_service *s, bool on)
+{
+    atomic_store(&s->dry_run, on);
+}
+
+/* ---- building jobs (calling threads) ------------------------------------ */
+
+static void job_free(llm_job *j)
+{
+    if (!j)
+        return;
+    free(j->body);
+    free(j->buf);
+    free(j->res.text);
+    json_decref(j->emb_doc);
+    free(j);
+}
+
+/*
+ * Build the body of `req` for `ep` and its cache key.  *body_out is the
+ * serialised body (caller frees); est_* are token estimates.
+ */
+static int build_chat(llm_endpoint *ep, const assay_llm_request *req,
+                      char **body_out, size_t *len_out, char key[65],
+                      uint64_t *est_prompt, uint64_t *est_completion,
+                      assay_error *err)
+{
+    json_t *params = ep->defaults, *merged = NULL, *body = NULL;
+    char *txt = NULL, *keybuf = NULL;
+    int rc;
+    if (!req->messages || req->n_messages == 0)
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "item %zu: request has no messages",
+                               req->item);
+    if (req->params) {
+        if (!json_is_object(req->params))
+            return assay_error_set(err, ASSAY_EINVAL,
+                                   "item %zu: request params must be a JSON "
+                                   "object", req->item);
+        merged = json_copy(ep->defaults);
+        if (!merged || json_object_update(merged, (json_t *)req->params))
+            goto oom;
+        params = merged;
+    }
+    rc = ep->prov->chat_body(&ep->pe, req->messages, req->n_messages, params,
+                             &body, err);
+    if (rc) {
+        llm_error_prefix(err, "item %zu: ", req->item);
+        json_decref(merged);
+        return rc;
+    }
+    txt = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!txt)
+        goto oom;
+    size_t tl = strlen(txt), pl = strlen(ep->provider);
+    /* canonical request: provider, sample index, body (model, messages,
+     * effective parameters) */
+    keybuf = malloc(tl + pl + 48);
+    if (!keybuf)
+        goto oom;
+    int hl = snprintf(keybuf, pl + 48, "assay-llm-1\n%s\n%u\n", ep->provider,
+                      (unsigned)req->sample);
+    memcpy(keybuf + hl, txt, tl);
+    sha256_hex(keybuf, (size_t)hl + tl, key);
+    free(keybuf);
+    uint64_t p = 0;
+    for (size_t i = 0; i < req->n_messages; i++)
+        p += llm_estimate_tokens(req->messages[i].content) + 4;
+    *est_prompt = p;
+    json_t *mt = json_object_get(params, "max_tokens");
+    *est_completion = json_is_integer(mt) ? (uint64_t)json_integer_value(mt)
+                                          : EST_COMPLETION_DEFAULT;
+    json_decref(body);
+    json_decref(merged);
+    *body_out = txt;
+    *len_out = tl;
+    return ASSAY_OK;
+oom:
+    free(txt);
+    json_decref(body);
+    json_decref(merged);
+    return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+}
+
+int llm_service_cache_key(llm_service *s, const char *endpoint,
+                          const assay_llm_request *req, char key[65],
+                          assay_error *err)
+{
+    llm_endpoint *ep = find_ep(s, endpoint);
+    char *body;
+    size_t len;
+    uint64_t a, b;
+    if (!ep)
+        return unknown_ep(s, endpoint, err);
+    int rc = build_chat(ep, req, &body, &len, key, &a, &b, err);
+    if (rc == 0)
+        free(body);
+    return rc;
+}
+
+/* Append a finished job to the stream's own done list (calling thread). */
+static void stream_done_local(assay_llm_stream *st, llm_job *j)
+{
+    j->next = NULL;
+    pthread_mutex_lock(&st->mu);
+    if (st->done_tail)
+        st->done_tail->next = j;
+    else
+        st->done_head = j;
+    st->done_tail = j;
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void submit(llm_service *s, llm_job *head, llm_job *tail)
+{
+    if (!head)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->sub_tail)
+        s->sub_tail->next = head;
+    else
+        s->sub_head = head;
+    s->sub_tail = tail;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
+}
+
+/*
+ * Turn one request into a job: answered at once from the cache, by
+ * replay/dry-run/cancel rules, or appended to (*head, *tail) for the
+ * loop.  Index is the delivery index.
+ */
+static int stream_prepare(assay_llm_stream *st, const assay_llm_request *req,
+                          size_t index, llm_job **head, llm_job **tail,
+                          assay_error *err)
+{
+    llm_service *s = st->s;
+    llm_endpoint *ep = st->ep;
+    llm_job *j = calloc(1, sizeof *j);
+    uint64_t est_p = 0, est_c = 0;
+    int rc;
+    if (!j)
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    j->st = st;
+    j->ep = ep;
+    j->index = index;
+    j->item = req->item;
+    j->kind = JOB_CHAT;
+    rc = build_chat(ep, req, &j->body, &j->body_len, j->key, &est_p, &est_c,
+                    err);
+    if (rc) {
+        job_free(j);
+        return rc;
+    }
+    j->est_tokens = est_p + est_c;
+    bool dry = atomic_load(&s->dry_run);
+    if (s->cache && ep->cache_mode != LLM_CACHE_OFF) {
+        llm_cached c;
+        int found = llm_cache_get(s->cache, j->key, &c, err);
+        if (found < 0) {
+            job_free(j);
+            return found;
+        }
+        if (found) {
+            j->res.status = ASSAY_LLM_OK;
+            j->res.text = c.text;
+            snprintf(j->res.finish_reason, sizeof j->res.finish_reason, "%s",
+                     c.finish);
+            j->res.prompt_tokens = c.prompt_tokens;
+            j->res.completion_tokens = c.completion_tokens;
+            j->res.latency_ms = c.latency_ms;
+            j->res.cached = true;
+            stream_done_local(st, j);
+            return ASSAY_OK;
+        }
+        if (ep->cache_mode == LLM_CACHE_REPLAY) {
+            job_error(j, ASSAY_LLM_REPLAY_MISS,
+                      "replay: no cached answer for node '%s' item %zu "
+                      "(endpoint '%s'); run once with cache: read-write "
+                      "to record it",
+                      st->node ? st->node : "?", req->item, ep->name);
+            stream_done_local(st, j);
+            return ASSAY_OK;
+        }
+    }
+    if (dry) {
+        pthread_mutex_lock(&s->stats_mu);
+        if (st->ns) {
+            st->ns->stats.est_prompt += est_p;
+            st->ns->stats.est_completion += est_c;
+            st->ns->stats.est_cost += ep_cost(ep, est_p, est_c);
+        }
+        ep->stats.est_prompt += est_p;
+        ep->stats.est_completion += est_c;
+        ep->stats.est_cost += ep_cost(ep, est_p, est_c);
+        pthread_mutex_unlock(&s->stats_mu);
+        job_error(j, ASSAY_LLM_SKIPPED, "dry run: not sent");
+        stream_done_local(st, j);
+        return ASSAY_OK;
+    }
+    if (atomic_load(&s->cancelled) || atomic_load(&st->cancelled)) {
+        job_error(j, ASSAY_LLM_SKIPPED, "cancelled before it was sent");
+        stream_done_local(st, j);
+        return ASSAY_OK;
+    }
+    if (*tail)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+    return ASSAY_OK;
+}
+
+int llm_stream_add(assay_llm_stream *st, const assay_llm_request *req,
+                   size_t *index, assay_error *err)
+{
+    llm_job *head = NULL, *tail = NULL;
+    if (!st || !req)
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "llm_stream_add: no stream or request");
+    if (!st->in_cb)
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "llm_stream_add may only be called from the "
+                               "stream's callback");
+    int rc = stream_prepare(st, req, st->total, &head, &tail, err);
+    if (rc)
+        return rc;
+    if (index)
+        *index = st->total;
+    st->total++;
+    submit(st->s, head, tail);
+    return ASSAY_OK;
+}
+
+/* Count delivered results into the endpoint's and the node's stats. */
+static void account(llm_service *s, assay_llm_stream *st, llm_job *list)
+{
+    llm_endpoint *ep = st->ep;
+    pthread_mutex_lock(&s->stats_mu);
+    for (llm_job *j = list; j; j = j->next) {
+        llm_stats *ss[2] = {&ep->stats, st->ns ? &st->ns->stats : NULL};
+        for (int k = 0; k < 2; k++) {
+            llm_stats *x = ss[k];
+            if (!x)
+                continue;
+            x->requests++;
+            if (k == 1) {
+                x->sent += j->attempts;
+                x->retried += j->attempts > 1 ? j->attempts - 1 : 0;
+            }
+            switch (j->res.status) {
+            case ASSAY_LLM_OK:
+                if (j->res.cached) {
+                    x->cached++;
+                    break;
+                }
+                x->ok++;
+                x->prompt_tokens += j->res.prompt_tokens;
+                x->completion_tokens += j->res.completion_tokens;
+                x->cost += ep_cost(ep, j->res.prompt_tokens,
+                                   j->res.completion_tokens);
+                stats_lat(x, j->res.latency_ms);
+                break;
+            case ASSAY_LLM_FAILED: x->failed++; break;
+            case ASSAY_LLM_SKIPPED: x->skipped++; break;
+            case ASSAY_LLM_REPLAY_MISS: x->replay_miss++; break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+static int stream_setup(llm_service *s, assay_llm_stream *st,
+                        const char *node, const char *endpoint,
+                        assay_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->s = s;
+    st->node = node;
+    st->ep = find_ep(s, endpoint);
+    if (!st->ep)
+        return unknown_ep(s, endpoint, err);
+    pthread_mutex_lock(&s->stats_mu);
+    st->ns = node_get(s, node);
+    pthread_mutex_unlock(&s->stats_mu);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    atomic_init(&st->cancelled, false);
+    return ASSAY_OK;
+}
+
+static void stream_teardown(assay_llm_stream *st)
+{
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+}
+
+/* Cancel what is left of a stream and wait until the loop returned every
+ * job (they point at the stream), discarding them. */
+static void stream_drain(assay_llm_stream *st)
+{
+    atomic_store(&st->cancelled, true);
+    atomic_fetch_add(&st->s->cancel_gen, 1);
+    curl_multi_wakeup(st->s->multi);
+    while (st->delivered < st->total) {
+        pthread_mutex_lock(&st->mu);
+        while (!st->done_head)
+            pthread_cond_wait(&st->cv, &st->mu);
+        llm_job *list = st->done_head;
+        st->done_head = st->done_tail = NULL;
+        pthread_mutex_unlock(&st->mu);
+        account(st->s, st, list);
+        while (list) {
+            llm_job *j = list;
+            list = j->next;
+            st->delivered++;
+            job_free(j);
+        }
+    }
+}
+
+/*
+ * The waiting loop of a stream: deliver finished jobs to the callback
+ * until every request, initial and added, has been delivered.
+ */
+static int stream_run(assay_llm_stream *st)
+{
+    int rc = 0;
+    while (st->delivered < st->total) {
+        pthread_mutex_lock(&st->mu);
+        while (!st->done_head)
+            pthread_cond_wait(&st->cv, &st->mu);
+        llm_job *list = st->done_head;
+        st->done_head = st->done_tail = NULL;
+        pthread_mutex_unlock(&st->mu);
+        account(st->s, st, list);
+        while (list) {
+            llm_job *j = list;
+            list = j->next;
+            st->delivered++;
+            if (j->res.cached)
+                st->cached++;
+            if (rc == 0) {
+                st->in_cb = true;
+                rc = st->cb(st->ud, st, j->index, &j->res);
+                st->in_cb = false;
+            }
+            job_free(j);
+        }
+        if (st->progress)
+            st->progress(st->pud, st->delivered, st->total, st->cached);
+        if (rc) {
+            stream_drain(st);
+            break;
+        }
+    }
+    return rc;
+}
+
+int llm_service_stream(llm_service *s, const char *node,
+                       const char *endpoint, const assay_llm_request *reqs,
+                       size_t n, assay_llm_on_result cb, void *ud,
+                       llm_progress_fn progress, void *pud,
+                       assay_error *err)
+{
+    assay_llm_stream st;
+    llm_job *head = NULL, *tail = NULL;
+    int rc;
+    if (!cb || (n && !reqs))
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "llm_stream: no callback or requests");
+    rc = stream_setup(s, &st, node, endpoint, err);
+    if (rc)
+        return rc;
+    st.cb = cb;
+    st.ud = ud;
+    st.progress = progress;
+    st.pud = pud;
+    for (size_t i = 0; i < n; i++) {
+        rc = stream_prepare(&st, &reqs[i], i, &head, &tail, err);
+        if (rc) {
+            /* nothing was submitted yet: free what was built */
+            while (head) {
+                llm_job *j = head;
+                head = j->next;
+                job_free(j);
+            }
+            for (llm_job *j = st.done_head, *nx; j; j = nx) {
+                nx = j->next;
+                job_free(j);
+            }
+            stream_teardown(&st);
+            return rc;
+        }
+    }
+    st.total = n;
+    submit(s, head, tail);
+    rc = stream_run(&st);
+    stream_teardown(&st);
+    return rc;
+}
+
+typedef struct batch_ctx {
+    assay_llm_result *res;
+    size_t n;
+} batch_ctx;
+
+static int batch_cb(void *ud, assay_llm_stream *st, size_t index,
+                    assay_llm_result *r)
+{
+    batch_ctx *b = ud;
+    (void)st;
+    if (index < b->n) {
+        b->res[index] = *r;
+        r->text = NULL; /* moved */
+    }
+    return 0;
+}
+
+int llm_service_batch(llm_service *s, const char *node, const char *endpoint,
+                      const assay_llm_request *reqs, size_t n,
+                      assay_llm_result *res, llm_progress_fn progress,
+                      void *pud, assay_error *err)
+{
+    batch_ctx b = {res, n};
+    if (n && !res)
+        return assay_error_set(err, ASSAY_EINVAL, "llm_batch: no results");
+    for (size_t i = 0; i < n; i++)
+        memset(&res[i], 0, sizeof res[i]);
+    return llm_service_stream(s, node, endpoint, reqs, n, batch_cb, &b,
+                              progress, pud, err);
+}
+
+/* ---- embeddings ---------------------------------------------------------- */
+
+int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
+                      const char *const *texts, size_t n, double **vectors,
+                      size_t *dim, assay_error *err)
+{
+    assay_llm_stream st;
+    llm_job *head = NULL, *tail = NULL;
+    double *out = NULL;
+    size_t d = 0;
+    int rc;
+    *vectors = NULL;
+    *dim = 0;
+    rc = stream_setup(s, &st, node, endpoint, err);
+    if (rc)
+        return rc;
+    llm_endpoint *ep = st.ep;
+    if (!ep->prov->embed_body || !ep->embed_url[0]) {
+        stream_teardown(&st);
+        return assay_error_set(err, ASSAY_ENOTSUP,
+                               "endpoint '%s': provider %s has no "
+                               "embeddings", ep->name, ep->provider);
+    }
+    if (n == 0) {
+        stream_teardown(&st);
+        return ASSAY_OK;
+    }
+    if (atomic_load(&s->dry_run)) {
+        stream_teardown(&st);
+        return assay_error_set(err, ASSAY_ECANCELED,
+                               "dry run: embeddings are not computed");
+    }
+    for (size_t at = 0; at < n; at += EMBED_CHUNK) {
+        size_t cnt = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
+        llm_job *j = calloc(1, sizeof *j);
+        json_t *body = NULL;
+        if (!j) {
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            goto fail_build;
+        }
+        j->st = &st;
+        j->ep = ep;
+        j->kind = JOB_EMBED;
+        j->index = st.total++;
+        j->item = at;
+        j->emb_first = at;
+        j->emb_n = cnt;
+        if (tail)
+            tail->next = j;
+        else
+            head = j;
+        tail = j;
+        rc = ep->prov->embed_body(&ep->pe, texts + at, cnt, &body, err);
+        if (rc)
+            goto fail_build;
+        j->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!j->body) {
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            goto fail_build;
+        }
+        j->body_len = strlen(j->body);
+        for (size_t i = 0; i < cnt; i++)
+            j->est_tokens += llm_estimate_tokens(texts[at + i]);
+    }
+    submit(s, head, tail);
+    head = NULL;
+
+    /* collect every chunk, then fill the matrix */
+    llm_job *done = NULL;
+    while (st.delivered < st.total) {
+        pthread_mutex_lock(&st.mu);
+        while (!st.done_head)
+            pthread_cond_wait(&st.cv, &st.mu);
+        llm_job *list = st.done_head;
+        st.done_head = st.done_tail = NULL;
+        pthread_mutex_unlock(&st.mu);
+        account(s, &st, list);
+        while (list) {
+            llm_job *j = list;
+            list = j->next;
+            j->next = done;
+            done = j;
+            st.delivered++;
+        }
+    }
+    rc = ASSAY_OK;
+    for (llm_job *j = done; j && rc == 0; j = j->next) {
+        if (j->res.status != ASSAY_LLM_OK) {
+            rc = assay_error_set(err, ASSAY_ELLM,
+                                 "embedding texts %zu..%zu on endpoint "
+                                 "'%s': %s", j->emb_first,
+                                 j->emb_first + j->emb_n - 1, ep->name,
+                                 j->res.error);
+            break;
+        }
+        for (size_t i = 0; i < j->emb_n && rc == 0; i++) {
+            assay_error e;
+            const json_t *vec = ep->prov->embed_vector(j->emb_doc, i, &e);
+            size_t len = json_array_size(vec);
+            if (!vec || len == 0) {
+                rc = assay_error_set(err, ASSAY_ELLM,
+                                     "embedding text %zu: %s",
+                                     j->emb_first + i,
+                                     vec ? "empty vector" : e.text);
+                break;
+            }
+            if (!out) {
+                d = len;
+                out = malloc(n * d * sizeof *out);
+                if (!out) {
+                    rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+                    break;
+                }
+            }
+            if (len != d) {
+                rc = assay_error_set(err, ASSAY_ELLM,
+                                     "embedding text %zu: dimension %zu, "
+                                     "expected %zu", j->emb_first + i, len,
+                                     d);
+                break;
+            }
+            double *row = out + (j->emb_first + i) * d;
+            for (size_t c = 0; c < d; c++) {
+                json_t *x = json_array_get(vec, c);
+                if (!json_is_number(x)) {
+                    rc = assay_error_set(err, ASSAY_ELLM,
+                                         "embedding text %zu: component %zu "
+                                         "is not a number",
+                                         j->emb_first + i, c);
+                    break;
+                }
+                row[c] = json_number_value(x);
+            }
+        }
+    }
+    while (done) {
+        llm_job *j = done;
+        done = j->next;
+        job_free(j);
+    }
+    stream_teardown(&st);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *vectors = out;
+    *dim = d;
+    return ASSAY_OK;
+fail_build:
+    while (head) {
+        llm_job *j = head;
+        head = j->next;
+        job_free(j);
+    }
+    stream_teardown(&st);
+    return rc;
+}
+
+/* ---- info, usage, dry-run helpers -------------------------------------- */
+
+json_t *llm_service_endpoint_info(llm_service *s, const char *endpoint)
+{
+    llm_endpoint *ep = find_ep(s, endpoint);
+    static const char *const modes[] = {"read-write", "off", "replay"};
+    if (!ep)
+        return NULL;
+    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:i, s:f, s:f, s:{s:f, "
+                     "s:f}, s:s, s:b}",
+                     "name", ep->name, "provider", ep->provider, "model",
+                     ep->model, "base_url", ep->base_url, "defaults",
+                     ep->defaults, "extra_headers", ep->extra_header_names,
+                     "max_concurrency", ep->max_concurrency,
+                     "requests_per_minute", ep->rpm, "tokens_per_minute",
+                     ep->tpm, "price", "input", ep->price_in, "output",
+                     ep->price_out, "cache", modes[ep->cache_mode],
+                     "has_api_key", ep->api_key[0] != '\0');
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double pct(const double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t k = (size_t)ceil(p / 100.0 * (double)n);
+    return v[k ? k - 1 : 0];
+}
+
+static json_t *stats_json(const llm_stats *x)
+{
+    double *v = NULL, p50 = 0, p90 = 0, p99 = 0;
+    if (x->nlat && (v = malloc(x->nlat * sizeof *v))) {
+        memcpy(v, x->lat, x->nlat * sizeof *v);
+        qsort(v, x->nlat, sizeof *v, cmp_double);
+        p50 = pct(v, x->nlat, 50);
+        p90 = pct(v, x->nlat, 90);
+        p99 = pct(v, x->nlat, 99);
+        free(v);
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                     "s:f, s:{s:f, s:f, s:f}}",
+                     "requests", (json_int_t)x->requests, "sent",
+                     (json_int_t)x->sent, "ok", (json_int_t)x->ok, "cached",
+                     (json_int_t)x->cached, "retried",
+                     (json_int_t)x->retried, "failed", (json_int_t)x->failed,
+                     "skipped", (json_int_t)x->skipped, "replay_miss",
+                     (json_int_t)x->replay_miss, "prompt_tokens",
+                     (json_int_t)x->prompt_tokens, "completion_tokens",
+                     (json_int_t)x->completion_tokens, "cost", x->cost,
+                     "latency_ms", "p50", p50, "p90", p90, "p99", p99);
+}
+
+json_t *llm_service_usage(llm_service *s)
+{
+    json_t *root = json_object(), *eps = json_object(), *nodes = json_object();
+    json_t *dry = atomic_load(&s->dry_run) ? json_object() : NULL;
+    if (!root || !eps || !nodes) {
+        json_decref(root);
+        json_decref(eps);
+        json_decref(nodes);
+        json_decref(dry);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->stats_mu);
+    for (size_t i = 0; i < s->neps; i++) {
+        llm_endpoint *ep = &s->eps[i];
+        json_t *o = stats_json(&ep->stats);
+        if (o) {
+            json_object_set_new(o, "provider", json_string(ep->provider));
+            json_object_set_new(o, "model", json_string(ep->model));
+            json_object_set_new(o, "concurrency", json_real(ep->cwnd));
+        }
+        json_object_set_new(eps, ep->name, o);
+    }
+    for (llm_nodestat *n = s->nodes; n; n = n->next) {
+        json_object_set_new(nodes, n->name, stats_json(&n->stats));
+        if (dry)
+            json_object_set_new(
+                dry, n->name,
+                json_pack("{s:I, s:I, s:I, s:I, s:f}", "requests",
+                          (json_int_t)n->stats.requests, "cached",
+                          (json_int_t)n->stats.cached, "prompt_tokens_est",
+                          (json_int_t)n->stats.est_prompt,
+                          "completion_tokens_est",
+                          (json_int_t)n->stats.est_completion, "cost_est",
+                          n->stats.est_cost));
+    }
+    json_t *b = json_pack("{s:I, s:I, s:f, s:b}", "requests",
+                          (json_int_t)s->b_requests, "tokens",
+                          (json_int_t)s->b_tokens, "cost", s->b_cost,
+                          "exhausted", atomic_load(&s->budget_hit));
+    pthread_mutex_unlock(&s->stats_mu);
+    if (b) {
+        if (s->budget.max_cost > 0)
+            json_object_set_new(b, "max_cost", json_real(s->budget.max_cost));
+        if (s->budget.max_tokens)
+            json_object_set_new(b, "max_tokens",
+                                json_integer((json_int_t)s->budget.max_tokens));
+        if (s->budget.max_requests)
+            json_object_set_new(
+                b, "max_requests",
+                json_integer((json_int_t)s->budget.max_requests));
+    }
+    json_object_set_new(root, "endpoints", eps);
+    json_object_set_new(root, "nodes", nodes);
+    json_object_set_new(root, "budget", b);
+    if (dry)
+        json_object_set_new(root, "dry_run", dry);
+    return root;
+}
+
+int llm_service_cached_count(llm_service *s, const char *endpoint,
+                             const assay_llm_request *reqs, size_t n,
+                             uint64_t *cached, assay_error *err)
+{
+    llm_endpoint *ep = find_ep(s, endpoint);
+    *cached = 0;
+    if (!ep)
+        return unknown_ep(s, endpoint, err);
+    if (!s->cache || ep->cache_mode == LLM_CACHE_OFF)
+        return ASSAY_OK;
+    for (size_t i = 0; i < n; i++) {
+        char key[65];
+        llm_cached c;
+        int rc = llm_service_cache_key(s, endpoint, &reqs[i], key, err);
+        if (rc)
+            return rc;
+        rc = llm_cache_get(s->cache, key, &c, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            free(c.text);
+            (*cached)++;
+        }
+    }
+    return ASSAY_OK;
+}
+
+int llm_service_estimate(llm_service *s, const char *endpoint,
+                         uint64_t prompt_tokens, uint64_t completion_tokens,
+                         double *cost, assay_error *err)
+{
+    llm_endpoint *ep = find_ep(s, endpoint);
+    if (!ep)
+        return unknown_ep(s, endpoint, err);
+    *cost = ep_cost(ep, prompt_tokens, completion_tokens);
+    return ASSAY_OK;
+}
