@@ -274,6 +274,8 @@ static ynode *parse_node(pstate *s, yaml_event_t *ev, int depth)
         }
     fail:
         /* anchors may point into n: drop them all, the parse failed */
+        for (size_t i = 0; i < s->nanchors; i++)
+            free(s->anchors[i].name);
         s->nanchors = 0;
         ynode_free(n);
         return NULL;
@@ -585,6 +587,9 @@ int yaml_set_path(ynode *root, const char *assignment, diag *d)
         cur = child;
         tok = nexttok;
     }
+    /* the path had no key at all ("..=3") */
+    diag_add(d, "--set", 0, 0, "write --set path.to.key=value",
+             "malformed override '%s'", assignment);
     ynode_free(val);
     return ASSAY_EINVAL;
 }
