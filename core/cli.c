@@ -325,6 +325,7 @@ static int cmd_plugins(int argc, char **argv)
             registry_free(r);
             return 2;
         }
+        registry_hash(r, e);
         plugin_info(e);
         registry_free(r);
         return 0;
@@ -666,6 +667,10 @@ static int cmd_llm(int argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
+    /* Plugins that use OpenBLAS parallelise through host->threads(); its
+     * own thread pool would start at dlopen, spin, and oversubscribe the
+     * cores that concurrent nodes share.  The user's setting wins. */
+    setenv("OPENBLAS_NUM_THREADS", "1", 0);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         fputs(USAGE, argc < 2 ? stderr : stdout);

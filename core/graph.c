@@ -596,6 +596,12 @@ static int build(graph *g, registry *reg, diag *d)
             continue;
         }
         n->plugin = registry_find(reg, pl->value);
+        if (n->plugin && registry_hash(reg, n->plugin)) {
+            diag_add(d, g->file, pl->line, pl->col, NULL,
+                     "cannot read plugin file %s", n->plugin->path);
+            rc = ASSAY_EINVAL;
+            continue;
+        }
         if (!n->plugin) {
             const char *best = util_did_you_mean(pl->value, pnames, nplug);
             char hint[300];

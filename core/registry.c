@@ -19,7 +19,7 @@
 
 typedef struct loaded_file {
     char *path;
-    char sha[65];
+    char sha[65]; /* "" until registry_hash() */
     void *handle;
 } loaded_file;
 
@@ -276,13 +276,10 @@ int registry_load_file(registry *r, const char *path, assay_error *err)
         r->capfiles = cap;
     }
     loaded_file *lf = calloc(1, sizeof *lf);
-    if (!lf || !(lf->path = strdup(abs)) || sha256_file_hex(abs, lf->sha)) {
-        if (lf)
-            free(lf->path);
+    if (!lf || !(lf->path = strdup(abs))) {
         free(lf);
         dlclose(h);
-        return assay_error_set(err, ASSAY_EIO, "%s: cannot hash the file",
-                               abs);
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     }
     lf->handle = h;
     r->files[r->nfiles++] = lf;
@@ -457,3 +454,16 @@ const char *registry_problem(const registry *r, size_t i)
     return i < r->nproblems ? r->problems[i] : NULL;
 }
 
+
+int registry_hash(registry *r, const plugin_entry *e)
+{
+    for (size_t i = 0; i < r->nfiles; i++) {
+        loaded_file *lf = r->files[i];
+        if (lf->path != e->path)
+            continue;
+        if (lf->sha[0])
+            return 0;
+        return sha256_file_hex(lf->path, lf->sha);
+    }
+    return ASSAY_EINVAL;
+}

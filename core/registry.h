@@ -13,7 +13,8 @@
 typedef struct plugin_entry {
     assay_plugin desc;  /* the descriptor, copied (missing tail zeroed) */
     const char *path;   /* the .so it came from (owned by the registry) */
-    const char *sha256; /* hash of that file (owned by the registry) */
+    const char *sha256; /* hash of that file (owned by the registry); ""
+                           until registry_hash() ran for it */
 } plugin_entry;
 
 typedef struct registry registry;
@@ -39,6 +40,10 @@ size_t registry_count(const registry *r);
 const plugin_entry *registry_at(const registry *r, size_t i);
 /* Sorted names of all plugins (borrowed; for did-you-mean). */
 const char *const *registry_names(registry *r, size_t *n);
+
+/* Hash the file of `e` (once; files are hashed only when a graph uses
+ * them, so scanning many plugin directories stays cheap). */
+int registry_hash(registry *r, const plugin_entry *e);
 
 /* Problems met while scanning ("FILE: reason"), one string each. */
 size_t registry_nproblems(const registry *r);
