@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct chunk {
     struct chunk *next;
@@ -178,8 +179,8 @@ int table_from_records(const json_t *records, assay_table **out,
                 kind = K_NONE;
             } else {
                 rc = assay_error_set(err, ASSAY_EDATA,
-                                     "record %zu: field '%s': a %s cannot "
-                                     "be stored in a table column",
+                                     "record %zu: field '%s': %s values "
+                                     "cannot be stored in a table column",
                                      i, k, assay__json_type_name(v));
                 break;
             }
@@ -351,6 +352,14 @@ int table_read(FILE *f, assay_table **out, assay_error *err)
         fread(&nr, 8, 1, f) != 1 || fread(&nc, 8, 1, f) != 1 ||
         nc > 100000 || nr > ((uint64_t)1 << 40))
         return assay_error_set(err, ASSAY_EDATA, "not an assay table file");
+    /* every column stores at least 4 bytes per row: a row count the file
+     * cannot hold is corruption, not a reason to allocate terabytes */
+    struct stat st;
+    long pos = ftell(f);
+    if (nc > 0 && pos >= 0 && fstat(fileno(f), &st) == 0 &&
+        S_ISREG(st.st_mode) && st.st_size >= pos &&
+        nr > (uint64_t)(st.st_size - pos) / 4)
+        return assay_error_set(err, ASSAY_EDATA, "truncated table");
     assay_table *t = table_new((size_t)nr);
     if (!t)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
