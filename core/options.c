@@ -59,6 +59,26 @@ static const char *closest_choice(const char *choices, const char *s,
     return buf;
 }
 
+/* Bounds check with a message that states the allowed range in words
+ * ("at least 1", "at most 10", "between 1 and 10"). */
+static bool out_of_range(const assay_option *o, double d, char *msg,
+                         size_t msgsz)
+{
+    if (!(o->has_min && d < o->min) && !(o->has_max && d > o->max))
+        return false;
+    if (o->has_min && o->has_max)
+        snprintf(msg, msgsz, "option '%s' is %.15g; it must be between %g "
+                             "and %g",
+                 o->name, d, o->min, o->max);
+    else if (o->has_min)
+        snprintf(msg, msgsz, "option '%s' is %.15g; it must be at least %g",
+                 o->name, d, o->min);
+    else
+        snprintf(msg, msgsz, "option '%s' is %.15g; it must be at most %g",
+                 o->name, d, o->max);
+    return true;
+}
+
 /*
  * Check (and normalise) one value.  Returns a new reference to the value
  * to store, or NULL with `msg` filled.
@@ -80,11 +100,7 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
             return NULL;
         }
         double d = (double)json_integer_value(v);
-        if ((o->has_min && d < o->min) || (o->has_max && d > o->max)) {
-            snprintf(msg, msgsz, "option '%s' is %lld, outside [%g, %g]",
-                     o->name, (long long)json_integer_value(v),
-                     o->has_min ? o->min : -INFINITY,
-                     o->has_max ? o->max : INFINITY);
+        if (out_of_range(o, d, msg, msgsz)) {
             json_decref(v);
             return NULL;
         }
@@ -101,12 +117,8 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
             snprintf(msg, msgsz, "option '%s' must be finite", o->name);
             return NULL;
         }
-        if ((o->has_min && d < o->min) || (o->has_max && d > o->max)) {
-            snprintf(msg, msgsz, "option '%s' is %g, outside [%g, %g]",
-                     o->name, d, o->has_min ? o->min : -INFINITY,
-                     o->has_max ? o->max : INFINITY);
+        if (out_of_range(o, d, msg, msgsz))
             return NULL;
-        }
         return json_real(d);
     }
     case ASSAY_OPT_BOOL:
