@@ -32,33 +32,47 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sort n keys ascending (LSD radix, 16-bit digits; tmp holds n keys). */
+/* Sort n keys ascending: LSD radix sort with 11-bit digits (6 passes,
+ * 2048 buckets: the scatter stays cache-friendly); histograms of every
+ * digit in one read, passes whose digit is constant skipped.  tmp holds n
+ * keys. */
+#define RADIX_BITS 11
+#define RADIX_B (1u << RADIX_BITS)
+#define RADIX_PASSES 6
+
 static void radix_u64(uint64_t *k, uint64_t *tmp, size_t n)
 {
     if (n < 4096) {
         qsort(k, n, sizeof *k, cmp_u64);
         return;
     }
-    size_t *cnt = malloc(65536 * sizeof *cnt);
+    size_t *cnt = calloc((size_t)RADIX_PASSES * RADIX_B, sizeof *cnt);
     if (!cnt) {
         qsort(k, n, sizeof *k, cmp_u64);
         return;
     }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = k[i];
+        for (int p = 0; p < RADIX_PASSES; p++)
+            cnt[(size_t)p * RADIX_B + ((v >> (p * RADIX_BITS)) &
+                                        (RADIX_B - 1))]++;
+    }
     uint64_t *src = k, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        for (size_t i = 0; i < n; i++)
-            cnt[(src[i] >> shift) & 0xffff]++;
-        if (cnt[(src[0] >> shift) & 0xffff] == n)
+    for (int p = 0; p < RADIX_PASSES; p++) {
+        size_t *c = cnt + (size_t)p * RADIX_B;
+        int shift = p * RADIX_BITS;
+        if (c[(src[0] >> shift) & (RADIX_B - 1)] == n)
             continue; /* every key has this digit: nothing moves */
         size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            size_t c = cnt[d];
-            cnt[d] = sum;
-            sum += c;
+        for (size_t d = 0; d < RADIX_B; d++) {
+            size_t t = c[d];
+            c[d] = sum;
+            sum += t;
         }
-        for (size_t i = 0; i < n; i++)
-            dst[cnt[(src[i] >> shift) & 0xffff]++] = src[i];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = src[i];
+            dst[c[(v >> shift) & (RADIX_B - 1)]++] = v;
+        }
         uint64_t *t = src;
         src = dst;
         dst = t;

@@ -21,10 +21,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef RK_PROFILE
+#include <time.h>
+static double prof_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+#define PROF_T(v) double v = prof_now()
+#define PROF_SHOW(a, b, c, d)                                                \
+    fprintf(stderr, "qrels %.3f run %.3f eval %.3f\n", b - a, c - b, d - c)
+#else
+#define PROF_T(v)
+#define PROF_SHOW(a, b, c, d)
+#endif
+
 typedef struct rk_hit {
     double score;
     double rel;
     size_t row;
+    size_t pos; /* index among the query's candidates */
     size_t rank;
 } rk_hit;
 
@@ -200,8 +217,9 @@ static int rk_prepare_qrels(rk_ctx *c, sc_keys *qr_q, size_t nqr,
     size_t w = 0;
     for (size_t q = 0; q < nq; q++) {
         size_t b = c->joff[q], e = c->joff[q + 1];
-        qsort_r(c->jrow + b, e - b, sizeof *c->jrow, cmp_judged,
-                (void *)c->qr_item);
+        if (e - b > 1)
+            qsort_r(c->jrow + b, e - b, sizeof *c->jrow, cmp_judged,
+                    (void *)c->qr_item);
         size_t start = w, ng = 0;
         for (size_t i = b; i < e; i++) {
             if (w > start &&
@@ -486,28 +504,42 @@ static int rk_query(rk_ctx *c, rk_ws *ws, size_t q, size_t base,
     size_t nh = 0;
     int rc;
 
-    rc = rk_reserve((void **)&ws->crel, &ws->rcap, n, sizeof *ws->crel, err);
-    if (rc)
-        return rc;
     rc = rk_reserve((void **)&ws->hits, &ws->hcap, (J < n ? J : n) + 1,
                     sizeof *ws->hits, err);
     if (rc)
         return rc;
 
     /* 1. hits: judged candidates that matter for some measure */
-    for (size_t j = 0; j < n; j++) {
-        size_t row = RK_ROW(j), jr;
-        ws->crel[j] = -INFINITY;
-        if (nh == J || !rk_judged(c, q, row, &jr))
-            continue;
-        double rel = c->qr_rel[jr];
-        if (rel < thr && rk_gain(cfg, rel) <= 0)
-            continue;
-        ws->crel[j] = rel;
-        ws->hits[nh].score = score[row];
-        ws->hits[nh].rel = rel;
-        ws->hits[nh].row = row;
-        nh++;
+    if (!idx && !c->run_item->is_str && J <= 8) {
+        /* common case: a few judgments, integer ids, contiguous rows */
+        int64_t jk[8];
+        const int64_t *items = c->run_item->i + base;
+        for (size_t t = 0; t < J; t++)
+            jk[t] = c->qr_item->i[c->jrow[c->joff[q] + t]];
+        for (size_t j = 0; j < n && nh < J; j++) {
+            int64_t v = items[j];
+            size_t t = 0;
+            while (t < J && jk[t] != v)
+                t++;
+            if (t == J)
+                continue;
+            double rel = c->qr_rel[c->jrow[c->joff[q] + t]];
+            if (rel < thr && rk_gain(cfg, rel) <= 0)
+                continue;
+            ws->hits[nh] = (rk_hit){score[base + j], rel, base + j, j, 0};
+            nh++;
+        }
+    } else {
+        for (size_t j = 0; j < n && nh < J; j++) {
+            size_t row = RK_ROW(j), jr;
+            if (!rk_judged(c, q, row, &jr))
+                continue;
+            double rel = c->qr_rel[jr];
+            if (rel < thr && rk_gain(cfg, rel) <= 0)
+                continue;
+            ws->hits[nh] = (rk_hit){score[row], rel, row, j, 0};
+            nh++;
+        }
     }
 
     /* 2. ranks of the hits */
@@ -523,11 +555,19 @@ static int rk_query(rk_ctx *c, rk_ws *ws, size_t q, size_t base,
         }
         if (eq > 1)
             for (size_t j = 0; j < n; j++)
-                if (s[j] == hs && base + j != h->row &&
-                    rk_before(c, s[j], ws->crel[j], base + j, h))
+                if (s[j] == hs && j != h->pos &&
+                    rk_before(c, s[j], -INFINITY, base + j, h))
                     gt++;
         h->rank = gt + 1;
     } else if (nh > 0) {
+        rc = rk_reserve((void **)&ws->crel, &ws->rcap, n, sizeof *ws->crel,
+                        err);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < n; j++)
+            ws->crel[j] = -INFINITY;
+        for (size_t k = 0; k < nh; k++)
+            ws->crel[ws->hits[k].pos] = ws->hits[k].rel;
         qsort_r(ws->hits, nh, sizeof *ws->hits, cmp_hits, c);
         rc = rk_reserve((void **)&ws->cnt, &ws->ccap, nh + 1,
                         sizeof *ws->cnt, err);
@@ -715,15 +755,18 @@ int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
     c.nrun = run_q->n;
     c.res = res;
 
-    rc = sc_keymap_init(&qmap, qr_q->is_str, qr_q->n / 4 + 16, err);
+    PROF_T(t0);
+    rc = sc_keymap_init(&qmap, qr_q->is_str, qr_q->n + 16, err);
     if (rc)
         goto done;
     rc = rk_prepare_qrels(&c, qr_q, qr_q->n, &qmap, err);
     if (rc)
         goto done;
+    PROF_T(t1);
     rc = rk_prepare_run(&c, h, nthreads, &qmap, err);
     if (rc)
         goto done;
+    PROF_T(t2);
 
     res->nq = c.nq;
     res->ncols = RK_NBASE + RK_PER_K * cfg->nk;
@@ -742,6 +785,8 @@ int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
     rc = sc_parallel(h, nthreads, c.nq, grain, rk_eval_task, &c, err);
     if (rc)
         goto done;
+    PROF_T(t3);
+    PROF_SHOW(t0, t1, t2, t3);
 
     /* means over the averaged queries, in query order (deterministic);
      * the count columns are sums, as trec_eval reports them */
