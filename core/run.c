@@ -136,29 +136,36 @@ static int gather_inputs(runtime *rt, size_t idx, assay_io *io,
         const ginput *gi = &gn->inputs[i];
         if (gi->nrefs == 0)
             continue;
-        value *vs[64];
-        size_t n = gi->nrefs < 64 ? gi->nrefs : 64;
+        /* a multi input takes any number of values: no fixed buffer */
+        size_t n = gi->nrefs;
+        value **vs = malloc(n * sizeof *vs);
+        if (!vs)
+            return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         for (size_t k = 0; k < n; k++) {
             const gref *r = &gi->refs[k];
             nstate *up = &rt->ns[r->node];
             size_t oi = (size_t)(r->port - rt->g->nodes[r->node]
                                                .plugin->desc.outputs);
             vs[k] = up->outs ? up->outs[oi] : NULL;
-            if (!vs[k])
+            if (!vs[k]) {
+                free(vs);
                 return assay_error_set(err, ASSAY_EINTERNAL,
                                        "input '%s': upstream value missing",
                                        gi->port->name);
+            }
         }
         bool stackable = gi->port->type == ASSAY_T_RECORDS ||
                          gi->port->type == ASSAY_T_TABLE;
-        if (gi->port->multi && !(stackable && gi->nrefs == 1)) {
-            int rc = value_combine(vs, n, gi->port->type, &io->in[i], err);
-            if (rc) {
+        int rc = 0;
+        if (gi->port->multi && !(stackable && n == 1)) {
+            rc = value_combine(vs, n, gi->port->type, &io->in[i], err);
+            if (rc)
                 assay_error_prefix(err, "input '%s': ", gi->port->name);
-                return rc;
-            }
         } else
             io->in[i] = value_ref(vs[0]);
+        free(vs);
+        if (rc)
+            return rc;
     }
     return 0;
 }
