@@ -14,9 +14,7 @@
 #include "registry.h"
 #include "run.h"
 #include "util.h"
-#ifdef ASSAY_HAVE_LLM
 #include "llm/llm.h"
-#endif
 
 #ifndef ASSAY_VERSION
 #define ASSAY_VERSION "0.0.0"
@@ -625,7 +623,6 @@ static int cmd_runs(int argc, char **argv)
     return 0;
 }
 
-#ifdef ASSAY_HAVE_LLM
 static const assay_plugin *find_cb(void *ud, const char *name)
 {
     const plugin_entry *e = registry_find((registry *)ud, name);
@@ -663,7 +660,6 @@ static int cmd_llm(int argc, char **argv)
     registry_free(r);
     return rc;
 }
-#endif
 
 int cli_main(int argc, char **argv)
 {
@@ -694,10 +690,8 @@ int cli_main(int argc, char **argv)
         return cmd_graph(sub_argc, sub_argv);
     if (!strcmp(cmd, "runs"))
         return cmd_runs(sub_argc, sub_argv);
-#ifdef ASSAY_HAVE_LLM
     if (!strcmp(cmd, "llm"))
         return cmd_llm(sub_argc, sub_argv);
-#endif
     static const char *const cmds[] = {"run", "validate", "plugins", "graph",
                                        "runs", "llm"};
     const char *best = util_did_you_mean(cmd, cmds, 6);

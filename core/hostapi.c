@@ -5,9 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef ASSAY_HAVE_LLM
 #include "llm/llm.h"
-#endif
 #include "sha256.h"
 #include "table.h"
 #include "util.h"
@@ -305,13 +303,9 @@ static int h_llm_batch(const assay_host *h, const char *endpoint,
                        assay_llm_result *res, assay_error *err)
 {
     node_ctx *nc = ctx_of(h);
-#ifdef ASSAY_HAVE_LLM
     if (nc->llm)
         return llm_service_batch(nc->llm, nc->name, endpoint, reqs, n, res,
                                  llm_progress, nc, err);
-#else
-    (void)endpoint, (void)reqs, (void)n, (void)res, (void)llm_progress;
-#endif
     return no_llm(nc, err);
 }
 
@@ -320,46 +314,27 @@ static int h_llm_stream(const assay_host *h, const char *endpoint,
                         assay_llm_on_result cb, void *ud, assay_error *err)
 {
     node_ctx *nc = ctx_of(h);
-#ifdef ASSAY_HAVE_LLM
     if (nc->llm)
         return llm_service_stream(nc->llm, nc->name, endpoint, reqs, n, cb,
                                   ud, llm_progress, nc, err);
-#else
-    (void)endpoint, (void)reqs, (void)n, (void)cb, (void)ud;
-#endif
     return no_llm(nc, err);
 }
 
 static int h_llm_stream_add(assay_llm_stream *s, const assay_llm_request *req,
                             size_t *index, assay_error *err)
 {
-#ifdef ASSAY_HAVE_LLM
     return llm_stream_add(s, req, index, err);
-#else
-    (void)s, (void)req, (void)index;
-    return assay_error_set(err, ASSAY_ENOTSUP, "no LLM service");
-#endif
 }
 
 static void h_llm_result_clear(assay_llm_result *r)
 {
-#ifdef ASSAY_HAVE_LLM
     llm_result_clear(r);
-#else
-    free(r->text);
-    memset(r, 0, sizeof *r);
-#endif
 }
 
 static json_t *h_llm_endpoint_info(const assay_host *h, const char *endpoint)
 {
     node_ctx *nc = ctx_of(h);
-#ifdef ASSAY_HAVE_LLM
     return nc->llm ? llm_service_endpoint_info(nc->llm, endpoint) : NULL;
-#else
-    (void)nc, (void)endpoint;
-    return NULL;
-#endif
 }
 
 static int h_embed(const assay_host *h, const char *endpoint,
@@ -367,13 +342,9 @@ static int h_embed(const assay_host *h, const char *endpoint,
                    size_t *dim, assay_error *err)
 {
     node_ctx *nc = ctx_of(h);
-#ifdef ASSAY_HAVE_LLM
     if (nc->llm)
         return llm_service_embed(nc->llm, nc->name, endpoint, texts, n,
                                  vectors, dim, err);
-#else
-    (void)endpoint, (void)texts, (void)n, (void)vectors, (void)dim;
-#endif
     return no_llm(nc, err);
 }
 

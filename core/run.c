@@ -18,9 +18,7 @@
 #include "store.h"
 #include "util.h"
 #include "value.h"
-#ifdef ASSAY_HAVE_LLM
 #include "llm/llm.h"
-#endif
 
 #ifndef ASSAY_VERSION
 #define ASSAY_VERSION "0.0.0"
@@ -586,10 +584,8 @@ static json_t *manifest(runtime *rt, const char *status)
     }
     json_object_set_new(m, "plugins", plugins);
     json_object_set_new(m, "nodes", nodes);
-#ifdef ASSAY_HAVE_LLM
     if (rt->llm)
         json_object_set_new(m, "llm", llm_service_usage(rt->llm));
-#endif
     return m;
 }
 
@@ -794,7 +790,6 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
     rt.log = fopen(logpath, "a");
     rlog(&rt, "run of %s (%s) started, %u worker threads", g->experiment,
          g->file, rt.jobs);
-#ifdef ASSAY_HAVE_LLM
     if (g->llm && json_object_size(g->llm) > 0) {
         char cpath[PATH_MAX + 16];
         snprintf(cpath, sizeof cpath, "%s/llm.sqlite", rt.cache_dir);
@@ -807,9 +802,6 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
             goto out;
         }
     }
-#else
-    (void)find_plugin_cb;
-#endif
     write_manifest(&rt, "running");
     /* initial ready set */
     for (size_t i = 0; i < g->n; i++) {
@@ -844,12 +836,9 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
             term_line(&rt, "interrupted: stopping; finished nodes are kept "
                            "(Ctrl-C again to abort at once)");
             rlog(&rt, "interrupted by the user");
-#ifdef ASSAY_HAVE_LLM
             if (rt.llm)
                 llm_service_cancel(rt.llm);
-#endif
         }
-#ifdef ASSAY_HAVE_LLM
         if (rt.llm && llm_service_budget_exhausted(rt.llm) &&
             !atomic_load(&rt.cancel)) {
             atomic_store(&rt.cancel, true);
@@ -857,7 +846,6 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
                            "finished nodes are kept");
             rlog(&rt, "budget exhausted");
         }
-#endif
         draw_status(&rt);
         plain_progress(&rt, &last_plain);
     }
@@ -890,9 +878,7 @@ out:
                 value_unref(rt.ns[i].outs[k]);
             free(rt.ns[i].outs);
         }
-#ifdef ASSAY_HAVE_LLM
     llm_service_destroy(rt.llm);
-#endif
     if (rt.log)
         fclose(rt.log);
     free(rt.ns);
