@@ -13,6 +13,8 @@
 #include "options.h"
 #include "registry.h"
 #include "run.h"
+#include "sha256.h"
+#include "shard.h"
 #include "util.h"
 #include "llm/llm.h"
 
@@ -43,6 +45,7 @@ static const char USAGE[] =
     "  plugins [info NAME] list plugins, or show one plugin's manual\n"
     "  graph EXP.yaml      print the graph (--format dot|mermaid)\n"
     "  runs                list past runs\n"
+    "  merge DIR...        merge the shard runs of one experiment\n"
     "  llm ping EXP.yaml NAME   send one request to an endpoint\n"
     "\n"
     "`assay <command> --help` describes each command.\n";
@@ -58,6 +61,9 @@ static const char RUN_HELP[] =
     "  --fresh            recompute every node (ignore the node cache)\n"
     "  --only NODE        run NODE and what it depends on\n"
     "  --dry-run          validate and show the plan; run nothing\n"
+    "  --shard I/N        run shard I of N: sources keep the items whose key\n"
+    "                     hashes to I, per-item nodes run on them; the rest\n"
+    "                     runs in `assay merge`\n"
     "  -j, --jobs N       worker threads (default: number of cores)\n"
     "  --runs-dir DIR     where run directories go (default: runs)\n"
     "  --cache-dir DIR    node and LLM cache (default: .assay/cache)\n"
@@ -145,6 +151,15 @@ static int parse_args(int argc, char **argv, args *a, const char *help)
             if (!need_value(i, argc, s))
                 return 2;
             a->ro.only = argv[++i];
+        } else if (!strcmp(s, "--shard")) {
+            if (!need_value(i, argc, s))
+                return 2;
+            if (!shard_parse(argv[++i], &a->ro.shard_index,
+                             &a->ro.shard_count)) {
+                fprintf(stderr, "assay: --shard expects I/N with 0 <= I < N, "
+                                "got '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(s, "--dry-run")) {
             a->ro.dry_run = true;
         } else if (!strcmp(s, "-j") || !strcmp(s, "--jobs")) {
@@ -661,6 +676,156 @@ static int cmd_llm(int argc, char **argv)
     return rc;
 }
 
+static const char MERGE_HELP[] =
+    "usage: assay merge SHARD_RUN_DIR... [--runs-dir DIR] [--cache-dir DIR]\n"
+    "\n"
+    "Merge the shard runs of one experiment (made with `assay run --shard\n"
+    "I/N`): check that they belong together (same configuration and plugin\n"
+    "files, shard count N, every shard present once), concatenate the\n"
+    "per-item outputs in the order an unsharded run produces, run the\n"
+    "nodes that need all items, and write one run directory.\n";
+
+typedef struct shard_in {
+    const char *dir;
+    json_t *m;
+    unsigned index;
+} shard_in;
+
+static int cmp_shard(const void *a, const void *b)
+{
+    const shard_in *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse_args(argc, argv, &a, MERGE_HELP);
+    if (rc || a.help)
+        return rc;
+    size_t n = a.file ? 1 + a.nrest : 0;
+    if (n == 0) {
+        fputs(MERGE_HELP, stderr);
+        return 2;
+    }
+    shard_in *sh = calloc(n, sizeof *sh);
+    const char **dirs = calloc(n, sizeof *dirs);
+    if (!sh || !dirs) {
+        free(sh);
+        free(dirs);
+        return 1;
+    }
+    rc = 2;
+    unsigned count = 0;
+    const char *hash0 = NULL, *exp0 = NULL;
+    for (size_t i = 0; i < n; i++) {
+        sh[i].dir = i == 0 ? a.file : a.rest[i - 1];
+        char mp[PATH_MAX];
+        snprintf(mp, sizeof mp, "%s/manifest.json", sh[i].dir);
+        json_error_t je;
+        sh[i].m = json_load_file(mp, 0, &je);
+        if (!sh[i].m) {
+            fprintf(stderr, "assay merge: %s: %s\n", mp, je.text);
+            goto out;
+        }
+        json_t *m = sh[i].m, *shard = json_object_get(m, "shard");
+        const char *st = json_string_value(json_object_get(m, "status"));
+        const char *h = json_string_value(json_object_get(m, "config_hash"));
+        const char *ex = json_string_value(json_object_get(m, "experiment"));
+        if (!shard) {
+            fprintf(stderr, "assay merge: %s is not a shard run (no --shard)\n",
+                    sh[i].dir);
+            goto out;
+        }
+        if (!st || strcmp(st, "ok") != 0) {
+            fprintf(stderr, "assay merge: shard %s did not finish (status %s)"
+                    "; re-run it with --resume\n", sh[i].dir, st ? st : "?");
+            goto out;
+        }
+        sh[i].index = (unsigned)json_integer_value(json_object_get(shard,
+                                                                   "index"));
+        unsigned c = (unsigned)json_integer_value(json_object_get(shard,
+                                                                  "count"));
+        if (i == 0) {
+            count = c;
+            hash0 = h;
+            exp0 = ex;
+        } else if (c != count || !h || !hash0 || strcmp(h, hash0) ||
+                   !ex || !exp0 || strcmp(ex, exp0)) {
+            fprintf(stderr, "assay merge: %s belongs to another run than %s "
+                    "(experiment, configuration or shard count differ)\n",
+                    sh[i].dir, sh[0].dir);
+            goto out;
+        } else if (!json_equal(json_object_get(m, "plugins"),
+                               json_object_get(sh[0].m, "plugins"))) {
+            fprintf(stderr, "assay merge: %s used other plugin files than %s "
+                    "(versions or hashes differ)\n", sh[i].dir, sh[0].dir);
+            goto out;
+        }
+    }
+    if (count != n) {
+        fprintf(stderr, "assay merge: the runs are shards of %u, %zu given\n",
+                count, n);
+        goto out;
+    }
+    qsort(sh, n, sizeof *sh, cmp_shard);
+    for (size_t i = 1; i < n; i++)
+        if (sh[i].index == sh[i - 1].index) {
+            fprintf(stderr, "assay merge: shard %u/%u is given twice (%s and "
+                    "%s)\n", sh[i].index, count, sh[i - 1].dir, sh[i].dir);
+            goto out;
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (sh[i].index != i) {
+            fprintf(stderr, "assay merge: shard %zu/%u is missing\n", i,
+                    count);
+            goto out;
+        }
+        dirs[i] = sh[i].dir;
+    }
+    /* the configuration: from shard 0's manifest, checked against its hash */
+    a.file = json_string_value(json_object_get(sh[0].m, "config_file"));
+    json_t *sets = json_object_get(sh[0].m, "sets");
+    a.nsets = 0;
+    for (size_t i = 0; i < json_array_size(sets) && a.nsets < 256; i++)
+        a.sets[a.nsets++] = json_string_value(json_array_get(sets, i));
+    registry *r = load_registry(&a);
+    graph *g = NULL;
+    if (!r || !a.file || load_graph(&a, r, &g)) {
+        registry_free(r);
+        goto out;
+    }
+    char *canon = json_dumps(g->config, JSON_COMPACT | JSON_SORT_KEYS);
+    char ch[65] = "";
+    if (canon)
+        sha256_hex(canon, strlen(canon), ch);
+    free(canon);
+    if (strcmp(ch, hash0 ? hash0 : "")) {
+        fprintf(stderr, "assay merge: %s changed since the shards ran; "
+                "the merge would not match them\n", a.file);
+        graph_free(g);
+        registry_free(r);
+        goto out;
+    }
+    a.ro.merge_dirs = dirs;
+    a.ro.nmerge = n;
+    a.ro.interrupt = &g_interrupt;
+    a.ro.progress_tty = isatty(2) && getenv("CI") == NULL;
+    if (!a.ro.runs_dir)
+        a.ro.runs_dir = getenv("ASSAY_RUNS_DIR");
+    if (!a.ro.cache_dir)
+        a.ro.cache_dir = getenv("ASSAY_CACHE_DIR");
+    rc = run_graph(g, r, &a.ro, NULL, 0);
+    graph_free(g);
+    registry_free(r);
+out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(sh[i].m);
+    free(sh);
+    free(dirs);
+    return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
     /* Plugins that use OpenBLAS parallelise through host->threads(); its
@@ -690,11 +855,13 @@ int cli_main(int argc, char **argv)
         return cmd_graph(sub_argc, sub_argv);
     if (!strcmp(cmd, "runs"))
         return cmd_runs(sub_argc, sub_argv);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(sub_argc, sub_argv);
     if (!strcmp(cmd, "llm"))
         return cmd_llm(sub_argc, sub_argv);
-    static const char *const cmds[] = {"run", "validate", "plugins", "graph",
-                                       "runs", "llm"};
-    const char *best = util_did_you_mean(cmd, cmds, 6);
+    static const char *const cmds[] = {"run",  "validate", "plugins", "graph",
+                                       "runs", "llm",      "merge"};
+    const char *best = util_did_you_mean(cmd, cmds, 7);
     fprintf(stderr, "assay: unknown command '%s'%s%s%s\n\n%s", cmd,
             best ? "; did you mean '" : "", best ? best : "",
             best ? "'?" : "", USAGE);

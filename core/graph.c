@@ -12,8 +12,9 @@
 static const char *const TOP_KEYS[] = {
     "experiment", "description", "seed",  "llm",    "budget", "plugin_dirs",
     "nodes",      "report",      "cache", "assay_version"};
-static const char *const NODE_KEYS[] = {"plugin", "inputs", "with",
-                                        "group_by", "description"};
+static const char *const NODE_KEYS[] = {"plugin",   "inputs",
+                                        "with",     "group_by",
+                                        "shard_key", "description"};
 
 const char *graph_type_name(assay_type t)
 {
@@ -38,6 +39,7 @@ void graph_free(graph *g)
             free(n->inputs[j].refs);
         free(n->inputs);
         free(n->group_by);
+        free(n->shard_key);
         free(n->deps);
         free(n->users);
     }
@@ -645,6 +647,13 @@ static int build(graph *g, registry *reg, diag *d)
             } else if (!(n->group_by = strdup(gb->value)))
                 return ASSAY_ENOMEM;
         }
+        const ynode *sk = ynode_get(def, "shard_key", NULL);
+        if (sk && (sk->kind != Y_SCALAR || !sk->value[0])) {
+            diag_add(d, g->file, sk->line, sk->col, NULL,
+                     "node '%s': 'shard_key' must be a field name", n->name);
+            rc = ASSAY_EINVAL;
+        } else if (!(n->shard_key = strdup(sk ? sk->value : "id")))
+            return ASSAY_ENOMEM;
         size_t no = count_ports(n->plugin->desc.outputs);
         n->noutputs = no;
     }

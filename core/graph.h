@@ -34,6 +34,7 @@ typedef struct gnode {
     size_t ninputs;
     size_t noutputs;
     char *group_by;         /* NULL when not grouped */
+    char *shard_key;        /* sources: item key for sharding ("id") */
     size_t *deps;           /* distinct upstream nodes */
     size_t ndeps;
     size_t *users;          /* distinct downstream nodes */

@@ -15,6 +15,7 @@
 
 #include "hostapi.h"
 #include "sha256.h"
+#include "shard.h"
 #include "store.h"
 #include "util.h"
 #include "value.h"
@@ -77,6 +78,7 @@ typedef struct runtime {
     size_t finished, total;
     bool quit;
     struct llm_service *llm;
+    shard_plan plan;     /* sharded or merge runs only */
     char started[32];
     double t0;
     bool tty;
@@ -189,6 +191,13 @@ static void node_key(runtime *rt, size_t idx, const assay_io *io,
     sha256_update(&c, &seed, sizeof seed);
     if (gn->group_by)
         sha256_update(&c, gn->group_by, strlen(gn->group_by) + 1);
+    if (rt->o->shard_count && rt->plan.partition &&
+        rt->plan.partition[idx]) {
+        char sh[96];
+        snprintf(sh, sizeof sh, "shard %u/%u key %s", rt->o->shard_index,
+                 rt->o->shard_count, gn->shard_key);
+        sha256_update(&c, sh, strlen(sh) + 1);
+    }
     for (size_t i = 0; i < io->nin; i++) {
         const char *h = io->in[i] ? value_hash(io->in[i]) : "-";
         sha256_update(&c, io->p->inputs[i].name,
@@ -288,6 +297,79 @@ static int write_node_record(runtime *rt, size_t idx, const assay_io *io)
     return rc;
 }
 
+/* The first records/table output of a node (the order reference). */
+static value *item_output(runtime *rt, size_t idx)
+{
+    const gnode *gn = &rt->g->nodes[idx];
+    for (size_t i = 0; rt->ns[idx].outs && i < gn->noutputs; i++) {
+        assay_type t = gn->plugin->desc.outputs[i].type;
+        if (t == ASSAY_T_RECORDS || t == ASSAY_T_TABLE)
+            return rt->ns[idx].outs[i];
+    }
+    return NULL;
+}
+
+/* `assay merge`: stitch a per-item node's outputs from every shard. */
+static int merge_from_shards(runtime *rt, size_t idx, assay_io *io,
+                             assay_error *err)
+{
+    const gnode *gn = &rt->g->nodes[idx];
+    long origin = rt->plan.origin[idx];
+    const char *key = origin >= 0 ? rt->g->nodes[origin].shard_key : NULL;
+    value *order = origin >= 0 ? item_output(rt, (size_t)origin) : NULL;
+    size_t ns = rt->o->nmerge;
+    assay_io **parts = calloc(ns, sizeof *parts);
+    if (!parts)
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t s = 0; s < ns && !rc; s++) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/nodes/%s", rt->o->merge_dirs[s],
+                 gn->name);
+        parts[s] = io_new(io->nc, io->p);
+        if (!parts[s])
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        else if (store_load_outputs(dir, "node.json", NULL, parts[s]))
+            rc = assay_error_set(err, ASSAY_EDATA,
+                                 "shard %s has no finished outputs for node "
+                                 "'%s'",
+                                 rt->o->merge_dirs[s], gn->name);
+    }
+    for (size_t o = 0; !rc && o < io->nout; o++) {
+        value **vs = malloc(ns * sizeof *vs);
+        if (!vs) {
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            break;
+        }
+        for (size_t s = 0; s < ns; s++)
+            vs[s] = parts[s]->out[o];
+        rc = shard_merge(vs, ns, key, order, &io->out[o], err);
+        free(vs);
+    }
+    for (size_t s = 0; s < ns; s++)
+        io_free(parts[s]);
+    free(parts);
+    return rc;
+}
+
+/* Shard runs keep only this shard's items of a partitioned source. */
+static int partition_outputs(runtime *rt, size_t idx, assay_io *io,
+                             assay_error *err)
+{
+    const gnode *gn = &rt->g->nodes[idx];
+    for (size_t o = 0; o < io->nout; o++) {
+        value *part = NULL;
+        int rc = shard_partition(io->out[o], gn->shard_key,
+                                 rt->o->shard_index, rt->o->shard_count,
+                                 &part, err);
+        if (rc)
+            return rc;
+        value_unref(io->out[o]);
+        io->out[o] = part;
+    }
+    return 0;
+}
+
 /* Try --resume: outputs recorded as done with the same key. */
 static bool try_resume(runtime *rt, size_t idx, const char *key,
                        assay_io *io)
@@ -327,7 +409,14 @@ static void execute(runtime *rt, size_t idx)
         node_key(rt, idx, io, st->key);
         bool cacheable =
             !(p->flags & (ASSAY_F_SIDE_EFFECTS | ASSAY_F_NO_CACHE));
-        if (try_resume(rt, idx, st->key, io)) {
+        bool merging = rt->o->nmerge && rt->plan.in_shards[idx] &&
+                       !rt->plan.partition[idx];
+        if (merging) {
+            snprintf(st->source, sizeof st->source, "merged");
+            rc = merge_from_shards(rt, idx, io, &err);
+            for (size_t i = 0; !rc && i < io->nout; i++)
+                rc = value_save(io->out[i], ndir, p->outputs[i].name, &err);
+        } else if (try_resume(rt, idx, st->key, io)) {
             snprintf(st->source, sizeof st->source, "resumed");
         } else if (cacheable && !rt->o->fresh && rt->cache_dir[0] &&
                    store_cache_get(rt->cache_dir, st->key, ndir, io) == 0) {
@@ -336,6 +425,8 @@ static void execute(runtime *rt, size_t idx)
             snprintf(st->source, sizeof st->source, "run");
             rlog(rt, "%s: started (%s %s)", gn->name, p->name, p->version);
             rc = exec_plugin(&st->nc, gn->options, io, gn->group_by, &err);
+            if (!rc && rt->o->shard_count && rt->plan.partition[idx])
+                rc = partition_outputs(rt, idx, io, &err);
             for (size_t i = 0; !rc && i < io->nout; i++)
                 rc = value_save(io->out[i], ndir, p->outputs[i].name, &err);
             if (!rc && cacheable && rt->cache_dir[0])
@@ -406,13 +497,14 @@ static void finish_node(runtime *rt, size_t idx)
     const gnode *gn = &rt->g->nodes[idx];
     char line[1400];
     if (st->status == NS_DONE) {
+        char tag[32] = "";
+        if (strcmp(st->source, "run") != 0)
+            snprintf(tag, sizeof tag, "  [%s]",
+                     strcmp(st->source, "cache") == 0 ? "cached"
+                                                      : st->source);
         snprintf(line, sizeof line, "[%zu/%zu] %-7s %s (%s) %.2fs%s",
                  rt->finished, rt->total, "done", gn->name,
-                 gn->plugin->desc.name, st->t1 - st->t0,
-                 strcmp(st->source, "run") ? strcmp(st->source, "cache") == 0
-                                                 ? "  [cached]"
-                                                 : "  [resumed]"
-                                           : "");
+                 gn->plugin->desc.name, st->t1 - st->t0, tag);
         term_line(rt, line);
         for (size_t k = 0; k < gn->nusers; k++) {
             size_t u = gn->users[k];
@@ -547,6 +639,24 @@ static json_t *manifest(runtime *rt, const char *status)
         json_array_append_new(sets, json_string(rt->o->sets[i]));
     json_object_set_new(m, "sets", sets);
     json_object_set_new(m, "config", store_redact(g->config));
+    char *canon = json_dumps(g->config, JSON_COMPACT | JSON_SORT_KEYS);
+    if (canon) {
+        char ch[65];
+        sha256_hex(canon, strlen(canon), ch);
+        json_object_set_new(m, "config_hash", json_string(ch));
+        free(canon);
+    }
+    if (rt->o->shard_count)
+        json_object_set_new(m, "shard",
+                            json_pack("{sI sI}", "index",
+                                      (json_int_t)rt->o->shard_index, "count",
+                                      (json_int_t)rt->o->shard_count));
+    if (rt->o->nmerge) {
+        json_t *from = json_array();
+        for (size_t i = 0; i < rt->o->nmerge; i++)
+            json_array_append_new(from, json_string(rt->o->merge_dirs[i]));
+        json_object_set_new(m, "merged_from", from);
+    }
     json_object_set_new(m, "seed", json_integer((json_int_t)g->seed));
     json_object_set_new(m, "started", json_string(rt->started));
     char now[32];
@@ -707,9 +817,13 @@ static int make_run_dir(runtime *rt, assay_error *err)
              (long)getpid(), util_now());
     sha256_hex(seed, strlen(seed), hex);
     hex[8] = '\0';
-    int n = snprintf(rt->run_dir, sizeof rt->run_dir, "%s/%s/%s-%s",
+    char suffix[48] = "";
+    if (rt->o->shard_count)
+        snprintf(suffix, sizeof suffix, "-shard%u-of-%u", rt->o->shard_index,
+                 rt->o->shard_count);
+    int n = snprintf(rt->run_dir, sizeof rt->run_dir, "%s/%s/%s-%s%s",
                      rt->o->runs_dir ? rt->o->runs_dir : "runs",
-                     rt->g->experiment, stamp, hex);
+                     rt->g->experiment, stamp, hex, suffix);
     if (n < 0 || (size_t)n >= sizeof rt->run_dir)
         return assay_error_set(err, ASSAY_EINVAL, "run directory path too "
                                                   "long");
@@ -772,6 +886,16 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
     if (o->only && select_only(&rt, &err)) {
         fprintf(stderr, "assay: %s\n", err.text);
         goto out;
+    }
+    if (o->shard_count || o->nmerge) {
+        if (shard_plan_build(g, &rt.plan, &err)) {
+            fprintf(stderr, "assay: %s\n", err.text);
+            goto out;
+        }
+        /* a shard runs only the per-item part of the graph */
+        for (size_t i = 0; o->shard_count && i < g->n; i++)
+            if (!rt.plan.in_shards[i])
+                rt.ns[i].status = NS_OMITTED;
     }
     snprintf(rt.cache_dir, sizeof rt.cache_dir, "%s",
              o->cache_dir ? o->cache_dir : ".assay/cache");
@@ -881,6 +1005,7 @@ out:
     llm_service_destroy(rt.llm);
     if (rt.log)
         fclose(rt.log);
+    shard_plan_free(&rt.plan);
     free(rt.ns);
     free(rt.ready);
     free(threads);

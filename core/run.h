@@ -31,6 +31,10 @@ typedef struct run_opts {
     size_t nsets;
     const volatile sig_atomic_t *interrupt; /* set by the SIGINT handler */
     bool progress_tty;      /* draw a live status line */
+    unsigned shard_index;   /* --shard I/N: run the per-item part of */
+    unsigned shard_count;   /* shard I of N (count 0: not sharded) */
+    const char *const *merge_dirs; /* `assay merge`: the shard run dirs, */
+    size_t nmerge;          /* in shard order */
 } run_opts;
 
 /*

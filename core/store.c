@@ -59,8 +59,8 @@ int store_load_outputs(const char *dir, const char *record, const char *key,
     const char *st = json_string_value(json_object_get(rec, "status"));
     const char *k = json_string_value(json_object_get(rec, "key"));
     json_t *outs = json_object_get(rec, "outputs");
-    if ((st && strcmp(st, "done") != 0) || !k || strcmp(k, key) != 0 ||
-        !json_is_object(outs))
+    if ((st && strcmp(st, "done") != 0) || !json_is_object(outs) ||
+        (key && (!k || strcmp(k, key) != 0)))
         rc = ASSAY_EINVAL;
     for (size_t i = 0; !rc && i < io->nout; i++) {
         json_t *e = json_object_get(outs, io->p->outputs[i].name);

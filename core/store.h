@@ -16,7 +16,8 @@ int store_write_file(const char *path, const void *data, size_t len,
                      bool durable, assay_error *err);
 
 /* Load the outputs recorded in <dir>/<record> (a node.json or meta.json)
- * into io->out when its key equals `key` and its status is done.  0 on
+ * into io->out when its key equals `key` (NULL: any key) and its status is
+ * done.  0 on
  * success; on any mismatch or missing file io->out is left empty. */
 int store_load_outputs(const char *dir, const char *record, const char *key,
                        assay_io *io);
