@@ -72,7 +72,9 @@ typedef struct rk_ctx {
     /* judgments: query q's are qrels rows jrow[joff[q]..joff[q + 1]),
      * sorted by item id */
     size_t *joff;
+    size_t *jend;    /* end of query q's list after dropping duplicates */
     size_t *jrow;
+    unsigned nthreads;
     size_t *numrel;  /* full protocol num_rel per query */
     double *idcg;    /* full protocol: nq x (nk + 1), last = uncut */
     rk_ws *ws;
@@ -174,6 +176,44 @@ static void rk_ideal(const rk_config *cfg, const double *g, size_t n,
     out[cfg->nk] = sum;
 }
 
+typedef struct rk_jprep {
+    rk_ctx *c;
+    double *g;
+} rk_jprep;
+
+static int rk_jprep_task(void *arg, size_t qb, size_t qe, unsigned worker,
+                         assay_error *err)
+{
+    (void)worker;
+    (void)err;
+    rk_jprep *jp = arg;
+    rk_ctx *c = jp->c;
+    const rk_config *cfg = c->cfg;
+    for (size_t q = qb; q < qe; q++) {
+        size_t b = c->joff[q], e = c->joff[q + 1], w = b;
+        double *g = jp->g + b;
+        size_t ng = 0;
+        if (e - b > 1)
+            qsort_r(c->jrow + b, e - b, sizeof *c->jrow, cmp_judged,
+                    (void *)c->qr_item);
+        for (size_t i = b; i < e; i++) {
+            if (w > b && sc_keys_cmp(c->qr_item, c->jrow[w - 1], c->qr_item,
+                                     c->jrow[i]) == 0)
+                continue;
+            c->jrow[w++] = c->jrow[i];
+            double rel = c->qr_rel[c->jrow[w - 1]];
+            if (rel >= cfg->rel_threshold)
+                c->numrel[q]++;
+            g[ng++] = rk_gain(cfg, rel);
+        }
+        c->jend[q] = w;
+        if (ng > 1)
+            qsort(g, ng, sizeof *g, cmp_desc);
+        rk_ideal(cfg, g, ng, c->idcg + q * (cfg->nk + 1));
+    }
+    return ASSAY_OK;
+}
+
 static int rk_prepare_qrels(rk_ctx *c, sc_keys *qr_q, size_t nqr,
                             sc_keymap *qmap, assay_error *err)
 {
@@ -213,30 +253,17 @@ static int rk_prepare_qrels(rk_ctx *c, sc_keys *qr_q, size_t nqr,
             c->jrow[pos[qid[r]]++] = r;
         free(pos);
     }
-    /* sort each query's judgments by item, drop duplicates, compact */
-    size_t w = 0;
-    for (size_t q = 0; q < nq; q++) {
-        size_t b = c->joff[q], e = c->joff[q + 1];
-        if (e - b > 1)
-            qsort_r(c->jrow + b, e - b, sizeof *c->jrow, cmp_judged,
-                    (void *)c->qr_item);
-        size_t start = w, ng = 0;
-        for (size_t i = b; i < e; i++) {
-            if (w > start &&
-                sc_keys_cmp(c->qr_item, c->jrow[w - 1], c->qr_item,
-                            c->jrow[i]) == 0)
-                continue;
-            c->jrow[w++] = c->jrow[i];
-            double rel = c->qr_rel[c->jrow[w - 1]];
-            if (rel >= cfg->rel_threshold)
-                c->numrel[q]++;
-            g[ng++] = rk_gain(cfg, rel);
-        }
-        c->joff[q] = start;
-        qsort(g, ng, sizeof *g, cmp_desc);
-        rk_ideal(cfg, g, ng, c->idcg + q * (cfg->nk + 1));
+    /* sort each query's judgments by item, drop duplicates (in parallel:
+     * each query owns its slice of jrow and of g) */
+    c->jend = malloc((nq ? nq : 1) * sizeof *c->jend);
+    if (!c->jend) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto fail_g;
     }
-    c->joff[nq] = w;
+    rk_jprep jp = {c, g};
+    rc = sc_parallel(NULL, c->nthreads, nq, 4096, rk_jprep_task, &jp, err);
+    if (rc)
+        goto fail_g;
     free(g);
     c->res->qrow = malloc((nq ? nq : 1) * sizeof *c->res->qrow);
     if (!c->res->qrow) {
@@ -422,7 +449,7 @@ done:
 /* Row of the qrels judgment of run row `row` in query q's list, if any. */
 static bool rk_judged(const rk_ctx *c, size_t q, size_t row, size_t *jr)
 {
-    size_t b = c->joff[q], e = c->joff[q + 1];
+    size_t b = c->joff[q], e = c->jend[q];
     const sc_keys *ri = c->run_item, *qi = c->qr_item;
     if (e - b <= 8) {
         if (!ri->is_str) {
@@ -500,7 +527,7 @@ static int rk_query(rk_ctx *c, rk_ws *ws, size_t q, size_t base,
     const rk_config *cfg = c->cfg;
     const double *score = c->score;
     const double thr = cfg->rel_threshold;
-    size_t J = c->joff[q + 1] - c->joff[q];
+    size_t J = c->jend[q] - c->joff[q];
     size_t nh = 0;
     int rc;
 
@@ -754,6 +781,7 @@ int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
     c.qr_rel = qr_rel;
     c.nrun = run_q->n;
     c.res = res;
+    c.nthreads = nthreads;
 
     PROF_T(t0);
     rc = sc_keymap_init(&qmap, qr_q->is_str, qr_q->n + 16, err);
@@ -821,6 +849,7 @@ done:
     free(c.qseg_off);
     free(c.qseg);
     free(c.joff);
+    free(c.jend);
     free(c.jrow);
     free(c.numrel);
     free(c.idcg);
