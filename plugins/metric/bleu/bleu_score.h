@@ -41,6 +41,13 @@ typedef struct bleu_config {
     int order;                 /* max n-gram order, 1..BLEU_MAX_ORDER */
 } bleu_config;
 
+/* A packed n-gram key and its counters (see bleu_score.c). */
+typedef struct bleu_ikey {
+    uint64_t key;
+    uint32_t epoch;
+    int32_t a, b, c, d;
+} bleu_ikey;
+
 /* Per-thread work space of bleu_segment (zero-initialise, then free). */
 typedef struct bleu_worker {
     tc_scratch scratch;
@@ -51,6 +58,11 @@ typedef struct bleu_worker {
     size_t *roff;
     size_t n_roff;
     tc_gtab tab;
+    bleu_ikey *itab;
+    size_t icap, ialloc;
+    uint32_t iepoch;
+    uint16_t *ids;
+    size_t ncap_ids;
 } bleu_worker;
 
 void bleu_worker_free(bleu_worker *w);
@@ -58,6 +70,12 @@ void bleu_worker_free(bleu_worker *w);
 /* Statistics of one hypothesis against `nrefs` references. */
 int bleu_segment(bleu_worker *w, const bleu_config *cfg, const tc_str *hyp,
                  const tc_str *refs, size_t nrefs, bleu_stats *out);
+
+/* The same through the general n-gram table (token comparisons), for
+ * tests: bleu_segment uses packed integer keys when it can. */
+int bleu_segment_ref(bleu_worker *w, const bleu_config *cfg,
+                     const tc_str *hyp, const tc_str *refs, size_t nrefs,
+                     bleu_stats *out);
 
 /* Add b into a. */
 void bleu_stats_add(bleu_stats *a, const bleu_stats *b);

@@ -111,11 +111,61 @@ static void test_tokenizers(void **state)
                 fail_msg("case %zu tokenizer %s:\n got  [%s]\n want [%s]", c,
                          tc_tokenizer_name(kinds[k]), got,
                          tok_cases[c][k + 1]);
+            words.n = 0;
+            assert_int_equal(
+                tc_tokenize_ref(kinds[k], s, n, &w, &text, &words), 0);
+            join_words(&words, got, sizeof got);
+            assert_string_equal(got, tok_cases[c][k + 1]);
         }
     }
     tc_scratch_free(&w);
     tc_buf_free(&text);
     tc_words_free(&words);
+}
+
+/* The fast 13a/zh tokenizer equals the literal substitution passes on
+ * random strings full of the characters the rules care about. */
+static void test_tokenizer_fuzz(void **state)
+{
+    (void)state;
+    static const char *const atoms[] = {
+        "a", "Z", "1", "9", "0", ".", ",", "-", " ", "  ", "(", "'", "\n",
+        "&", "&quot;", "&amp;", "<skipped>", "\303\251", "\344\270\255",
+        "\342\200\224", "\302\240", "\t", "..", ",,", "-\n", "5.", ".5"};
+    size_t na = sizeof atoms / sizeof atoms[0];
+    tc_scratch w1 = {0}, w2 = {0};
+    tc_buf t1 = {0}, t2 = {0};
+    tc_words o1 = {0}, o2 = {0};
+    char s[512], g1[2048], g2[2048];
+    assay_rng r;
+    assay_rng_init(&r, 7);
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = 0, k = assay_rng_below(&r, 14);
+        for (size_t q = 0; q < k; q++) {
+            const char *a = atoms[assay_rng_below(&r, na)];
+            size_t al = strlen(a);
+            memcpy(s + len, a, al);
+            len += al;
+        }
+        s[len] = '\0';
+        for (int z = 0; z < 2; z++) {
+            tc_tokenizer tk = z ? TC_TOK_ZH : TC_TOK_13A;
+            o1.n = o2.n = 0;
+            assert_int_equal(tc_tokenize(tk, s, len, &w1, &t1, &o1), 0);
+            assert_int_equal(tc_tokenize_ref(tk, s, len, &w2, &t2, &o2), 0);
+            join_words(&o1, g1, sizeof g1);
+            join_words(&o2, g2, sizeof g2);
+            if (strcmp(g1, g2) != 0)
+                fail_msg("%s on [%s]:\n fast [%s]\n ref  [%s]",
+                         tc_tokenizer_name(tk), s, g1, g2);
+        }
+    }
+    tc_scratch_free(&w1);
+    tc_scratch_free(&w2);
+    tc_buf_free(&t1);
+    tc_buf_free(&t2);
+    tc_words_free(&o1);
+    tc_words_free(&o2);
 }
 
 /* The 13a tokenization of every golden pair equals sacreBLEU's. */
@@ -272,6 +322,54 @@ static void test_golden_corpus(void **state)
     bleu_worker_free(&w);
     json_decref(pairs);
     json_decref(gold);
+}
+
+/* Packed integer n-gram keys give the same statistics as the general
+ * table, on the golden pairs and on random word soup. */
+static void test_packed_equals_ref(void **state)
+{
+    (void)state;
+    json_t *pairs = tct_load_jsonl("text_pairs.jsonl");
+    assert_non_null(pairs);
+    bleu_worker w1 = {0}, w2 = {0};
+    bleu_config cfg = {TC_TOK_13A, false, 4};
+    for (size_t i = 0; i < json_array_size(pairs); i++) {
+        tc_str hyp, refs[8];
+        size_t nr = pair_strings(json_array_get(pairs, i), false, &hyp, refs);
+        bleu_stats a, b;
+        assert_int_equal(bleu_segment(&w1, &cfg, &hyp, refs, nr, &a), 0);
+        assert_int_equal(bleu_segment_ref(&w2, &cfg, &hyp, refs, nr, &b), 0);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    static const char *const words[] = {"a", "b", "c", "the", "cat", "."};
+    assay_rng r;
+    assay_rng_init(&r, 99);
+    char hs[512], rs[3][512];
+    for (int iter = 0; iter < 3000; iter++) {
+        tc_str hyp, refs[3];
+        char *bufs[4] = {hs, rs[0], rs[1], rs[2]};
+        size_t nr = 1 + assay_rng_below(&r, 3);
+        for (size_t q = 0; q <= nr; q++) {
+            size_t len = 0, k = assay_rng_below(&r, 30);
+            for (size_t j = 0; j < k; j++)
+                len += (size_t)snprintf(bufs[q] + len, 512 - len, "%s ",
+                                        words[assay_rng_below(&r, 6)]);
+            if (q == 0) {
+                hyp.p = hs;
+                hyp.len = len;
+            } else {
+                refs[q - 1].p = bufs[q];
+                refs[q - 1].len = len;
+            }
+        }
+        bleu_stats a, b;
+        assert_int_equal(bleu_segment(&w1, &cfg, &hyp, refs, nr, &a), 0);
+        assert_int_equal(bleu_segment_ref(&w2, &cfg, &hyp, refs, nr, &b), 0);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    bleu_worker_free(&w1);
+    bleu_worker_free(&w2);
+    json_decref(pairs);
 }
 
 /* ---- smoothing methods (sacreBLEU's compute_bleu rules) ------------------ */
@@ -452,9 +550,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenizers),
+        cmocka_unit_test(test_tokenizer_fuzz),
         cmocka_unit_test(test_golden_tok13a),
         cmocka_unit_test(test_golden_sentence),
         cmocka_unit_test(test_golden_corpus),
+        cmocka_unit_test(test_packed_equals_ref),
         cmocka_unit_test(test_smoothing),
         cmocka_unit_test(test_multiref),
         cmocka_unit_test(test_plugin_golden),

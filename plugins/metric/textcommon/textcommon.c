@@ -136,13 +136,25 @@ static inline bool space_at(const char *s, size_t n, size_t *adv)
 
 size_t tc_rstrip_len(const char *s, size_t n)
 {
-    size_t i = 0, keep = 0, adv;
-    while (i < n) {
-        if (!space_at(s + i, n - i, &adv))
-            keep = i + adv;
-        i += adv;
+    const unsigned char *u = (const unsigned char *)s;
+    while (n > 0) {
+        unsigned char c = u[n - 1];
+        if (c < 0x80) {
+            if (!((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20)))
+                return n;
+            n--;
+            continue;
+        }
+        /* a multi-byte code point: find its start */
+        size_t k = n - 1, adv;
+        while (k > 0 && (u[k] & 0xc0) == 0x80)
+            k--;
+        uint32_t cp = tc_utf8_decode(u + k, n - k, &adv);
+        if (k + adv != n || !tc_is_space(cp))
+            return n;
+        n = k;
     }
-    return keep;
+    return 0;
 }
 
 void tc_strip(const char **s, size_t *n)
@@ -556,6 +568,166 @@ static int tok_zh(const char *s, size_t n, tc_scratch *w, tc_buf *text)
                            text);
 }
 
+/*
+ * Fast exact form of the TokenizerRegexp rules (13a and zh).  The four
+ * substitutions only ever insert spaces, so the result is the original
+ * non-space characters with token boundaries ("gaps") between some of
+ * them.  Instead of rewriting the string four times, this keeps the
+ * non-space bytes once with a flag byte each and replays every rule's
+ * left-to-right, non-overlapping scan on the flags:
+ *   G1   gap before the byte after rule 1 (whitespace, padding, around
+ *        class-1 punctuation and, for zh, around CJK characters)
+ *   G2A  gap added by rule 2, M2: the byte was the [.,] of a rule-2 match
+ *        (and so consumed: it cannot start the next match)
+ *   G3A, M3  the same for rule 3;  G4A for rule 4
+ * A gap stands for one space element of the rewritten string: spaces are
+ * non-digits and are never the consumed [.,] of rule 2, so one is as good
+ * as several.  `pad` is 13a's " line " padding (a space element before
+ * the first and after the last byte); zh has none.  tests compare this
+ * with the literal passes (tc_tokenize_ref) on random strings.
+ */
+enum { G1 = 1, G2A = 2, G3A = 4, G4A = 8, M2 = 16, M3 = 32 };
+
+static const unsigned char p1_table[256] = {
+    [' '] = 1, ['!'] = 1, ['"'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,
+    ['&'] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, ['/'] = 1,
+    [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1,
+    ['@'] = 1, ['['] = 1, ['\\'] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1};
+
+static int rules_fast(const char *s, size_t n, bool pad, bool zh,
+                      tc_scratch *w, tc_buf *text, tc_words *out)
+{
+    text->len = 0;
+    w->c.len = 0;
+    if (tc_buf_reserve(text, n + 1) || tc_buf_reserve(&w->c, n + 2))
+        return ASSAY_ENOMEM;
+    unsigned char *t = (unsigned char *)text->p;
+    unsigned char *f = (unsigned char *)w->c.p;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t m = 0;
+    unsigned pending = pad ? G1 : 0;
+    bool dc = false, dash = false;
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        if (c < 0x80) {
+            i++;
+            if ((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20)) {
+                pending = G1;
+                continue;
+            }
+            t[m] = (unsigned char)c;
+            f[m] = (unsigned char)pending;
+            pending = 0;
+            if (p1_table[c]) {
+                f[m] = G1;
+                pending = G1;
+            } else if (c == '.' || c == ',') {
+                dc = true;
+            } else if (c == '-') {
+                dash = true;
+            }
+            m++;
+            continue;
+        }
+        size_t adv;
+        uint32_t cp = tc_utf8_decode(u + i, n - i, &adv);
+        if (tc_is_space(cp)) {
+            pending = G1;
+            i += adv;
+            continue;
+        }
+        bool cjk = zh && adv > 1 && is_zh_char(cp);
+        for (size_t k = 0; k < adv; k++) {
+            t[m + k] = u[i + k];
+            f[m + k] = 0;
+        }
+        if (pending || cjk)
+            f[m] = G1;
+        pending = cjk ? G1 : 0;
+        m += adv;
+        i += adv;
+    }
+    f[m] = (unsigned char)(pending | (pad ? G1 : 0));
+    if (dc) {
+        /* rule 2: ([^0-9])([\.,]) -> "\1 \2 " */
+        for (size_t k = 0; k < m; k++) {
+            if (t[k] != '.' && t[k] != ',')
+                continue;
+            bool hit = (f[k] & G1) ||
+                       (k > 0 && !is_digit(t[k - 1]) && !(f[k - 1] & M2));
+            if (hit) {
+                f[k] |= M2 | G2A;
+                f[k + 1] |= G2A;
+            }
+        }
+        /* rule 3: ([\.,])([^0-9]) -> " \1 \2" */
+        for (size_t k = 0; k < m; k++) {
+            if (t[k] != '.' && t[k] != ',')
+                continue;
+            if (!(f[k] & (G1 | G2A)) && k > 0 && (f[k - 1] & M3))
+                continue; /* consumed by the match before */
+            bool hit;
+            if (f[k + 1] & (G1 | G2A))
+                hit = true;
+            else
+                hit = k + 1 < m && !is_digit(t[k + 1]);
+            if (hit) {
+                f[k] |= M3 | G3A;
+                f[k + 1] |= G3A;
+            }
+        }
+    }
+    if (dash) {
+        /* rule 4: ([0-9])(-) -> "\1 \2 " */
+        for (size_t k = 1; k < m; k++)
+            if (t[k] == '-' && !(f[k] & (G1 | G2A | G3A)) &&
+                is_digit(t[k - 1])) {
+                f[k] |= G4A;
+                f[k + 1] |= G4A;
+            }
+    }
+    text->len = m;
+    text->p[m] = '\0';
+    const unsigned gap = G1 | G2A | G3A | G4A;
+    size_t start = 0;
+    for (size_t k = 1; k <= m; k++) {
+        if (k < m && !(f[k] & gap))
+            continue;
+        if (k > start && tc_words_push(out, text->p + start, k - start))
+            return ASSAY_ENOMEM;
+        start = k;
+    }
+    return ASSAY_OK;
+}
+
+/* 13a through the fast rules: replacements first (rarely needed). */
+static int tok_13a_fast(const char *s, size_t n, tc_scratch *w, tc_buf *text,
+                        tc_words *out)
+{
+    static const char *const reps[][2] = {
+        {"<skipped>", ""}, {"-\n", ""},    {"\n", " "},  {"&quot;", "\""},
+        {"&amp;", "&"},    {"&lt;", "<"}, {"&gt;", ">"}};
+    if (memchr(s, '<', n) || memchr(s, '\n', n) || memchr(s, '&', n)) {
+        tc_buf *cur = &w->a, *nxt = &w->b;
+        cur->len = 0;
+        if (tc_buf_put(cur, s, n))
+            return ASSAY_ENOMEM;
+        for (size_t r = 0; r < sizeof reps / sizeof reps[0]; r++) {
+            if (!memchr(cur->p, reps[r][0][0], cur->len))
+                continue;
+            if (tc_replace_all(cur->p, cur->len, reps[r][0], reps[r][1],
+                               nxt))
+                return ASSAY_ENOMEM;
+            tc_buf *tmp = cur;
+            cur = nxt;
+            nxt = tmp;
+        }
+        return rules_fast(cur->p, cur->len, true, false, w, text, out);
+    }
+    return rules_fast(s, n, true, false, w, text, out);
+}
+
 enum { CLS_OTHER = 0, CLS_P = 1, CLS_S = 2, CLS_N = 3 };
 
 static int uni_class(uint32_t cp)
@@ -649,8 +821,8 @@ static int tok_intl(const char *s, size_t n, tc_scratch *w, tc_buf *text)
     return ASSAY_OK;
 }
 
-int tc_tokenize(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
-                tc_buf *text, tc_words *out)
+int tc_tokenize_ref(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
+                    tc_buf *text, tc_words *out)
 {
     int rc = ASSAY_OK;
     text->len = 0;
@@ -687,6 +859,18 @@ int tc_tokenize(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
     return ASSAY_OK;
 }
 
+int tc_tokenize(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
+                tc_buf *text, tc_words *out)
+{
+    if (t == TC_TOK_13A)
+        return tok_13a_fast(s, n, w, text, out);
+    if (t == TC_TOK_ZH) {
+        tc_strip(&s, &n); /* zh strips: no space element at either end */
+        return rules_fast(s, n, false, true, w, text, out);
+    }
+    return tc_tokenize_ref(t, s, n, w, text, out);
+}
+
 /* ---- n-gram table ------------------------------------------------------------ */
 
 int tc_gtab_reset(tc_gtab *t, size_t expect, bool words)
@@ -698,13 +882,19 @@ int tc_gtab_reset(tc_gtab *t, size_t expect, bool words)
         tc_gram *v = realloc(t->v, cap * sizeof *v);
         if (!v)
             return ASSAY_ENOMEM;
+        memset(v, 0, cap * sizeof *v);
         t->v = v;
         t->alloc = cap;
+        t->epoch = 0;
+    }
+    /* entries of other epochs are empty: no clearing per reset */
+    if (++t->epoch == 0) {
+        memset(t->v, 0, t->alloc * sizeof *t->v);
+        t->epoch = 1;
     }
     t->cap = cap;
     t->n = 0;
     t->words = words;
-    memset(t->v, 0, cap * sizeof *t->v);
     return ASSAY_OK;
 }
 
@@ -728,12 +918,14 @@ tc_gram *tc_gtab_find(tc_gtab *t, uint64_t h, const void *key, uint32_t len,
     size_t mask = t->cap - 1, i = (size_t)(h ^ (h >> 29)) & mask;
     for (;;) {
         tc_gram *g = &t->v[i];
-        if (!g->key) {
+        if (g->epoch != t->epoch) {
             if (!add || 2 * (t->n + 1) > t->cap)
                 return NULL;
             g->h = h;
             g->key = key;
             g->len = len;
+            g->epoch = t->epoch;
+            g->a = g->b = g->c = g->d = 0;
             t->n++;
             return g;
         }

@@ -138,6 +138,11 @@ int tc_replace_all(const char *src, size_t n, const char *pat,
 int tc_regexp_rules(const char *src, size_t n, bool possessive, tc_buf *tmp,
                     tc_buf *out);
 
+/* The same through a literal transcription of sacreBLEU's substitution
+ * passes (slower; tests check tc_tokenize against it). */
+int tc_tokenize_ref(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
+                    tc_buf *text, tc_words *out);
+
 /* ---- n-gram hash table ------------------------------------------------- */
 
 /* One distinct n-gram: a run of `len` tokens starting at `w` (word mode)
@@ -147,12 +152,14 @@ typedef struct tc_gram {
     uint64_t h;
     const void *key;
     uint32_t len;
+    uint32_t epoch; /* the table's epoch when filled (else: empty) */
     int32_t a, b, c, d;
 } tc_gram;
 
 typedef struct tc_gtab {
     tc_gram *v;
     size_t cap, alloc, n;
+    uint32_t epoch;
     bool words; /* key is const tc_word * (else const char *) */
 } tc_gtab;
 
