@@ -18,9 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What an undefined objective (the law is NaN or infinite somewhere)
- * reports to the optimisers: large and finite, so line searches back off
- * instead of propagating NaN. */
+/* Marks a start that never reached a finite objective. */
 #define FFIT_HUGE 1e300
 
 void ffit_options_default(ffit_options *o, ffit_method method)
@@ -70,8 +68,17 @@ typedef struct obj_ctx {
     const ffit_problem *pb;
     fexpr_ws *ws;
     long evals;
+    double fbad; /* what a point where the law is undefined reports */
 } obj_ctx;
 
+/*
+ * The objective for NLopt.  Where the law is undefined (NaN or infinite:
+ * an overflow or a log of a negative value at a trial point) it reports a
+ * value well above the start's objective with a zero gradient, so that
+ * the line search backs off.  The value must stay moderate: NLopt's
+ * interpolation overflows or stalls on astronomically large ones (1e300),
+ * so it is 1e6 times the first finite objective.
+ */
 static double objective(obj_ctx *c, const double *x, double *g)
 {
     const ffit_problem *pb = c->pb;
@@ -81,8 +88,10 @@ static double objective(obj_ctx *c, const double *x, double *g)
     if (!isfinite(f)) {
         if (g)
             memset(g, 0, pb->k * sizeof *g);
-        return FFIT_HUGE;
+        return c->fbad > 0 ? c->fbad : FFIT_HUGE;
     }
+    if (c->fbad == 0)
+        c->fbad = fmin(1e6 * fmax(1.0, fabs(f)), 1e30);
     if (g)
         for (size_t j = 0; j < pb->k; j++)
             if (!isfinite(g[j]))
