@@ -8,6 +8,11 @@
  * `budget:` sections and backs the llm_* / embed members of each node's
  * assay_host with the functions below, passing the node's name.
  *
+ * Transport: HTTP/1.1 keep-alive, or HTTP/2 multiplexing where a TLS
+ * server offers it; the proxy variables (http_proxy, https_proxy,
+ * no_proxy) and CA variables (CURL_CA_BUNDLE or SSL_CERT_FILE,
+ * SSL_CERT_DIR) are honoured; TLS verification is always on.
+ *
  * Threads: every function may be called from any thread, concurrently,
  * except llm_service_destroy (once, after every call has returned).
  * Results are delivered on the calling thread.

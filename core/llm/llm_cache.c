@@ -18,13 +18,19 @@
 
 #define CACHE_POOL_MAX 16
 
+/* A reader connection with its prepared lookup. */
+typedef struct cache_rd {
+    sqlite3 *db;
+    sqlite3_stmt *get;
+} cache_rd;
+
 struct llm_cache {
     char *path;
     sqlite3 *wdb;
     sqlite3_stmt *put;
     bool in_tx;
     pthread_mutex_t mu; /* guards the reader pool */
-    sqlite3 *pool[CACHE_POOL_MAX];
+    cache_rd pool[CACHE_POOL_MAX];
     size_t npool;
 };
 
@@ -103,57 +109,66 @@ void llm_cache_close(llm_cache *c)
         llm_cache_flush(c, NULL);
     sqlite3_finalize(c->put);
     sqlite3_close(c->wdb);
-    for (size_t i = 0; i < c->npool; i++)
-        sqlite3_close(c->pool[i]);
+    for (size_t i = 0; i < c->npool; i++) {
+        sqlite3_finalize(c->pool[i].get);
+        sqlite3_close(c->pool[i].db);
+    }
     pthread_mutex_destroy(&c->mu);
     free(c->path);
     free(c);
 }
 
 /* A reader connection from the pool, or a new one. */
-static int cache_reader(llm_cache *c, sqlite3 **db, assay_error *err)
+static int cache_reader(llm_cache *c, cache_rd *rd, assay_error *err)
 {
     pthread_mutex_lock(&c->mu);
-    *db = c->npool ? c->pool[--c->npool] : NULL;
+    bool have = c->npool > 0;
+    if (have)
+        *rd = c->pool[--c->npool];
     pthread_mutex_unlock(&c->mu);
-    if (*db)
+    if (have)
         return ASSAY_OK;
-    return cache_conn(c->path, db, err);
+    memset(rd, 0, sizeof *rd);
+    int rc = cache_conn(c->path, &rd->db, err);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v3(rd->db,
+                           "SELECT text, finish, prompt_tokens, "
+                           "completion_tokens, latency_ms FROM llm_cache "
+                           "WHERE key = ?",
+                           -1, SQLITE_PREPARE_PERSISTENT, &rd->get,
+                           NULL) != SQLITE_OK) {
+        rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
+                             sqlite3_errmsg(rd->db));
+        sqlite3_close(rd->db);
+        return rc;
+    }
+    return ASSAY_OK;
 }
 
-static void cache_release(llm_cache *c, sqlite3 *db)
+static void cache_release(llm_cache *c, cache_rd *rd)
 {
+    sqlite3_reset(rd->get);
+    sqlite3_clear_bindings(rd->get);
     pthread_mutex_lock(&c->mu);
-    if (c->npool < CACHE_POOL_MAX) {
-        c->pool[c->npool++] = db;
-        db = NULL;
-    }
+    bool kept = c->npool < CACHE_POOL_MAX;
+    if (kept)
+        c->pool[c->npool++] = *rd;
     pthread_mutex_unlock(&c->mu);
-    sqlite3_close(db);
+    if (!kept) {
+        sqlite3_finalize(rd->get);
+        sqlite3_close(rd->db);
+    }
 }
 
 int llm_cache_get(llm_cache *c, const char *key, llm_cached *out,
                   assay_error *err)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st = NULL;
-    int rc = cache_reader(c, &db, err), found = 0;
+    cache_rd rd;
+    int rc = cache_reader(c, &rd, err), found = 0;
     if (rc)
         return rc;
-    /* the statement is cached per connection by SQLite's prepare cache
-     * only with persistent flags; keep it simple and prepare here */
-    if (sqlite3_prepare_v3(db,
-                           "SELECT text, finish, prompt_tokens, "
-                           "completion_tokens, latency_ms FROM llm_cache "
-                           "WHERE key = ?",
-                           -1, SQLITE_PREPARE_PERSISTENT, &st,
-                           NULL) != SQLITE_OK) {
-        /* a fresh file that the writer has not created the table in
-         * yet cannot happen (open creates it); report anything else */
-        rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
-                             sqlite3_errmsg(db));
-        goto out;
-    }
+    sqlite3_stmt *st = rd.get;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
@@ -177,11 +192,10 @@ int llm_cache_get(llm_cache *c, const char *key, llm_cached *out,
         found = 1;
     } else if (s != SQLITE_DONE) {
         rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
-                             sqlite3_errmsg(db));
+                             sqlite3_errmsg(rd.db));
     }
 out:
-    sqlite3_finalize(st);
-    cache_release(c, db);
+    cache_release(c, &rd);
     return rc ? rc : found;
 }
 

@@ -95,6 +95,7 @@ struct llm_service {
     llm_budget budget;
     llm_cache *cache;
     char *cache_path;
+    char *ca_file, *ca_path;  /* from CURL_CA_BUNDLE/SSL_CERT_FILE/DIR */
     CURLM *multi;
     pthread_t thread;
     bool thread_started;
@@ -256,7 +257,6 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 
 static CURL *easy_get(llm_service *s, llm_endpoint *ep)
 {
-    (void)s;
     if (ep->n_idle)
         return ep->idle[--ep->n_idle];
     CURL *e = curl_easy_init();
@@ -276,6 +276,13 @@ static CURL *easy_get(llm_service *s, llm_endpoint *ep)
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
+    /* libcurl reads the proxy variables itself; the CA variables only
+     * the curl tool and OpenSSL do, and libcurl's built-in bundle path
+     * would hide them: pass them on.  Verification stays on. */
+    if (s->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
+    if (s->ca_path)
+        curl_easy_setopt(e, CURLOPT_CAPATH, s->ca_path);
     return e;
 }
 
@@ -854,6 +861,15 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
             goto fail;
         }
     }
+    const char *ca = getenv("CURL_CA_BUNDLE");
+    if (!ca || !*ca)
+        ca = getenv("SSL_CERT_FILE");
+    const char *cap = getenv("SSL_CERT_DIR");
+    if ((ca && *ca && !(s->ca_file = xstrdup(ca))) ||
+        (cap && *cap && !(s->ca_path = xstrdup(cap)))) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto fail;
+    }
     if (!(s->multi = curl_multi_init())) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
@@ -899,6 +915,8 @@ void llm_service_destroy(llm_service *s)
         curl_multi_cleanup(s->multi);
     llm_cache_close(s->cache);
     free(s->cache_path);
+    free(s->ca_file);
+    free(s->ca_path);
     while (s->nodes) {
         llm_nodestat *n = s->nodes;
         s->nodes = n->next;
