@@ -251,6 +251,7 @@ int fexpr_bind(const fexpr *e, const double *const *cols, size_t n,
 /* ---- scalar part --------------------------------------------------------- */
 
 /* Values of all scalar slots at p, with d slot / d p (forward mode). */
+FX_CLONES
 static void eval_scalars(const fexpr *e, const fexpr_data *d,
                          const double *p, fexpr_ws *ws, bool deriv)
 {
@@ -455,21 +456,18 @@ static void block_backward(const fexpr *e, const fexpr_data *d, size_t off,
     }
 }
 
-/* Sum of a[0..m-1] in a fixed order with four partial sums (fast, and
+/* Sum of a[0..m-1] in a fixed order with eight partial sums (fast, and
  * the same on every run). */
-static inline double sum4(const double *a, size_t m)
+static inline double sum8(const double *a, size_t m)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        s0 += a[i];
-        s1 += a[i + 1];
-        s2 += a[i + 2];
-        s3 += a[i + 3];
-    }
+    for (; i + 8 <= m; i += 8)
+        for (size_t j = 0; j < 8; j++)
+            s[j] += a[i + j];
     for (; i < m; i++)
-        s0 += a[i];
-    return (s0 + s1) + (s2 + s3);
+        s[0] += a[i];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
 void fexpr_predict(const fexpr *e, const fexpr_data *d, const double *p,
@@ -526,7 +524,7 @@ static double block_loss(const double *restrict pred, const double *y,
             tmp[i] = r * r;
             seed[i] = 2.0 * r * w;
         }
-        return sum4(tmp, m);
+        return sum8(tmp, m);
     }
     double hd = 0.5 * delta;
     for (size_t i = 0; i < m; i++) {
@@ -538,7 +536,17 @@ static double block_loss(const double *restrict pred, const double *y,
         double psi = in ? r : (r > 0 ? delta : -delta);
         seed[i] = psi * w;
     }
-    return sum4(tmp, m);
+    return sum8(tmp, m);
+}
+
+/* Per-feed sums of the block's adjoints into gs (cloned for wide
+ * vectors). */
+FX_CLONES
+static void feed_sums(const fexpr *e, const fexpr_ws *ws, size_t m,
+                      double *gs)
+{
+    for (size_t fi = 0; fi < e->nfeed; fi++)
+        gs[fi] += sum8(ws->fa + fi * B, m);
 }
 
 double fexpr_objective(const fexpr *e, const fexpr_data *d, const double *p,
@@ -565,15 +573,15 @@ double fexpr_objective(const fexpr *e, const fexpr_data *d, const double *p,
         if (!grad)
             continue;
         block_backward(e, d, off, m, ws);
+        if (gs) {
+            feed_sums(e, ws, m, gs);
+            continue;
+        }
         for (size_t fi = 0; fi < e->nfeed; fi++) {
-            double acc = sum4(ws->fa + fi * B, m);
-            if (gs) {
-                gs[fi] += acc;
-            } else {
-                const double *ds = ws->sder + (size_t)e->feed[fi] * k;
-                for (size_t j = 0; j < k; j++)
-                    grad[j] += acc * ds[j];
-            }
+            double acc = sum8(ws->fa + fi * B, m);
+            const double *ds = ws->sder + (size_t)e->feed[fi] * k;
+            for (size_t j = 0; j < k; j++)
+                grad[j] += acc * ds[j];
         }
     }
     if (grad && gs)
