@@ -21,22 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef RK_PROFILE
-#include <time.h>
-static double prof_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-#define PROF_T(v) double v = prof_now()
-#define PROF_SHOW(a, b, c, d)                                                \
-    fprintf(stderr, "qrels %.3f run %.3f eval %.3f\n", b - a, c - b, d - c)
-#else
-#define PROF_T(v)
-#define PROF_SHOW(a, b, c, d)
-#endif
-
 typedef struct rk_hit {
     double score;
     double rel;
@@ -783,18 +767,15 @@ int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
     c.res = res;
     c.nthreads = nthreads;
 
-    PROF_T(t0);
     rc = sc_keymap_init(&qmap, qr_q->is_str, qr_q->n + 16, err);
     if (rc)
         goto done;
     rc = rk_prepare_qrels(&c, qr_q, qr_q->n, &qmap, err);
     if (rc)
         goto done;
-    PROF_T(t1);
     rc = rk_prepare_run(&c, h, nthreads, &qmap, err);
     if (rc)
         goto done;
-    PROF_T(t2);
 
     res->nq = c.nq;
     res->ncols = RK_NBASE + RK_PER_K * cfg->nk;
@@ -813,8 +794,6 @@ int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
     rc = sc_parallel(h, nthreads, c.nq, grain, rk_eval_task, &c, err);
     if (rc)
         goto done;
-    PROF_T(t3);
-    PROF_SHOW(t0, t1, t2, t3);
 
     /* means over the averaged queries, in query order (deterministic);
      * the count columns are sums, as trec_eval reports them */
