@@ -114,10 +114,42 @@ static void test_noiseless(void **state)
     json_decref(ds);
 }
 
+/* drop_largest removes the points with the largest losses first; record
+ * numbers in data errors still refer to the input rows. */
+static void test_drop_and_errors(void **state)
+{
+    (void)state;
+    assay_error err = {0};
+    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
+                                               "fitter.chinchilla", &err);
+    json_t *ds = dataset("noiseless"), *in = rows_of(ds), *out = NULL;
+    int rc = assay_testkit_run(p,
+                               "{\"bootstrap\": 0, \"drop_largest\": 5, "
+                               "\"init\": {\"a\": [5], \"b\": [5]}}",
+                               in, &out, &err);
+    if (rc)
+        fail_msg("%s", err.text);
+    json_t *pr = json_object_get(out, "params");
+    assert_int_equal(json_integer_value(json_object_get(pr, "n_points")),
+                     35);
+    assert_int_equal(json_integer_value(json_object_get(pr, "n_starts")),
+                     125);
+    json_decref(out);
+    json_object_set_new(json_array_get(json_object_get(in, "data"), 9), "N",
+                        json_real(-1));
+    rc = assay_testkit_run(p, "{\"bootstrap\": 0, \"drop_largest\": 5}",
+                           in, &out, &err);
+    assert_int_equal(rc, ASSAY_EDATA);
+    assert_non_null(strstr(err.text, "record 9"));
+    json_decref(in);
+    json_decref(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noiseless),
+        cmocka_unit_test(test_drop_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

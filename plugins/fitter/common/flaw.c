@@ -394,34 +394,7 @@ static int read_data(const flaw_spec *s, const assay_table *t, const fexpr *e,
                                    i, s->target, c->y[i]);
         c->ys[i] = s->log_target ? log(c->y[i]) : c->y[i];
     }
-    if (s->drop_top > 0 && s->drop_top < c->n) {
-        /* keep rows whose target is below the drop_top-th largest (ties
-         * with it go too) */
-        double *srt = malloc(c->n * sizeof *srt);
-        if (!srt)
-            return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
-        memcpy(srt, c->y, c->n * sizeof *srt);
-        qsort(srt, c->n, sizeof *srt, cmp_dbl);
-        double cut = srt[c->n - s->drop_top];
-        free(srt);
-        size_t m = 0;
-        for (size_t i = 0; i < c->n; i++) {
-            if (!(c->y[i] < cut))
-                continue;
-            for (size_t v = 0; v < s->nvars; v++)
-                if (c->x[v])
-                    c->x[v][m] = c->x[v][i];
-            c->y[m] = c->y[i];
-            c->ys[m] = c->ys[i];
-            m++;
-        }
-        c->n = m;
-    }
     if (s->sigma_col) {
-        if (s->drop_top)
-            return assay_error_set(err, ASSAY_EINVAL,
-                                   "sigma cannot be combined with dropping "
-                                   "points");
         if ((rc = read_col(t, s->sigma_col, "sigma", &c->s, err)))
             return rc;
         for (size_t i = 0; i < c->n; i++) {
@@ -433,6 +406,54 @@ static int read_data(const flaw_spec *s, const assay_table *t, const fexpr *e,
             c->s[i] = 1.0 / c->s[i];
         }
     }
+    return 0;
+}
+
+/*
+ * Drop the rows whose target is among the s->drop_top largest (ties with
+ * the cut go too), after the data was checked with the original record
+ * numbers: compacts the columns and replaces *d by the kept subset.
+ */
+static int drop_largest(const flaw_spec *s, cols *c, fexpr_data **d,
+                        assay_error *err)
+{
+    if (s->drop_top == 0 || s->drop_top >= c->n)
+        return 0;
+    double *srt = malloc(c->n * sizeof *srt);
+    size_t *keep = malloc(c->n * sizeof *keep);
+    fexpr_data *sub = NULL;
+    if (!srt || !keep) {
+        free(srt);
+        free(keep);
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    }
+    memcpy(srt, c->y, c->n * sizeof *srt);
+    qsort(srt, c->n, sizeof *srt, cmp_dbl);
+    double cut = srt[c->n - s->drop_top];
+    size_t m = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->y[i] < cut)
+            keep[m++] = i;
+    if (fexpr_data_subset(*d, keep, m, &sub)) {
+        free(srt);
+        free(keep);
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    }
+    for (size_t q = 0; q < m; q++) {
+        size_t i = keep[q];
+        for (size_t v = 0; v < s->nvars; v++)
+            if (c->x[v])
+                c->x[v][q] = c->x[v][i];
+        c->y[q] = c->y[i];
+        c->ys[q] = c->ys[i];
+        if (c->s)
+            c->s[q] = c->s[i];
+    }
+    c->n = m;
+    fexpr_data_free(*d);
+    *d = sub;
+    free(srt);
+    free(keep);
     return 0;
 }
 
@@ -1043,6 +1064,9 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
     }
     if ((rc = read_data(s, t, fc.e, &c, err)))
         goto out;
+    if ((rc = fexpr_bind(fc.e, (const double *const *)c.x, c.n, &d, err)) ||
+        (rc = drop_largest(s, &c, &d, err)))
+        goto out;
     if (c.n < k) {
         rc = assay_error_set(err, ASSAY_EDATA,
                              "%zu points for %zu parameters: a fit needs at "
@@ -1050,8 +1074,6 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
                              c.n, k);
         goto out;
     }
-    if ((rc = fexpr_bind(fc.e, (const double *const *)c.x, c.n, &d, err)))
-        goto out;
 
     ffit_options_default(&fc.opt, s->method);
     fc.opt.screen.ftol_rel = s->screen_ftol;
