@@ -314,6 +314,17 @@ typedef struct rk_find {
     const sc_keymap *qmap;
 } rk_find;
 
+/* Does query id q have the key of run row `row`?  (A cheap check that
+ * avoids hashing when the run lists queries in qrels order.) */
+static bool rk_is_query(const sc_keymap *m, const sc_keys *k, size_t row,
+                        size_t q)
+{
+    if (q >= m->n)
+        return false;
+    return m->is_str ? strcmp(m->sval[q], k->s[row]) == 0
+                     : m->ival[q] == k->i[row];
+}
+
 static int rk_find_task(void *arg, size_t b, size_t e, unsigned worker,
                         assay_error *err)
 {
@@ -321,11 +332,15 @@ static int rk_find_task(void *arg, size_t b, size_t e, unsigned worker,
     (void)err;
     rk_find *f = arg;
     rk_ctx *c = f->c;
+    size_t guess = SIZE_MAX;
     for (size_t g = b; g < e; g++) {
-        size_t q;
-        c->gq[g] = sc_keymap_find(f->qmap, c->run_q, c->gstart[g], &q)
-                       ? q
-                       : SIZE_MAX;
+        size_t q, row = c->gstart[g];
+        if (guess != SIZE_MAX && rk_is_query(f->qmap, c->run_q, row, guess))
+            q = guess;
+        else if (!sc_keymap_find(f->qmap, c->run_q, row, &q))
+            q = SIZE_MAX;
+        c->gq[g] = q;
+        guess = q == SIZE_MAX ? SIZE_MAX : q + 1;
     }
     return ASSAY_OK;
 }
