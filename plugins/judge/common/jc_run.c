@@ -107,7 +107,7 @@ static int build_request(const jc_runner *r, jc_call *c,
     req->messages = msgs;
     req->n_messages = k;
     req->sample = c->sample;
-    req->params = r->params;
+    req->params = c->params ? c->params : r->params;
     req->item = c->item;
     return ASSAY_OK;
 }

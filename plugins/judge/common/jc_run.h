@@ -40,6 +40,8 @@ typedef struct jc_call {
     bool ties;          /* PAIR: a tie is a valid verdict */
     long lo, hi;        /* SCORE: the integer scale */
     unsigned max_repairs;
+    const json_t *params; /* request parameters overriding the runner's
+                           (borrowed; NULL: the runner's) */
     uint32_t sample;    /* sample index (distinct cache entries) */
     size_t item;        /* item index, for the host's messages */
     int cls;            /* counter class, 0 .. JC_CLASSES-1 */
