@@ -1,6 +1,7 @@
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,15 +45,42 @@ static void fmt_item(const diag_item *it, char *buf, size_t n)
         snprintf(buf, n, "%s: error: %s", it->file, it->msg);
 }
 
+/* Does item a come before item b in the file?  Files keep the order in
+ * which they first appear; within a file, by line and column. */
+static bool before(const diag *d, size_t a, size_t b)
+{
+    const diag_item *x = &d->items[a], *y = &d->items[b];
+    if (strcmp(x->file, y->file) != 0) {
+        for (size_t i = 0; i < d->n; i++) {
+            if (strcmp(d->items[i].file, x->file) == 0)
+                return true;
+            if (strcmp(d->items[i].file, y->file) == 0)
+                return false;
+        }
+    }
+    return x->line < y->line || (x->line == y->line && x->col < y->col);
+}
+
 void diag_print(const diag *d, FILE *out)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        char buf[2048];
-        fmt_item(&d->items[i], buf, sizeof buf);
-        fprintf(out, "%s\n", buf);
-        if (d->items[i].hint)
-            fprintf(out, "  hint: %s\n", d->items[i].hint);
+    /* in reading order, so that a file's problems can be fixed top down
+     * (validation finds them in passes); stable for equal positions */
+    size_t *ord = malloc((d->n ? d->n : 1) * sizeof *ord);
+    for (size_t i = 0; ord && i < d->n; i++) {
+        size_t j = i;
+        for (; j > 0 && before(d, i, ord[j - 1]); j--)
+            ord[j] = ord[j - 1];
+        ord[j] = i;
     }
+    for (size_t k = 0; k < d->n; k++) {
+        const diag_item *it = &d->items[ord ? ord[k] : k];
+        char buf[2048];
+        fmt_item(it, buf, sizeof buf);
+        fprintf(out, "%s\n", buf);
+        if (it->hint)
+            fprintf(out, "  hint: %s\n", it->hint);
+    }
+    free(ord);
 }
 
 void diag_first(const diag *d, char *buf, size_t n)

@@ -259,25 +259,33 @@ bool util_is_file(const char *path)
 
 size_t util_edit_distance(const char *a, const char *b, size_t cap)
 {
+    /* optimal string alignment: Levenshtein plus adjacent transpositions,
+     * the most common typo ("plsu" -> "plus" is one edit, not two) */
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
         return cap;
-    size_t row[65];
+    size_t rows[3][65];
+    size_t *pp = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        prev[j] = j;
     for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
+        cur[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t sub = prev + (a[i - 1] != b[j - 1]);
-            size_t del = row[j] + 1, ins = row[j - 1] + 1;
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
             size_t m = sub < del ? sub : del;
-            row[j] = m < ins ? m : ins;
-            prev = cur;
+            m = m < ins ? m : ins;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && pp[j - 2] + 1 < m)
+                m = pp[j - 2] + 1;
+            cur[j] = m;
         }
+        size_t *t = pp;
+        pp = prev;
+        prev = cur;
+        cur = t;
     }
-    return row[lb] < cap ? row[lb] : cap;
+    return prev[lb] < cap ? prev[lb] : cap;
 }
 
 const char *util_did_you_mean(const char *name, const char *const *cands,
@@ -285,7 +293,7 @@ const char *util_did_you_mean(const char *name, const char *const *cands,
 {
     const char *best = NULL;
     size_t bestd = (size_t)-1, len = strlen(name);
-    size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+    size_t limit = len <= 1 ? 0 : len <= 4 ? 1 : len <= 8 ? 2 : 3;
     for (size_t i = 0; i < n; i++) {
         size_t d = util_edit_distance(name, cands[i], limit + 1);
         /* a candidate that merely extends the name also qualifies */
