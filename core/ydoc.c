@@ -19,6 +19,8 @@ typedef struct pstate {
     yaml_parser_t p;
     const char *name;
     diag *d;
+    const char *text; /* the document, for hints about syntax errors */
+    size_t len;
     anchor *anchors;
     size_t nanchors, capanchors;
     size_t nodes;
@@ -115,11 +117,70 @@ ynode *ynode_clone(const ynode *n)
     return clone_counted(n, &count);
 }
 
-static void perr(pstate *s, int line, int col, const char *msg)
+static void perr_hint(pstate *s, int line, int col, const char *hint,
+                      const char *msg)
 {
     if (!s->failed)
-        diag_add(s->d, s->name, line, col, NULL, "%s", msg);
+        diag_add(s->d, s->name, line, col, hint, "%s", msg);
     s->failed = true;
+}
+
+static void perr(pstate *s, int line, int col, const char *msg)
+{
+    perr_hint(s, line, col, NULL, msg);
+}
+
+/*
+ * libyaml's messages name the grammar rule that failed, not the mistake
+ * that usually causes it; add a hint for the common ones.  May move the
+ * position to where the unfinished construct started.  Returns the hint
+ * (in `hint`) or NULL.
+ */
+static const char *syntax_hint(const pstate *s, int *line, int *col,
+                               char *hint, size_t n)
+{
+    const yaml_parser_t *p = &s->p;
+    const char *pr = p->problem ? p->problem : "";
+    const char *cx = p->context ? p->context : "";
+    int cl = (int)p->context_mark.line + 1, cc = (int)p->context_mark.column + 1;
+    size_t at = p->problem_mark.index;
+    if (strstr(pr, "tab") || (at < s->len && s->text[at] == '\t')) {
+        snprintf(hint, n, "indent with spaces: YAML does not allow tab "
+                          "characters in indentation");
+        return hint;
+    }
+    if (strstr(pr, "end of stream") && strstr(cx, "quoted scalar")) {
+        *line = cl;
+        *col = cc;
+        snprintf(hint, n, "the quoted string that starts here is never "
+                          "closed; add the closing quote");
+        return hint;
+    }
+    if (strstr(pr, "expected ',' or ']'") || strstr(pr, "expected ',' or '}'")) {
+        bool seq = strstr(pr, "']'") != NULL;
+        snprintf(hint, n, "close the '%c' opened at line %d, column %d with "
+                          "'%c', and separate its items with ','",
+                 seq ? '[' : '{', cl, cc, seq ? ']' : '}');
+        return hint;
+    }
+    if (strstr(pr, "did not find expected key") ||
+        strstr(pr, "did not find expected '-'")) {
+        snprintf(hint, n, "check the indentation: the entries of the block "
+                          "that starts at line %d are in column %d",
+                 cl, cc);
+        return hint;
+    }
+    if (strstr(pr, "mapping values are not allowed")) {
+        snprintf(hint, n, "quote a value that contains ': ' (\"a: b\"), or "
+                          "check the indentation of this line");
+        return hint;
+    }
+    if (strstr(pr, "could not find expected ':'")) {
+        snprintf(hint, n, "a key needs ':' after it (line %d, column %d)",
+                 cl, cc);
+        return hint;
+    }
+    return NULL;
 }
 
 static int add_anchor(pstate *s, const char *name, ynode *node)
@@ -147,12 +208,14 @@ static ynode *parse_node(pstate *s, yaml_event_t *ev, int depth);
 static bool next_event(pstate *s, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&s->p, ev)) {
-        char msg[512];
+        char msg[512], hint[300];
         snprintf(msg, sizeof msg, "invalid YAML: %s%s%s",
                  s->p.problem ? s->p.problem : "syntax error",
                  s->p.context ? " " : "", s->p.context ? s->p.context : "");
-        perr(s, (int)s->p.problem_mark.line + 1,
-             (int)s->p.problem_mark.column + 1, msg);
+        int line = (int)s->p.problem_mark.line + 1,
+            col = (int)s->p.problem_mark.column + 1;
+        const char *h = syntax_hint(s, &line, &col, hint, sizeof hint);
+        perr_hint(s, line, col, h, msg);
         return false;
     }
     return true;
@@ -184,9 +247,22 @@ static ynode *parse_node(pstate *s, yaml_event_t *ev, int depth)
                 yaml_event_delete(ev);
                 return n;
             }
-        char msg[300];
+        char msg[300], hint[300];
         snprintf(msg, sizeof msg, "unknown alias '*%s'", a);
-        perr(s, line, col, msg);
+        const char **names = malloc((s->nanchors ? s->nanchors : 1) *
+                                    sizeof *names);
+        const char *best = NULL;
+        for (size_t i = 0; names && i < s->nanchors; i++)
+            names[i] = s->anchors[i].name;
+        if (names)
+            best = util_did_you_mean(a, names, s->nanchors);
+        if (best)
+            snprintf(hint, sizeof hint, "did you mean '*%s'?", best);
+        else
+            snprintf(hint, sizeof hint, "define the anchor before using "
+                                        "it: 'key: &%s value'", a);
+        free(names);
+        perr_hint(s, line, col, hint, msg);
         yaml_event_delete(ev);
         return NULL;
     }
@@ -248,10 +324,14 @@ static ynode *parse_node(pstate *s, yaml_event_t *ev, int depth)
                     perr(s, kl, kc, "out of memory");
                     goto fail;
                 }
-                if (ynode_get(n, key, NULL)) {
-                    char msg[400];
+                size_t first;
+                if (ynode_get(n, key, &first)) {
+                    char msg[400], hint[100];
                     snprintf(msg, sizeof msg, "duplicate key '%.200s'", key);
-                    perr(s, kl, kc, msg);
+                    snprintf(hint, sizeof hint,
+                             "it is already defined at line %d, column %d",
+                             n->key_line[first], n->key_col[first]);
+                    perr_hint(s, kl, kc, hint, msg);
                     free(key);
                     goto fail;
                 }
@@ -308,7 +388,10 @@ static int load(pstate *s, ynode **out)
             int line = (int)ev.start_mark.line + 1;
             yaml_event_delete(&ev);
             if (root) {
-                perr(s, line, 1, "only one YAML document is allowed");
+                perr_hint(s, line, 1,
+                          "put the whole experiment in one document "
+                          "(remove this '---' line)",
+                          "only one YAML document is allowed");
                 break;
             }
             if (!next_event(s, &ev))
@@ -326,7 +409,9 @@ static int load(pstate *s, ynode **out)
         return ASSAY_EINVAL;
     }
     if (!root) {
-        diag_add(s->d, s->name, 1, 1, NULL, "the file is empty");
+        diag_add(s->d, s->name, 1, 1,
+                 "an experiment needs at least 'nodes:' with one node",
+                 "the file is empty");
         return ASSAY_EINVAL;
     }
     *out = root;
@@ -336,7 +421,7 @@ static int load(pstate *s, ynode **out)
 int yaml_load_string(const char *text, size_t len, const char *name,
                      ynode **out, diag *d)
 {
-    pstate s = {.name = name, .d = d};
+    pstate s = {.name = name, .d = d, .text = text, .len = len};
     if (!yaml_parser_initialize(&s.p)) {
         diag_add(d, name, 0, 0, NULL, "out of memory");
         return ASSAY_ENOMEM;
