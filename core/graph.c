@@ -152,15 +152,19 @@ static void port_hint(const assay_port *ports, const char *name, char *hint,
 
 /*
  * Resolve one reference scalar ("node.port" or "node") against the graph.
- * Returns 0 and fills `out`, or adds a diagnostic.
+ * `what` says where it was written ("input", "report entry").  Returns 0
+ * and fills `out`, or adds a diagnostic.
  */
-static int resolve_ref(graph *g, const ynode *s, diag *d, gref *out)
+static int resolve_ref(graph *g, const ynode *s, const char *what, diag *d,
+                       gref *out)
 {
     const char *file = g->file;
     if (s->kind != Y_SCALAR || !s->value[0]) {
         diag_add(d, file, s->line, s->col,
                  "write <node>.<port>, e.g. 'data.records'",
-                 "an input must name an output as <node>.<port>");
+                 "%s %s must name an output as <node>.<port>, not a %s",
+                 what[0] == 'i' ? "an" : "a", what,
+                 s->kind == Y_SCALAR ? "empty value" : ynode_kind_name(s));
         return ASSAY_EINVAL;
     }
     char nodename[256];
@@ -182,8 +186,19 @@ static int resolve_ref(graph *g, const ynode *s, diag *d, gref *out)
         char hint[300];
         if (best)
             snprintf(hint, sizeof hint, "did you mean '%s'?", best);
-        diag_add(d, file, s->line, s->col, best ? hint : NULL,
-                 "unknown node '%s' in input '%s'", nodename, s->value);
+        else {
+            /* nothing close: list the nodes (a few of them) */
+            strbuf sb = {0};
+            sb_puts(&sb, "the nodes are: ");
+            for (size_t i = 0; i < g->n && i < 8; i++)
+                sb_printf(&sb, "%s%s", i ? ", " : "", g->nodes[i].name);
+            if (g->n > 8)
+                sb_printf(&sb, ", ... (%zu in all)", g->n);
+            snprintf(hint, sizeof hint, "%s", sb.buf ? sb.buf : "");
+            sb_free(&sb);
+        }
+        diag_add(d, file, s->line, s->col, hint,
+                 "unknown node '%s' in %s '%s'", nodename, what, s->value);
         free(names);
         return ASSAY_EINVAL;
     }
@@ -287,7 +302,8 @@ static int wire_inputs(graph *g, size_t idx, const ynode *ydef, diag *d)
             continue;
         }
         if (cnt == 0) {
-            diag_add(d, g->file, v->line, v->col, NULL,
+            diag_add(d, g->file, v->line, v->col,
+                     "connect at least one output, or remove the input",
                      "node '%s': input '%s' is an empty list", n->name,
                      pname);
             rc = ASSAY_EINVAL;
@@ -299,12 +315,13 @@ static int wire_inputs(graph *g, size_t idx, const ynode *ydef, diag *d)
         for (size_t j = 0; j < cnt; j++) {
             const ynode *s = v->kind == Y_SEQ ? v->items[j] : v;
             gref r;
-            if (resolve_ref(g, s, d, &r)) {
+            if (resolve_ref(g, s, "input", d, &r)) {
                 rc = ASSAY_EINVAL;
                 continue;
             }
             if (r.node == idx) {
-                diag_add(d, g->file, s->line, s->col, NULL,
+                diag_add(d, g->file, s->line, s->col,
+                         "connect an output of another node",
                          "node '%s' cannot take its own output as input "
                          "(cycle: %s -> %s)",
                          n->name, n->name, n->name);
@@ -313,10 +330,12 @@ static int wire_inputs(graph *g, size_t idx, const ynode *ydef, diag *d)
             }
             if (!types_compatible(r.port->type, ip->type)) {
                 char hint[300];
-                snprintf(hint, sizeof hint,
-                         "connect an output of type %s (records and table "
-                         "convert into each other)",
-                         graph_type_name(ip->type));
+                snprintf(hint, sizeof hint, "connect an output of type %s%s",
+                         graph_type_name(ip->type),
+                         ip->type == ASSAY_T_JSON
+                             ? ""
+                             : " (records and table convert into each "
+                               "other)");
                 diag_add(d, g->file, s->line, s->col, hint,
                          "type mismatch: %s.%s is %s, but input '%s' of "
                          "node '%s' expects %s",
@@ -429,18 +448,27 @@ static int load_plugin_dirs(graph *g, registry *reg, diag *d)
     for (size_t i = 0; i < cnt; i++) {
         const ynode *s = pd->kind == Y_SEQ ? pd->items[i] : pd;
         if (s->kind != Y_SCALAR) {
-            diag_add(d, g->file, s->line, s->col, NULL,
-                     "plugin_dirs entries must be paths");
+            diag_add(d, g->file, s->line, s->col,
+                     "write plugin_dirs: [path, ...]",
+                     "plugin_dirs entries must be paths, not a %s",
+                     ynode_kind_name(s));
             rc = ASSAY_EINVAL;
             continue;
         }
         char path[PATH_MAX];
         assay_error err;
-        if (util_path_join(path, sizeof path, g->config_dir, s->value) ||
-            registry_add_dir(reg, path, &err)) {
-            diag_add(d, g->file, s->line, s->col, NULL, "%s",
-                     util_is_dir(path) ? err.text
-                                       : "plugin directory does not exist");
+        if (util_path_join(path, sizeof path, g->config_dir, s->value)) {
+            diag_add(d, g->file, s->line, s->col, NULL,
+                     "plugin directory path '%s' is too long", s->value);
+            rc = ASSAY_EINVAL;
+        } else if (!util_is_dir(path)) {
+            diag_add(d, g->file, s->line, s->col,
+                     "relative paths start at the experiment file's "
+                     "directory",
+                     "plugin directory '%s' does not exist", s->value);
+            rc = ASSAY_EINVAL;
+        } else if (registry_add_dir(reg, path, &err)) {
+            diag_add(d, g->file, s->line, s->col, NULL, "%s", err.text);
             rc = ASSAY_EINVAL;
         }
     }
@@ -494,7 +522,7 @@ static int build(graph *g, registry *reg, diag *d)
     if (sd) {
         int64_t v;
         if (sd->kind != Y_SCALAR || !util_parse_i64(sd->value, &v) || v < 0) {
-            diag_add(d, g->file, sd->line, sd->col, NULL,
+            diag_add(d, g->file, sd->line, sd->col, "for example 'seed: 42'",
                      "'seed' must be a non-negative integer");
             rc = ASSAY_EINVAL;
         } else
@@ -543,9 +571,16 @@ static int build(graph *g, registry *reg, diag *d)
         return ASSAY_EINVAL;
     }
     if (nodes->kind != Y_MAP || nodes->n == 0) {
-        diag_add(d, g->file, nodes->line, nodes->col,
-                 "nodes: {name: {plugin: ...}}",
-                 "'nodes' must be a non-empty mapping of node names");
+        if (nodes->kind == Y_MAP || (nodes->kind == Y_SCALAR &&
+                                     !nodes->quoted && !nodes->value[0]))
+            diag_add(d, g->file, nodes->line, nodes->col,
+                     "add nodes: {name: {plugin: ...}}",
+                     "'nodes' is empty");
+        else
+            diag_add(d, g->file, nodes->line, nodes->col,
+                     "write nodes: {name: {plugin: ...}}, one key per node",
+                     "'nodes' must be a mapping of node names, not a %s",
+                     ynode_kind_name(nodes));
         return ASSAY_EINVAL;
     }
     g->nodes = calloc(nodes->n, sizeof *g->nodes);
@@ -633,7 +668,9 @@ static int build(graph *g, registry *reg, diag *d)
         const ynode *gb = ynode_get(def, "group_by", NULL);
         if (gb) {
             if (gb->kind != Y_SCALAR || !gb->value[0]) {
-                diag_add(d, g->file, gb->line, gb->col, NULL,
+                diag_add(d, g->file, gb->line, gb->col,
+                         "write group_by: FIELD, one field of the input "
+                         "records",
                          "node '%s': 'group_by' must be a field name",
                          n->name);
                 rc = ASSAY_EINVAL;
@@ -679,7 +716,8 @@ static int build(graph *g, registry *reg, diag *d)
             return ASSAY_ENOMEM;
         for (size_t i = 0; i < cnt; i++) {
             const ynode *s = rep->kind == Y_SEQ ? rep->items[i] : rep;
-            if (resolve_ref(g, s, d, &g->report[g->nreport]) == 0)
+            if (resolve_ref(g, s, "report entry", d,
+                            &g->report[g->nreport]) == 0)
                 g->nreport++;
             else
                 rc = ASSAY_EINVAL;

@@ -22,9 +22,51 @@ const char *options_type_name(assay_opt_type t)
     return "?";
 }
 
-static const char *jtype(const json_t *v)
+/* What a value is, in the words of the YAML it came from, with the value
+ * itself when it is short: "string 'ten'", "integer 5", "a list". */
+static const char *jtype(const json_t *v, char *buf, size_t n)
 {
-    return assay__json_type_name(v);
+    switch (json_typeof(v)) {
+    case JSON_STRING: {
+        const char *s = json_string_value(v);
+        if (strlen(s) <= 40 && !strpbrk(s, "\n\r"))
+            snprintf(buf, n, "string '%s'", s);
+        else
+            snprintf(buf, n, "a string");
+        return buf;
+    }
+    case JSON_INTEGER:
+        snprintf(buf, n, "integer %lld", (long long)json_integer_value(v));
+        return buf;
+    case JSON_REAL:
+        snprintf(buf, n, "number %.15g", json_real_value(v));
+        return buf;
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    case JSON_NULL: return "null (no value)";
+    case JSON_ARRAY: return "a list";
+    case JSON_OBJECT: return "a mapping";
+    }
+    return "?";
+}
+
+/* A hint for a string given where a number or a boolean was expected. */
+static void string_hint(const assay_option *o, const json_t *v, char *hint,
+                        size_t n)
+{
+    if (!json_is_string(v))
+        return;
+    const char *s = json_string_value(v);
+    double d;
+    if ((o->type == ASSAY_OPT_INT || o->type == ASSAY_OPT_FLOAT) &&
+        util_parse_double(s, &d))
+        snprintf(hint, n, "remove the quotes: a quoted value is a string");
+    else if (o->type == ASSAY_OPT_BOOL &&
+             (!strcmp(s, "true") || !strcmp(s, "false")))
+        snprintf(hint, n, "remove the quotes: a quoted value is a string");
+    else if (o->type == ASSAY_OPT_BOOL)
+        snprintf(hint, n, "write true or false (YAML 1.2 reads '%s' as a "
+                          "string)", s);
 }
 
 /* Is `s` one of the '|'-separated choices? */
@@ -86,6 +128,7 @@ static bool out_of_range(const assay_option *o, double d, char *msg,
 static json_t *check_value(const assay_option *o, json_t *v, char *msg,
                            size_t msgsz, char *hint, size_t hintsz)
 {
+    char tb[80];
     hint[0] = '\0';
     switch (o->type) {
     case ASSAY_OPT_INT: {
@@ -96,7 +139,8 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
             json_incref(v);
         else {
             snprintf(msg, msgsz, "option '%s' expects an integer, got %s",
-                     o->name, jtype(v));
+                     o->name, jtype(v, tb, sizeof tb));
+            string_hint(o, v, hint, hintsz);
             return NULL;
         }
         double d = (double)json_integer_value(v);
@@ -109,7 +153,8 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
     case ASSAY_OPT_FLOAT: {
         if (!json_is_number(v)) {
             snprintf(msg, msgsz, "option '%s' expects a number, got %s",
-                     o->name, jtype(v));
+                     o->name, jtype(v, tb, sizeof tb));
+            string_hint(o, v, hint, hintsz);
             return NULL;
         }
         double d = json_number_value(v);
@@ -124,14 +169,15 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
     case ASSAY_OPT_BOOL:
         if (!json_is_boolean(v)) {
             snprintf(msg, msgsz, "option '%s' expects true or false, got %s",
-                     o->name, jtype(v));
+                     o->name, jtype(v, tb, sizeof tb));
+            string_hint(o, v, hint, hintsz);
             return NULL;
         }
         return json_incref(v);
     case ASSAY_OPT_STRING:
         if (!json_is_string(v)) {
             snprintf(msg, msgsz, "option '%s' expects a string, got %s",
-                     o->name, jtype(v));
+                     o->name, jtype(v, tb, sizeof tb));
             snprintf(hint, hintsz, "quote the value to make it a string");
             return NULL;
         }
@@ -152,7 +198,7 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
             } else
                 snprintf(msg, msgsz, "option '%s' expects one of %s, got %s",
                          o->name, o->choices ? o->choices : "(none)",
-                         jtype(v));
+                         jtype(v, tb, sizeof tb));
             return NULL;
         }
         return json_incref(v);
@@ -162,6 +208,8 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
         if (json_is_object(v)) {
             snprintf(msg, msgsz, "option '%s' expects a list, got a mapping",
                      o->name);
+            snprintf(hint, hintsz, "for a list of mappings write [{...}] or "
+                                   "'- key: value' lines");
             return NULL;
         }
         {
@@ -173,7 +221,7 @@ static json_t *check_value(const assay_option *o, json_t *v, char *msg,
     case ASSAY_OPT_OBJECT:
         if (!json_is_object(v)) {
             snprintf(msg, msgsz, "option '%s' expects a mapping, got %s",
-                     o->name, jtype(v));
+                     o->name, jtype(v, tb, sizeof tb));
             return NULL;
         }
         return json_incref(v);
@@ -283,9 +331,10 @@ int options_resolve(const assay_plugin *p, const json_t *given,
         json_t *store = NULL;
         if (!gv || (json_is_null(gv) && !o->required)) {
             if (o->required) {
-                char hint[256];
-                snprintf(hint, sizeof hint, "add '%s:' under 'with:' (%s)",
-                         o->name, o->doc ? o->doc : options_type_name(o->type));
+                char hint[400];
+                snprintf(hint, sizeof hint, "add '%s: <%s>' under 'with:'%s%s",
+                         o->name, options_type_name(o->type),
+                         o->doc ? "; " : "", o->doc ? o->doc : "");
                 diag_add(d, file, line, col, hint,
                          "%s: missing required option '%s'", who, o->name);
                 rc = ASSAY_EINVAL;
