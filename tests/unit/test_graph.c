@@ -253,7 +253,7 @@ static void test_cycles(void **state)
          "  a: {plugin: test.add, inputs: {items: a.items}}\n",
          2, 41, "node 'a' cannot take its own output as input (cycle: a -> "
                 "a)",
-         NULL);
+         "connect an output of another node");
     diag d = load_bad("nodes:\n"
                       "  src: {plugin: test.source}\n"
                       "  a: {plugin: test.add, inputs: {items: b.items}}\n"
@@ -294,8 +294,7 @@ static void test_type_and_required(void **state)
          3, 38,
          "type mismatch: src.items is records, but input 'x' of node 'n' "
          "expects json",
-         "connect an output of type json (records and table convert into "
-         "each other)");
+         "connect an output of type json");
     bad1("nodes:\n"
          "  n: {plugin: test.noop}\n"
          "  a: {plugin: test.add, inputs: {items: n.y}}\n",
@@ -318,7 +317,8 @@ static void test_type_and_required(void **state)
     bad1("nodes:\n"
          "  src: {plugin: test.source}\n"
          "  a: {plugin: test.sum, inputs: {items: src, extra: []}}\n",
-         3, 53, "node 'a': input 'extra' is an empty list", NULL);
+         3, 53, "node 'a': input 'extra' is an empty list",
+         "connect at least one output, or remove the input");
     bad1("nodes:\n"
          "  src: {plugin: test.source}\n"
          "  a: {plugin: test.add, inputs: {items: {node: src}}}\n",
@@ -342,7 +342,8 @@ static void test_did_you_mean(void **state)
     bad1("nodes:\n"
          "  source: {plugin: test.source}\n"
          "  a: {plugin: test.add, inputs: {items: elsewhere.items}}\n",
-         3, 41, "unknown node 'elsewhere' in input 'elsewhere.items'", NULL);
+         3, 41, "unknown node 'elsewhere' in input 'elsewhere.items'",
+         "the nodes are: source, a");
     bad1("nodes:\n"
          "  src: {plugin: test.source}\n"
          "  a: {plugin: test.add, inputs: {items: src.item}}\n",
@@ -402,9 +403,13 @@ static void test_top_level(void **state)
          "an experiment is a mapping with 'experiment:' and 'nodes:'");
     bad1("experiment: x\n", 1, 1, "the experiment has no 'nodes'",
          "add nodes: {name: {plugin: ..., inputs: ..., with: ...}}");
-    bad1("nodes: {}\n", 1, 8,
-         "'nodes' must be a non-empty mapping of node names",
-         "nodes: {name: {plugin: ...}}");
+    bad1("nodes: {}\n", 1, 8, "'nodes' is empty",
+         "add nodes: {name: {plugin: ...}}");
+    bad1("nodes:\n", 1, 7, "'nodes' is empty",
+         "add nodes: {name: {plugin: ...}}");
+    bad1("nodes: [a]\n", 1, 8,
+         "'nodes' must be a mapping of node names, not a sequence",
+         "write nodes: {name: {plugin: ...}}, one key per node");
     bad1("nodes:\n  a: test.source\n", 2, 6,
          "node 'a' must be a mapping, got a scalar",
          "write name: {plugin: <plugin>, with: {...}}");
@@ -418,9 +423,9 @@ static void test_top_level(void **state)
          "'experiment' must be a simple name",
          "use letters, digits, '_' and '-'");
     bad1("seed: -1\nnodes:\n  a: {plugin: test.source}\n", 1, 7,
-         "'seed' must be a non-negative integer", NULL);
+         "'seed' must be a non-negative integer", "for example 'seed: 42'");
     bad1("seed: 1.5\nnodes:\n  a: {plugin: test.source}\n", 1, 7,
-         "'seed' must be a non-negative integer", NULL);
+         "'seed' must be a non-negative integer", "for example 'seed: 42'");
     bad1("cache: sometimes\nnodes:\n  a: {plugin: test.source}\n", 1, 8,
          "bad value for 'cache'", "one of read-write, off, replay");
     bad1("llm: [a]\nnodes:\n  a: {plugin: test.source}\n", 1, 6,
@@ -431,7 +436,8 @@ static void test_top_level(void **state)
          "test.source output ports: items");
     bad1("nodes:\n  s: {plugin: test.source}\n"
          "  a: {plugin: test.sum, inputs: {items: s}, group_by: [x]}\n", 3, 55,
-         "node 'a': 'group_by' must be a field name", NULL);
+         "node 'a': 'group_by' must be a field name",
+         "write group_by: FIELD, one field of the input records");
     bad1("nodes:\n  s: {plugin: test.source}\n"
          "  a: {plugin: test.add, inputs: {items: s}, group_by: group}\n",
          3, 55,
@@ -440,7 +446,15 @@ static void test_top_level(void **state)
          "group metrics, fitters and other all-items nodes");
     bad1("plugin_dirs: [does/not/exist]\nnodes:\n  a: {plugin: "
          "test.source}\n",
-         1, 15, "plugin directory does not exist", NULL);
+         1, 15, "plugin directory 'does/not/exist' does not exist",
+         "relative paths start at the experiment file's directory");
+    bad1("nodes:\n  a: {plugin: test.source}\nreport: [{x: 1}]\n", 3, 10,
+         "a report entry must name an output as <node>.<port>, not a "
+         "mapping",
+         "write <node>.<port>, e.g. 'data.records'");
+    bad1("nodes:\n  a: {plugin: test.source}\nreport: [b.items]\n", 3, 10,
+         "unknown node 'b' in report entry 'b.items'",
+         "the nodes are: a");
 
     graph *g = load_ok("experiment: e-1\ncache: replay\n"
                        "llm: {j: {provider: openai, model: m}}\n"
@@ -500,7 +514,9 @@ static void test_env_and_sets(void **state)
     assert_int_equal(d.n, 1);
     assert_string_equal(d.items[0].msg,
                         "node 's': option 'n' expects an integer, got "
-                        "string");
+                        "string '7'");
+    assert_string_equal(d.items[0].hint,
+                        "remove the quotes: a quoted value is a string");
     assert_string_equal(d.items[0].file, path);
     diag_free(&d);
     const char *sets[] = {"nodes.s.with.n=3", "nodes.u.plugin=test.add",

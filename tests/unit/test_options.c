@@ -190,33 +190,44 @@ static void test_wrong_types(void **state)
 {
     (void)state;
     bad1("{\"path\": \"p\", \"count\": \"5\"}",
-         "node 'n': option 'count' expects an integer, got string", NULL);
+         "node 'n': option 'count' expects an integer, got string '5'",
+         "remove the quotes: a quoted value is a string");
     bad1("{\"path\": \"p\", \"count\": 2.5}",
-         "node 'n': option 'count' expects an integer, got number", NULL);
+         "node 'n': option 'count' expects an integer, got number 2.5",
+         NULL);
     bad1("{\"path\": \"p\", \"count\": true}",
-         "node 'n': option 'count' expects an integer, got boolean", NULL);
+         "node 'n': option 'count' expects an integer, got true", NULL);
     bad1("{\"path\": \"p\", \"ratio\": \"half\"}",
-         "node 'n': option 'ratio' expects a number, got string", NULL);
+         "node 'n': option 'ratio' expects a number, got string 'half'",
+         NULL);
     bad1("{\"path\": \"p\", \"flag\": \"yes\"}",
-         "node 'n': option 'flag' expects true or false, got string", NULL);
+         "node 'n': option 'flag' expects true or false, got string 'yes'",
+         "write true or false (YAML 1.2 reads 'yes' as a string)");
+    bad1("{\"path\": \"p\", \"flag\": \"false\"}",
+         "node 'n': option 'flag' expects true or false, got string "
+         "'false'",
+         "remove the quotes: a quoted value is a string");
     bad1("{\"path\": \"p\", \"flag\": 1}",
-         "node 'n': option 'flag' expects true or false, got integer", NULL);
+         "node 'n': option 'flag' expects true or false, got integer 1",
+         NULL);
     bad1("{\"path\": \"p\", \"label\": 5}",
-         "node 'n': option 'label' expects a string, got integer",
+         "node 'n': option 'label' expects a string, got integer 5",
          "quote the value to make it a string");
     bad1("{\"path\": [\"a\"]}",
-         "node 'n': option 'path' expects a string, got array",
+         "node 'n': option 'path' expects a string, got a list",
          "quote the value to make it a string");
     bad1("{\"path\": \"p\", \"smooth\": 3}",
          "node 'n': option 'smooth' expects one of exp|floor|add-k|none, "
-         "got integer",
+         "got integer 3",
          NULL);
     bad1("{\"path\": \"p\", \"ks\": {\"a\": 1}}",
-         "node 'n': option 'ks' expects a list, got a mapping", NULL);
+         "node 'n': option 'ks' expects a list, got a mapping",
+         "for a list of mappings write [{...}] or '- key: value' lines");
     bad1("{\"path\": \"p\", \"extra\": [1]}",
-         "node 'n': option 'extra' expects a mapping, got array", NULL);
+         "node 'n': option 'extra' expects a mapping, got a list", NULL);
     bad1("{\"path\": \"p\", \"extra\": \"k=v\"}",
-         "node 'n': option 'extra' expects a mapping, got string", NULL);
+         "node 'n': option 'extra' expects a mapping, got string 'k=v'",
+         NULL);
 }
 
 static void test_bounds(void **state)
@@ -287,9 +298,9 @@ static void test_unknown_and_required(void **state)
                                  "test.none"},
                 (const char *[]){"test.none takes no options"});
     bad1("{}", "node 'n': missing required option 'path'",
-         "add 'path:' under 'with:' (file to read)");
+         "add 'path: <string>' under 'with:'; file to read");
     bad1("{\"path\": null}",
-         "node 'n': option 'path' expects a string, got null",
+         "node 'n': option 'path' expects a string, got null (no value)",
          "quote the value to make it a string");
     /* every problem is reported, in schema order after unknown keys */
     resolve_bad(&P,
@@ -301,7 +312,7 @@ static void test_unknown_and_required(void **state)
                     "node 'n': option 'count' is 99; it must be between 1 "
                     "and 10",
                     "node 'n': option 'flag' expects true or false, got "
-                    "string",
+                    "string 'no'",
                     "node 'n': option 'smooth': 'x' is not one of "
                     "exp|floor|add-k|none",
                     "node 'n': missing required option 'path'"},
@@ -383,7 +394,8 @@ static void test_check_default(void **state)
                   "option 'k': default 'ten' is not JSON: *");
     check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_INT,
                                   .def = "\"ten\""},
-                  "default of option 'k' expects an integer, got string");
+                  "default of option 'k' expects an integer, got string "
+                  "'ten'");
     check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_INT,
                                   .def = "0", .has_min = true, .min = 1},
                   "default of option 'k' is 0; it must be at least 1");

@@ -131,7 +131,7 @@ static void test_broken_files(void **state)
          "'assay_plugin_entry' returned no plugins"},
         {"broken-bad_default.so", ASSAY_EINVAL,
          "plugin 'test.broken': default of option 'k' expects an integer, "
-         "got string"},
+         "got string 'ten'"},
         {"broken-not-elf.so", ASSAY_EINVAL,
          "not a loadable shared object: *"},
         {"broken-dup_b.so", ASSAY_EINVAL, dup_msg},
