@@ -34,7 +34,7 @@
 #include <assay/error.h>
 
 /* Points per evaluation block (the width of the per-point arrays). */
-#define FEXPR_BLOCK 256
+#define FEXPR_BLOCK 128
 
 typedef struct fexpr fexpr;
 typedef struct fexpr_data fexpr_data;

@@ -124,7 +124,7 @@ static void test_values_and_gradients(void **state)
           1 / (1 + exp(40 * a)) + tanh(30 * b) + 0.0);
 }
 
-/* 300 points span more than one evaluation block. */
+/* 700 points span several evaluation blocks. */
 static void test_blocks_and_objective(void **state)
 {
     (void)state;
