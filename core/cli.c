@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "cluster.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include "run.h"
 #include "sha256.h"
 #include "shard.h"
+#include "store.h"
 #include "util.h"
 #include "llm/llm.h"
 
@@ -46,6 +48,8 @@ static const char USAGE[] =
     "  graph EXP.yaml      print the graph (--format dot|mermaid)\n"
     "  runs                list past runs\n"
     "  merge DIR...        merge the shard runs of one experiment\n"
+    "  slurm EXP.yaml --shards N   submit a sharded run to Slurm\n"
+    "  k8s EXP.yaml --shards N     write Kubernetes Jobs for a sharded run\n"
     "  llm ping EXP.yaml NAME   send one request to an endpoint\n"
     "\n"
     "`assay <command> --help` describes each command.\n";
@@ -807,6 +811,24 @@ static int cmd_merge(int argc, char **argv)
         registry_free(r);
         goto out;
     }
+    /* fold the shards' caches (LLM answers, finished nodes) into ours, so
+     * that a re-run anywhere pays for nothing twice */
+    const char *cdir = a.ro.cache_dir ? a.ro.cache_dir
+                       : getenv("ASSAY_CACHE_DIR") ? getenv("ASSAY_CACHE_DIR")
+                                                   : ".assay/cache";
+    char cabs[PATH_MAX] = "";
+    assay_error cerr;
+    if (util_mkdirs(cdir, &cerr) == 0)
+        util_realpath(cdir, cabs, sizeof cabs);
+    for (size_t i = 0; i < n; i++) {
+        const char *sc = json_string_value(json_object_get(sh[i].m,
+                                                           "cache_dir"));
+        if (!sc || !cabs[0] || strcmp(sc, cabs) == 0 || !util_is_dir(sc))
+            continue;
+        if (store_merge_caches(cabs, sc, &cerr))
+            fprintf(stderr, "assay merge: warning: could not merge the cache "
+                    "of %s: %s\n", sh[i].dir, cerr.text);
+    }
     a.ro.merge_dirs = dirs;
     a.ro.nmerge = n;
     a.ro.interrupt = &g_interrupt;
@@ -857,11 +879,16 @@ int cli_main(int argc, char **argv)
         return cmd_runs(sub_argc, sub_argv);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(sub_argc, sub_argv);
+    if (!strcmp(cmd, "slurm"))
+        return cluster_slurm_main(sub_argc, sub_argv);
+    if (!strcmp(cmd, "k8s"))
+        return cluster_k8s_main(sub_argc, sub_argv);
     if (!strcmp(cmd, "llm"))
         return cmd_llm(sub_argc, sub_argv);
-    static const char *const cmds[] = {"run",  "validate", "plugins", "graph",
-                                       "runs", "llm",      "merge"};
-    const char *best = util_did_you_mean(cmd, cmds, 7);
+    static const char *const cmds[] = {"run",  "validate", "plugins",
+                                       "graph", "runs",    "llm",
+                                       "merge", "slurm",   "k8s"};
+    const char *best = util_did_you_mean(cmd, cmds, 9);
     fprintf(stderr, "assay: unknown command '%s'%s%s%s\n\n%s", cmd,
             best ? "; did you mean '" : "", best ? best : "",
             best ? "'?" : "", USAGE);

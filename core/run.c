@@ -666,7 +666,12 @@ static json_t *manifest(runtime *rt, const char *status)
         json_object_set_new(m, "seconds", json_real(util_now() - rt->t0));
     }
     json_object_set_new(m, "jobs", json_integer(rt->jobs));
-    json_object_set_new(m, "cache_dir", json_string(rt->cache_dir));
+    char cabs[PATH_MAX];
+    json_object_set_new(m, "cache_dir",
+                        json_string(util_realpath(rt->cache_dir, cabs,
+                                                  sizeof cabs) == 0
+                                        ? cabs
+                                        : rt->cache_dir));
     json_t *plugins = json_object();
     json_t *nodes = json_object();
     for (size_t i = 0; i < g->n; i++) {

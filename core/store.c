@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <limits.h>
+#include <sqlite3.h>
 
 #include "graph.h"
 #include "util.h"
@@ -248,4 +251,166 @@ json_t *store_redact(const json_t *config)
         return a;
     }
     return json_deep_copy(config);
+}
+
+/* ---- cache folding for cluster runs ------------------------------------ */
+
+static int sql_exec(sqlite3 *db, const char *sql, assay_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        assay_error_set(err, ASSAY_EIO, "LLM cache: %s",
+                        msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return ASSAY_EIO;
+    }
+    return 0;
+}
+
+static int merge_llm(const char *dst_dir, const char *src_dir,
+                     assay_error *err)
+{
+    char src[PATH_MAX], dst[PATH_MAX];
+    if (util_path_join(src, sizeof src, src_dir, "llm.sqlite") ||
+        util_path_join(dst, sizeof dst, dst_dir, "llm.sqlite"))
+        return assay_error_set(err, ASSAY_EINVAL, "cache path too long");
+    if (!util_is_file(src))
+        return 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open(dst, &db) != SQLITE_OK) {
+        assay_error_set(err, ASSAY_EIO, "%s: %s", dst,
+                        db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return ASSAY_EIO;
+    }
+    sqlite3_busy_timeout(db, 30000);
+    int rc = 0;
+    sqlite3_stmt *st = NULL;
+    char *sql = sqlite3_mprintf("ATTACH DATABASE %Q AS shard", src);
+    rc = sql ? sql_exec(db, sql, err) : ASSAY_ENOMEM;
+    sqlite3_free(sql);
+    /* create the table from the shard's own definition when missing */
+    if (!rc && sqlite3_prepare_v2(db,
+                                  "SELECT sql FROM shard.sqlite_master WHERE "
+                                  "type='table' AND name='llm_cache'",
+                                  -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        const char *create = (const char *)sqlite3_column_text(st, 0);
+        char *q = sqlite3_mprintf("%s", create);
+        sqlite3_finalize(st);
+        st = NULL;
+        /* "CREATE TABLE llm_cache" -> "CREATE TABLE IF NOT EXISTS ..." */
+        char *fixed = q ? sqlite3_mprintf("CREATE TABLE IF NOT EXISTS %s",
+                                          q + strlen("CREATE TABLE "))
+                        : NULL;
+        rc = fixed ? sql_exec(db, fixed, err) : ASSAY_ENOMEM;
+        sqlite3_free(fixed);
+        sqlite3_free(q);
+        if (!rc)
+            rc = sql_exec(db,
+                          "INSERT OR IGNORE INTO main.llm_cache SELECT * "
+                          "FROM shard.llm_cache",
+                          err);
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "DETACH DATABASE shard", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static int copy_tree(const char *src, const char *dst)
+{
+    DIR *d = opendir(src);
+    if (!d)
+        return ASSAY_EIO;
+    assay_error err;
+    if (util_mkdirs(dst, &err)) {
+        closedir(d);
+        return ASSAY_EIO;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char a[PATH_MAX], b[PATH_MAX];
+        if (util_path_join(a, sizeof a, src, e->d_name) ||
+            util_path_join(b, sizeof b, dst, e->d_name))
+            rc = ASSAY_EINVAL;
+        else if (util_is_dir(a))
+            rc = copy_tree(a, b);
+        else
+            rc = link_or_copy(a, b);
+    }
+    closedir(d);
+    return rc;
+}
+
+int store_merge_caches(const char *dst_dir, const char *src_dir,
+                       assay_error *err)
+{
+    int rc = util_mkdirs(dst_dir, err);
+    if (rc)
+        return rc;
+    if ((rc = merge_llm(dst_dir, src_dir, err)))
+        return rc;
+    char sn[PATH_MAX], dn[PATH_MAX];
+    if (util_path_join(sn, sizeof sn, src_dir, "nodes") ||
+        util_path_join(dn, sizeof dn, dst_dir, "nodes"))
+        return assay_error_set(err, ASSAY_EINVAL, "cache path too long");
+    DIR *d = opendir(sn);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) { /* nodes/<xx>/<key> */
+        if (e->d_name[0] == '.')
+            continue;
+        char s2[PATH_MAX], d2[PATH_MAX];
+        if (util_path_join(s2, sizeof s2, sn, e->d_name) ||
+            util_path_join(d2, sizeof d2, dn, e->d_name))
+            continue;
+        DIR *d3 = opendir(s2);
+        if (!d3)
+            continue;
+        struct dirent *k;
+        while (!rc && (k = readdir(d3))) {
+            if (k->d_name[0] == '.')
+                continue;
+            char a[PATH_MAX], b[PATH_MAX], tmp[PATH_MAX + 64];
+            if (util_path_join(a, sizeof a, s2, k->d_name) ||
+                util_path_join(b, sizeof b, d2, k->d_name) || util_is_dir(b))
+                continue;
+            snprintf(tmp, sizeof tmp, "%s.tmp-%ld", b, (long)getpid());
+            if (copy_tree(a, tmp) == 0 && rename(tmp, b) == 0)
+                continue;
+            util_rmtree(tmp);
+        }
+        closedir(d3);
+    }
+    closedir(d);
+    return rc;
+}
+
+int store_seed_llm_cache(const char *dst_dir, const char *src_dir,
+                         assay_error *err)
+{
+    char src[PATH_MAX], dst[PATH_MAX];
+    if (util_path_join(src, sizeof src, src_dir, "llm.sqlite") ||
+        util_path_join(dst, sizeof dst, dst_dir, "llm.sqlite"))
+        return assay_error_set(err, ASSAY_EINVAL, "cache path too long");
+    if (!util_is_file(src) || util_is_file(dst))
+        return 0;
+    int rc = util_mkdirs(dst_dir, err);
+    if (rc)
+        return rc;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(src, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return assay_error_set(err, ASSAY_EIO, "%s: cannot open", src);
+    }
+    char *sql = sqlite3_mprintf("VACUUM INTO %Q", dst);
+    rc = sql ? sql_exec(db, sql, err) : ASSAY_ENOMEM;
+    sqlite3_free(sql);
+    sqlite3_close(db);
+    return rc;
 }

@@ -35,4 +35,15 @@ int store_cache_put(const char *cache_dir, const char *key,
  * (keys like api_key, token, secret, password, authorization). */
 json_t *store_redact(const json_t *config);
 
+
+
+/* Cluster runs keep a cache per shard; these fold them together.
+ * store_merge_caches copies into `dst_dir` every LLM answer
+ * (llm.sqlite) and every node-cache entry of `src_dir` it lacks.
+ * store_seed_llm_cache gives a new shard cache a consistent copy of the
+ * project's LLM answers (VACUUM INTO), so a re-run pays nothing twice. */
+int store_merge_caches(const char *dst_dir, const char *src_dir,
+                       assay_error *err);
+int store_seed_llm_cache(const char *dst_dir, const char *src_dir,
+                         assay_error *err);
 #endif
