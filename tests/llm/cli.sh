@@ -122,8 +122,10 @@ grep -q "HTTP 401" "$out/ping2.err" || fail "ping: no HTTP 401 message"
 grep -q "redacted" "$out/ping2.err" || fail "ping: key not redacted"
 
 echo "== a wrong key fails the run with the server's message"
+# (a fresh cache: the key is not part of a request's identity, so the
+# answers cached above would be served without asking the server)
 set +e
-"$ASSAY" run wrong.yaml --runs-dir "$work/runs" --cache-dir "$work/cache" \
+"$ASSAY" run wrong.yaml --runs-dir "$work/runs" --cache-dir "$work/wcache" \
   > "$out/wrong.out" 2> "$out/wrong.err"
 rc=$?
 set -e
@@ -157,6 +159,7 @@ kill "$srv_pid"; wait "$srv_pid" 2>/dev/null || true
 # answers stop after 60; the others are held until the config changes
 start_server "{\"api_key\": \"$SECRET\", \"latency\": {\"ms\": 10},
   \"pause_after\": 60}"
+write_exp main FAKE_KEY ""   # the new server has a new port
 "$ASSAY" run main.yaml --runs-dir "$work/runs" --cache-dir "$work/kcache" \
   > "$out/kill.out" 2> "$out/kill.err" &
 run_pid=$!
@@ -177,7 +180,7 @@ for _ in $(seq 300); do
   [ "$(count_cached)" -ge 60 ] && break
   sleep 0.05
 done
-[ "$(count_cached)" = 60 ] || fail "expected 60 cached answers before the kill"
+c=$(count_cached); [ "$c" = 60 ] || { stats; cat "$out/kill.out" "$out/kill.err"; ls -la "$work/kcache"; fail "expected 60 cached answers before the kill, got $c"; }
 [ "$(stats | jget 'd["answered"]')" = 60 ] || fail "server answered != 60"
 kill -9 "$run_pid"
 wait "$run_pid" 2>/dev/null || true
