@@ -23,20 +23,33 @@ typedef struct chin_state {
 } chin_state;
 
 static const assay_option chin_options[] = {
-    {.name = "n_col", .type = ASSAY_OPT_STRING, .def = "\"N\"",
+    {.name = "n_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"N\"",
      .doc = "column with the model size N (parameters)"},
-    {.name = "d_col", .type = ASSAY_OPT_STRING, .def = "\"D\"",
+    {.name = "d_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"D\"",
      .doc = "column with the training tokens D"},
-    {.name = "loss_col", .type = ASSAY_OPT_STRING, .def = "\"loss\"",
+    {.name = "loss_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"loss\"",
      .doc = "column with the final training loss L"},
-    {.name = "drop_largest", .type = ASSAY_OPT_INT, .def = "0",
-     .has_min = true, .min = 0, .has_max = true, .max = 1000000,
+    {.name = "drop_largest",
+     .type = ASSAY_OPT_INT,
+     .def = "0",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1000000,
      .doc = "drop the points with the largest losses first (Epoch drops 5 "
             "from the digitised Chinchilla data)"},
-    {.name = "compute", .type = ASSAY_OPT_LIST,
+    {.name = "compute",
+     .type = ASSAY_OPT_LIST,
      .def = "[1e20, 1e21, 1e22, 1e23, 1e24, 1e25]",
      .doc = "compute budgets C (FLOP) for the compute-optimal allocation"},
-    {.name = "init", .type = ASSAY_OPT_OBJECT,
+    {.name = "init",
+     .type = ASSAY_OPT_OBJECT,
      .doc = "override the grid of initial values: {a: [..], b: [..], e: "
             "[..], alpha: [..], beta: [..]}"},
     FLAW_COMMON_OPTIONS("\"huber\""),
@@ -214,9 +227,9 @@ static int chin_extra(const flaw_fit *fit, json_t *out, void *ud,
     double al = p[3], be = p[4];
     json_object_set_new(alloc, "a", flaw_num(be / (al + be)));
     json_object_set_new(alloc, "b", flaw_num(al / (al + be)));
-    json_object_set_new(alloc, "G", flaw_num(pow(al * exp(p[0]) /
-                                                 (be * exp(p[1])),
-                                                 1 / (al + be))));
+    json_object_set_new(
+        alloc, "G",
+        flaw_num(pow(al * exp(p[0]) / (be * exp(p[1])), 1 / (al + be))));
     json_t *rows = json_array();
     for (size_t i = 0; i < st->ncompute; i++) {
         double C = st->compute[i], n, d;
@@ -273,28 +286,27 @@ static const assay_plugin chin_plugin = {
     .version = "1.0.0",
     .summary = "Chinchilla scaling law L = E + A/N^alpha + B/D^beta "
                "(Approach 3) with the compute-optimal allocation",
-    .doc =
-        "Fits L(N, D) = E + A/N^alpha + B/D^beta the way Hoffmann et al. "
-        "(2022, Approach 3) and the Epoch AI replication (Besiroglu et al. "
-        "2024) do: in log space with a = log A, b = log B, e = log E,\n"
-        "  pred = log(exp(a - alpha log N) + exp(b - beta log D) + exp(e))\n"
-        "minimising sum_i Huber_delta(pred_i - log L_i) (delta = 1e-3, no "
-        "division by n) with L-BFGS from every point of the published grid "
-        "alpha, beta in {0, .5, 1, 1.5, 2}, e in {-1, -.5, 0, .5, 1}, a, b "
-        "in {0, 5, ..., 25} (4,500 starts; override with `init`).  Matches "
-        "scipy's L-BFGS-B optimum on the golden datasets (objective equal "
-        "or lower).  For the digitised Chinchilla data set drop_largest: "
-        "5 as Epoch did.\n\n"
-        "Input `data`: one row per training run with columns n_col (N, "
-        "parameters), d_col (D, tokens) and loss_col (final loss); all "
-        "must be > 0.\n\n"
-        "Outputs: as fitter.law (params in log space with standard errors "
-        "and bootstrap intervals, points, curve), plus `law_params` (A, B, "
-        "E with intervals, alpha, beta), `fitted_law` and "
-        "`compute_optimal`: for each budget C in `compute`, N_opt = G "
-        "(C/6)^(beta/(alpha+beta)), D_opt = C/(6 N_opt), G = (alpha A / "
-        "(beta B))^(1/(alpha+beta)) (Hoffmann eq. 4), tokens per "
-        "parameter and a bootstrap interval for N_opt.",
+    .doc = "Fits L(N, D) = E + A/N^alpha + B/D^beta the way Hoffmann et al. "
+           "(2022, Approach 3) and the Epoch AI replication (Besiroglu et al. "
+           "2024) do: in log space with a = log A, b = log B, e = log E,\n"
+           "  pred = log(exp(a - alpha log N) + exp(b - beta log D) + exp(e))\n"
+           "minimising sum_i Huber_delta(pred_i - log L_i) (delta = 1e-3, no "
+           "division by n) with L-BFGS from every point of the published grid "
+           "alpha, beta in {0, .5, 1, 1.5, 2}, e in {-1, -.5, 0, .5, 1}, a, b "
+           "in {0, 5, ..., 25} (4,500 starts; override with `init`).  Matches "
+           "scipy's L-BFGS-B optimum on the golden datasets (objective equal "
+           "or lower).  For the digitised Chinchilla data set drop_largest: "
+           "5 as Epoch did.\n\n"
+           "Input `data`: one row per training run with columns n_col (N, "
+           "parameters), d_col (D, tokens) and loss_col (final loss); all "
+           "must be > 0.\n\n"
+           "Outputs: as fitter.law (params in log space with standard errors "
+           "and bootstrap intervals, points, curve), plus `law_params` (A, B, "
+           "E with intervals, alpha, beta), `fitted_law` and "
+           "`compute_optimal`: for each budget C in `compute`, N_opt = G "
+           "(C/6)^(beta/(alpha+beta)), D_opt = C/(6 N_opt), G = (alpha A / "
+           "(beta B))^(1/(alpha+beta)) (Hoffmann eq. 4), tokens per "
+           "parameter and a bootstrap interval for N_opt.",
     .inputs = flaw_inputs,
     .outputs = flaw_outputs,
     .options = chin_options,

@@ -29,8 +29,7 @@ static json_t *dataset(const char *name)
     json_t *ds, *hit = NULL;
     json_array_foreach(json_object_get(g, "chinchilla"), i, ds)
     {
-        if (strcmp(json_string_value(json_object_get(ds, "name")), name) ==
-            0)
+        if (strcmp(json_string_value(json_object_get(ds, "name")), name) == 0)
             hit = json_incref(ds);
     }
     json_decref(g);
@@ -46,8 +45,7 @@ static json_t *rows_of(const json_t *ds)
         json_t *r = json_object();
         json_object_set(r, "N", json_array_get(json_object_get(d, "N"), i));
         json_object_set(r, "D", json_array_get(json_object_get(d, "D"), i));
-        json_object_set(r, "loss",
-                        json_array_get(json_object_get(d, "L"), i));
+        json_object_set(r, "loss", json_array_get(json_object_get(d, "L"), i));
         json_array_append_new(rows, r);
     }
     json_t *in = json_object();
@@ -64,8 +62,8 @@ static void test_noiseless(void **state)
 {
     (void)state;
     assay_error err = {0};
-    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
-                                               "fitter.chinchilla", &err);
+    const assay_plugin *p =
+        assay_testkit_load(getenv("PLUGIN"), "fitter.chinchilla", &err);
     if (!p)
         fail_msg("%s", err.text);
     json_t *ds = dataset("noiseless"), *in = rows_of(ds), *out = NULL;
@@ -90,24 +88,20 @@ static void test_noiseless(void **state)
     double obj = json_number_value(json_object_get(pr, "objective"));
     double sc = num(ds, "fit", "objective");
     assert_true(obj <= sc * (1 + 1e-6));
-    assert_int_equal(json_integer_value(json_object_get(pr, "n_starts")),
-                     4500);
+    assert_int_equal(json_integer_value(json_object_get(pr, "n_starts")), 4500);
     /* N_opt = G (C/6)^(beta/(alpha+beta)), D_opt = C / (6 N_opt) */
     double A = num(lp, "A", "value"), B = num(lp, "B", "value");
     double G = pow(al * A / (be * B), 1 / (al + be));
     json_t *b1 = json_array_get(
-        json_object_get(json_object_get(pr, "compute_optimal"), "budgets"),
-        1);
+        json_object_get(json_object_get(pr, "compute_optimal"), "budgets"), 1);
     double C = 1e24, n = G * pow(C / 6, be / (al + be));
     assert_true(fabs(json_number_value(json_object_get(b1, "N_opt")) - n) <
                 1e-9 * n);
     assert_true(fabs(json_number_value(json_object_get(b1, "D_opt")) -
                      C / (6 * n)) < 1e-9 * C / n);
-    json_t *ex = json_object_get(json_object_get(pr, "fit"),
-                                 "extrapolation");
+    json_t *ex = json_object_get(json_object_get(pr, "fit"), "extrapolation");
     assert_true(json_number_value(json_object_get(ex, "mape")) < 1e-4);
-    assert_non_null(strstr(json_string_value(json_object_get(pr,
-                                                             "fitted_law")),
+    assert_non_null(strstr(json_string_value(json_object_get(pr, "fitted_law")),
                            "L(N, D) = 1.5"));
     json_decref(out);
     json_decref(in);
@@ -120,8 +114,8 @@ static void test_drop_and_errors(void **state)
 {
     (void)state;
     assay_error err = {0};
-    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
-                                               "fitter.chinchilla", &err);
+    const assay_plugin *p =
+        assay_testkit_load(getenv("PLUGIN"), "fitter.chinchilla", &err);
     json_t *ds = dataset("noiseless"), *in = rows_of(ds), *out = NULL;
     int rc = assay_testkit_run(p,
                                "{\"bootstrap\": 0, \"drop_largest\": 5, "
@@ -130,15 +124,13 @@ static void test_drop_and_errors(void **state)
     if (rc)
         fail_msg("%s", err.text);
     json_t *pr = json_object_get(out, "params");
-    assert_int_equal(json_integer_value(json_object_get(pr, "n_points")),
-                     35);
-    assert_int_equal(json_integer_value(json_object_get(pr, "n_starts")),
-                     125);
+    assert_int_equal(json_integer_value(json_object_get(pr, "n_points")), 35);
+    assert_int_equal(json_integer_value(json_object_get(pr, "n_starts")), 125);
     json_decref(out);
     json_object_set_new(json_array_get(json_object_get(in, "data"), 9), "N",
                         json_real(-1));
-    rc = assay_testkit_run(p, "{\"bootstrap\": 0, \"drop_largest\": 5}",
-                           in, &out, &err);
+    rc = assay_testkit_run(p, "{\"bootstrap\": 0, \"drop_largest\": 5}", in,
+                           &out, &err);
     assert_int_equal(rc, ASSAY_EDATA);
     assert_non_null(strstr(err.text, "record 9"));
     json_decref(in);

@@ -21,8 +21,8 @@ enum { DEP_PARAM = 1, DEP_DATA = 2 };
 typedef struct cnode {
     int op;
     int a, b;
-    double c;   /* FX_CONST value */
-    int idx;    /* FX_VAR / FX_PARAM index */
+    double c;     /* FX_CONST value */
+    int idx;      /* FX_VAR / FX_PARAM index */
     int pos, end; /* source span */
     int dep;
     int powbase; /* FX_LOG made from the base of x^y */
@@ -50,25 +50,42 @@ typedef struct parser {
 double fexpr__apply(int op, double a, double b)
 {
     switch (op) {
-    case FX_ADD: return a + b;
-    case FX_SUB: return a - b;
-    case FX_MUL: return a * b;
-    case FX_DIV: return a / b;
-    case FX_POW: return pow(a, b);
-    case FX_MIN: return a <= b ? a : b;
-    case FX_MAX: return a >= b ? a : b;
-    case FX_NEG: return -a;
-    case FX_LOG: return log(a);
-    case FX_EXP: return exp(a);
-    case FX_SQRT: return sqrt(a);
-    case FX_ABS: return fabs(a);
-    case FX_SIG: return a >= 0 ? 1.0 / (1.0 + exp(-a))
-                               : exp(a) / (1.0 + exp(a));
-    case FX_TANH: return tanh(a);
-    case FX_SQR: return a * a;
-    case FX_RECIP: return 1.0 / a;
-    case FX_COPY: return a;
-    default: return NAN;
+    case FX_ADD:
+        return a + b;
+    case FX_SUB:
+        return a - b;
+    case FX_MUL:
+        return a * b;
+    case FX_DIV:
+        return a / b;
+    case FX_POW:
+        return pow(a, b);
+    case FX_MIN:
+        return a <= b ? a : b;
+    case FX_MAX:
+        return a >= b ? a : b;
+    case FX_NEG:
+        return -a;
+    case FX_LOG:
+        return log(a);
+    case FX_EXP:
+        return exp(a);
+    case FX_SQRT:
+        return sqrt(a);
+    case FX_ABS:
+        return fabs(a);
+    case FX_SIG:
+        return a >= 0 ? 1.0 / (1.0 + exp(-a)) : exp(a) / (1.0 + exp(a));
+    case FX_TANH:
+        return tanh(a);
+    case FX_SQR:
+        return a * a;
+    case FX_RECIP:
+        return 1.0 / a;
+    case FX_COPY:
+        return a;
+    default:
+        return NAN;
     }
 }
 
@@ -77,27 +94,60 @@ void fexpr__partials(int op, double a, double b, double v, double *da,
 {
     double x = 0, y = 0;
     switch (op) {
-    case FX_ADD: x = 1, y = 1; break;
-    case FX_SUB: x = 1, y = -1; break;
-    case FX_MUL: x = b, y = a; break;
-    case FX_DIV: x = 1.0 / b, y = -v / b; break;
+    case FX_ADD:
+        x = 1, y = 1;
+        break;
+    case FX_SUB:
+        x = 1, y = -1;
+        break;
+    case FX_MUL:
+        x = b, y = a;
+        break;
+    case FX_DIV:
+        x = 1.0 / b, y = -v / b;
+        break;
     case FX_POW:
         x = a != 0 ? v * b / a : b * pow(a, b - 1);
         y = v != 0 ? v * log(a) : 0;
         break;
-    case FX_MIN: x = a <= b, y = a > b; break;
-    case FX_MAX: x = a >= b, y = a < b; break;
-    case FX_NEG: x = -1; break;
-    case FX_LOG: x = 1.0 / a; break;
-    case FX_EXP: x = v; break;
-    case FX_SQRT: x = 0.5 / v; break;
-    case FX_ABS: x = a > 0 ? 1 : a < 0 ? -1 : 0; break;
-    case FX_SIG: x = v * (1 - v); break;
-    case FX_TANH: x = 1 - v * v; break;
-    case FX_SQR: x = 2 * a; break;
-    case FX_RECIP: x = -v * v; break;
-    case FX_COPY: x = 1; break;
-    default: break;
+    case FX_MIN:
+        x = a <= b, y = a > b;
+        break;
+    case FX_MAX:
+        x = a >= b, y = a < b;
+        break;
+    case FX_NEG:
+        x = -1;
+        break;
+    case FX_LOG:
+        x = 1.0 / a;
+        break;
+    case FX_EXP:
+        x = v;
+        break;
+    case FX_SQRT:
+        x = 0.5 / v;
+        break;
+    case FX_ABS:
+        x = a > 0 ? 1 : a < 0 ? -1 : 0;
+        break;
+    case FX_SIG:
+        x = v * (1 - v);
+        break;
+    case FX_TANH:
+        x = 1 - v * v;
+        break;
+    case FX_SQR:
+        x = 2 * a;
+        break;
+    case FX_RECIP:
+        x = -v * v;
+        break;
+    case FX_COPY:
+        x = 1;
+        break;
+    default:
+        break;
     }
     if (da)
         *da = x;
@@ -129,7 +179,8 @@ static void line_col(const char *src, size_t off, int *line, int *col)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int perr(parser *p, size_t off, const char *fmt, ...)
+static int
+perr(parser *p, size_t off, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -140,8 +191,8 @@ static int perr(parser *p, size_t off, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     line_col(p->src, off, &line, &col);
-    assay_error_set(p->err, ASSAY_EINVAL, "%s:%d:%d: %s", p->label, line,
-                    col, msg);
+    assay_error_set(p->err, ASSAY_EINVAL, "%s:%d:%d: %s", p->label, line, col,
+                    msg);
     p->rc = ASSAY_EINVAL;
     return -1;
 }
@@ -164,8 +215,7 @@ static int add_node(parser *p, const cnode *n)
         const cnode *o = &p->nodes[i];
         if (o->op == n->op && o->a == n->a && o->b == n->b &&
             o->idx == n->idx && o->powbase == n->powbase &&
-            (n->op != FX_CONST ||
-             memcmp(&o->c, &n->c, sizeof o->c) == 0))
+            (n->op != FX_CONST || memcmp(&o->c, &n->c, sizeof o->c) == 0))
             return (int)i;
     }
     if (p->nnodes >= FX_MAX_NODES)
@@ -184,8 +234,15 @@ static int add_node(parser *p, const cnode *n)
 
 static int mk_const(parser *p, double c, int pos, int end)
 {
-    cnode n = {.op = FX_CONST, .a = -1, .b = -1, .c = c, .idx = -1,
-               .pos = pos, .end = end, .dep = 0, .slot = -1};
+    cnode n = {.op = FX_CONST,
+               .a = -1,
+               .b = -1,
+               .c = c,
+               .idx = -1,
+               .pos = pos,
+               .end = end,
+               .dep = 0,
+               .slot = -1};
     return add_node(p, &n);
 }
 
@@ -223,8 +280,14 @@ static int mk_op(parser *p, int op, int a, int b, int pos, int end)
     if (op == FX_POW && na->dep == DEP_DATA) {
         /* x^y with data-only x: exp(y * log x), log x computed once per
          * data set (and checked > 0 there) */
-        cnode l = {.op = FX_LOG, .a = a, .b = -1, .idx = -1, .pos = na->pos,
-                   .end = na->end, .dep = DEP_DATA, .powbase = 1,
+        cnode l = {.op = FX_LOG,
+                   .a = a,
+                   .b = -1,
+                   .idx = -1,
+                   .pos = na->pos,
+                   .end = na->end,
+                   .dep = DEP_DATA,
+                   .powbase = 1,
                    .slot = -1};
         int li = add_node(p, &l);
         if (li < 0)
@@ -235,10 +298,16 @@ static int mk_op(parser *p, int op, int a, int b, int pos, int end)
     if (op == FX_DIV && nb->dep == 0 && nb->c == 0)
         return perr(p, (size_t)pos, "division by zero");
     if (op == FX_DIV && nb->dep == 0) /* x / c -> x * (1/c) */
-        return mk_op(p, FX_MUL, a,
-                     mk_const(p, 1.0 / nb->c, nb->pos, nb->end), pos, end);
-    cnode n = {.op = op, .a = a, .b = nb ? b : -1, .idx = -1, .pos = pos,
-               .end = end, .dep = dep, .slot = -1};
+        return mk_op(p, FX_MUL, a, mk_const(p, 1.0 / nb->c, nb->pos, nb->end),
+                     pos, end);
+    cnode n = {.op = op,
+               .a = a,
+               .b = nb ? b : -1,
+               .idx = -1,
+               .pos = pos,
+               .end = end,
+               .dep = dep,
+               .slot = -1};
     return add_node(p, &n);
 }
 
@@ -347,10 +416,10 @@ static const struct {
     int op;
     int arity;
 } funcs[] = {
-    {"log", FX_LOG, 1},   {"ln", FX_LOG, 1},       {"log10", -10, 1},
-    {"exp", FX_EXP, 1},   {"sqrt", FX_SQRT, 1},    {"abs", FX_ABS, 1},
-    {"sigmoid", FX_SIG, 1}, {"tanh", FX_TANH, 1},  {"pow", FX_POW, 2},
-    {"min", FX_MIN, 2},   {"max", FX_MAX, 2},
+    {"log", FX_LOG, 1},     {"ln", FX_LOG, 1},    {"log10", -10, 1},
+    {"exp", FX_EXP, 1},     {"sqrt", FX_SQRT, 1}, {"abs", FX_ABS, 1},
+    {"sigmoid", FX_SIG, 1}, {"tanh", FX_TANH, 1}, {"pow", FX_POW, 2},
+    {"min", FX_MIN, 2},     {"max", FX_MAX, 2},
 };
 
 static int parse_call(parser *p, size_t s, size_t len)
@@ -388,15 +457,13 @@ static int parse_call(parser *p, size_t s, size_t len)
         return perr(p, p->pos, "expected ',' or ')', got %s", what);
     }
     if (nargs != funcs[fi].arity)
-        return perr(p, s, "%s() takes %d argument%s, got %d",
-                    funcs[fi].name, funcs[fi].arity,
-                    funcs[fi].arity == 1 ? "" : "s", nargs);
+        return perr(p, s, "%s() takes %d argument%s, got %d", funcs[fi].name,
+                    funcs[fi].arity, funcs[fi].arity == 1 ? "" : "s", nargs);
     int end = (int)p->pos;
     if (funcs[fi].op == -10) { /* log10(x) = log(x) * (1/ln 10) */
         int l = mk_op(p, FX_LOG, args[0], -1, (int)s, end);
-        return mk_op(p, FX_MUL, l,
-                     mk_const(p, 1.0 / log(10.0), (int)s, end), (int)s,
-                     end);
+        return mk_op(p, FX_MUL, l, mk_const(p, 1.0 / log(10.0), (int)s, end),
+                     (int)s, end);
     }
     return mk_op(p, funcs[fi].op, args[0], args[1], (int)s, end);
 }
@@ -429,15 +496,25 @@ static int parse_primary(parser *p)
             return parse_call(p, s, len);
         int v = find_name(p->vars, p->nvars, p->src + s, len);
         if (v >= 0) {
-            cnode n = {.op = FX_VAR, .a = -1, .b = -1, .idx = v,
-                       .pos = (int)s, .end = (int)i, .dep = DEP_DATA,
+            cnode n = {.op = FX_VAR,
+                       .a = -1,
+                       .b = -1,
+                       .idx = v,
+                       .pos = (int)s,
+                       .end = (int)i,
+                       .dep = DEP_DATA,
                        .slot = -1};
             return add_node(p, &n);
         }
         v = find_name(p->params, p->nparams, p->src + s, len);
         if (v >= 0) {
-            cnode n = {.op = FX_PARAM, .a = -1, .b = -1, .idx = v,
-                       .pos = (int)s, .end = (int)i, .dep = DEP_PARAM,
+            cnode n = {.op = FX_PARAM,
+                       .a = -1,
+                       .b = -1,
+                       .idx = v,
+                       .pos = (int)s,
+                       .end = (int)i,
+                       .dep = DEP_PARAM,
                        .slot = -1};
             return add_node(p, &n);
         }
@@ -727,14 +804,17 @@ static int build(parser *p, int root, fexpr *e)
     return 0;
 }
 
-int fexpr_compile(const char *src, const char *label,
-                  const char *const *vars, size_t nvars,
-                  const char *const *params, size_t nparams, unsigned flags,
-                  fexpr **out, assay_error *err)
+int fexpr_compile(const char *src, const char *label, const char *const *vars,
+                  size_t nvars, const char *const *params, size_t nparams,
+                  unsigned flags, fexpr **out, assay_error *err)
 {
-    parser p = {.src = src ? src : "", .label = label ? label : "formula",
-                .vars = vars, .nvars = nvars, .params = params,
-                .nparams = nparams, .err = err};
+    parser p = {.src = src ? src : "",
+                .label = label ? label : "formula",
+                .vars = vars,
+                .nvars = nvars,
+                .params = params,
+                .nparams = nparams,
+                .err = err};
     fexpr *e = NULL;
     *out = NULL;
     p.len = strlen(p.src);

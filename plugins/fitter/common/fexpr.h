@@ -55,10 +55,9 @@ enum {
  * any parameter; ASSAY_ENOMEM when memory runs out.  Never crashes on any
  * input string.
  */
-int fexpr_compile(const char *src, const char *label,
-                  const char *const *vars, size_t nvars,
-                  const char *const *params, size_t nparams, unsigned flags,
-                  fexpr **out, assay_error *err);
+int fexpr_compile(const char *src, const char *label, const char *const *vars,
+                  size_t nvars, const char *const *params, size_t nparams,
+                  unsigned flags, fexpr **out, assay_error *err);
 
 void fexpr_free(fexpr *e);
 

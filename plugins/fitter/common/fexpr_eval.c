@@ -22,7 +22,7 @@
 
 #define B FEXPR_BLOCK
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&    \
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
     !defined(__SANITIZE_ADDRESS__)
 #define FX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -83,8 +83,7 @@ static inline double fx_log(double x)
     uint64_t bx = fx_bits(xs);
     double e = fx_double(0x4330000000000000ULL | ((bx >> 52) & 0x7ff)) -
                0x1p52 - 1023.0 - (sub ? 54.0 : 0.0);
-    double m = fx_double((bx & 0x000fffffffffffffULL) |
-                         0x3ff0000000000000ULL);
+    double m = fx_double((bx & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
     int big = m > 1.4142135623730951;
     m = big ? m * 0.5 : m;
     e = big ? e + 1.0 : e;
@@ -122,8 +121,7 @@ fexpr_ws *fexpr_ws_new(const fexpr *e)
     ws->pa = calloc((e->npt + 1) * B, sizeof *ws->pa);
     ws->fa = calloc((e->nfeed + 1) * B, sizeof *ws->fa);
     ws->tmp = calloc(B, sizeof *ws->tmp);
-    if (!ws->sval || !ws->sder || !ws->pv || !ws->pa || !ws->fa ||
-        !ws->tmp) {
+    if (!ws->sval || !ws->sder || !ws->pv || !ws->pa || !ws->fa || !ws->tmp) {
         fexpr_ws_free(ws);
         return NULL;
     }
@@ -206,8 +204,8 @@ int fexpr_bind(const fexpr *e, const double *const *cols, size_t n,
     for (size_t t = 0; t < e->ndtape; t++) {
         const fexpr_ins *in = &e->dtape[t];
         double *o = d->cols + (size_t)in->out * n;
-        const double *A = in->ka == FX_K_DATA ? d->cols + (size_t)in->a * n
-                                              : NULL;
+        const double *A =
+            in->ka == FX_K_DATA ? d->cols + (size_t)in->a * n : NULL;
         const double *Bv = in->b >= 0 && in->kb == FX_K_DATA
                                ? d->cols + (size_t)in->b * n
                                : NULL;
@@ -237,8 +235,8 @@ int fexpr_bind(const fexpr *e, const double *const *cols, size_t n,
             o[i] = fexpr__apply(in->op, a, b);
             if (!isfinite(o[i])) {
                 int rc = assay_error_set(err, ASSAY_EDATA,
-                                         "record %zu: '%s' is not finite",
-                                         i, e->dtext[t]);
+                                         "record %zu: '%s' is not finite", i,
+                                         e->dtext[t]);
                 fexpr_data_free(d);
                 return rc;
             }
@@ -252,8 +250,8 @@ int fexpr_bind(const fexpr *e, const double *const *cols, size_t n,
 
 /* Values of all scalar slots at p, with d slot / d p (forward mode). */
 FX_CLONES
-static void eval_scalars(const fexpr *e, const fexpr_data *d,
-                         const double *p, fexpr_ws *ws, bool deriv)
+static void eval_scalars(const fexpr *e, const fexpr_data *d, const double *p,
+                         fexpr_ws *ws, bool deriv)
 {
     size_t k = e->nparams;
     memcpy(ws->sval, e->scal_init, e->nscal * sizeof *ws->sval);
@@ -293,7 +291,8 @@ static void eval_scalars(const fexpr *e, const fexpr_data *d,
     }
 }
 
-/* ---- per-point blocks ------------------------------------------------------ */
+/* ---- per-point blocks ------------------------------------------------------
+ */
 
 static inline const double *opnd(const fexpr *e, const fexpr_data *d,
                                  double *pv, uint8_t kind, int32_t s,
@@ -319,10 +318,22 @@ static void block_forward(const fexpr *e, const fexpr_data *d, size_t off,
             in->b >= 0 ? opnd(e, d, pv, in->kb, in->b, off) : A;
         size_t i;
         switch (in->op) {
-        case FX_ADD: for (i = 0; i < m; i++) o[i] = A[i] + Bv[i]; break;
-        case FX_SUB: for (i = 0; i < m; i++) o[i] = A[i] - Bv[i]; break;
-        case FX_MUL: for (i = 0; i < m; i++) o[i] = A[i] * Bv[i]; break;
-        case FX_DIV: for (i = 0; i < m; i++) o[i] = A[i] / Bv[i]; break;
+        case FX_ADD:
+            for (i = 0; i < m; i++)
+                o[i] = A[i] + Bv[i];
+            break;
+        case FX_SUB:
+            for (i = 0; i < m; i++)
+                o[i] = A[i] - Bv[i];
+            break;
+        case FX_MUL:
+            for (i = 0; i < m; i++)
+                o[i] = A[i] * Bv[i];
+            break;
+        case FX_DIV:
+            for (i = 0; i < m; i++)
+                o[i] = A[i] / Bv[i];
+            break;
         case FX_POW:
             for (i = 0; i < m; i++)
                 o[i] = pow(A[i], Bv[i]);
@@ -335,11 +346,26 @@ static void block_forward(const fexpr *e, const fexpr_data *d, size_t off,
             for (i = 0; i < m; i++)
                 o[i] = A[i] >= Bv[i] ? A[i] : Bv[i];
             break;
-        case FX_NEG: for (i = 0; i < m; i++) o[i] = -A[i]; break;
-        case FX_LOG: for (i = 0; i < m; i++) o[i] = fx_log(A[i]); break;
-        case FX_EXP: for (i = 0; i < m; i++) o[i] = fx_exp(A[i]); break;
-        case FX_SQRT: for (i = 0; i < m; i++) o[i] = sqrt(A[i]); break;
-        case FX_ABS: for (i = 0; i < m; i++) o[i] = fabs(A[i]); break;
+        case FX_NEG:
+            for (i = 0; i < m; i++)
+                o[i] = -A[i];
+            break;
+        case FX_LOG:
+            for (i = 0; i < m; i++)
+                o[i] = fx_log(A[i]);
+            break;
+        case FX_EXP:
+            for (i = 0; i < m; i++)
+                o[i] = fx_exp(A[i]);
+            break;
+        case FX_SQRT:
+            for (i = 0; i < m; i++)
+                o[i] = sqrt(A[i]);
+            break;
+        case FX_ABS:
+            for (i = 0; i < m; i++)
+                o[i] = fabs(A[i]);
+            break;
         case FX_SIG:
             for (i = 0; i < m; i++) {
                 double a = A[i];
@@ -356,10 +382,20 @@ static void block_forward(const fexpr *e, const fexpr_data *d, size_t off,
                 o[i] = a >= 0 ? v : -v;
             }
             break;
-        case FX_SQR: for (i = 0; i < m; i++) o[i] = A[i] * A[i]; break;
-        case FX_RECIP: for (i = 0; i < m; i++) o[i] = 1.0 / A[i]; break;
-        case FX_COPY: for (i = 0; i < m; i++) o[i] = A[i]; break;
-        default: break;
+        case FX_SQR:
+            for (i = 0; i < m; i++)
+                o[i] = A[i] * A[i];
+            break;
+        case FX_RECIP:
+            for (i = 0; i < m; i++)
+                o[i] = 1.0 / A[i];
+            break;
+        case FX_COPY:
+            for (i = 0; i < m; i++)
+                o[i] = A[i];
+            break;
+        default:
+            break;
         }
     }
 }
@@ -376,16 +412,16 @@ static inline double *adj_dst(const fexpr *e, fexpr_ws *ws, uint8_t kind,
 }
 
 /* Write (first visit) or accumulate EXPR into dst[0..m-1]. */
-#define FX_ACC(dst, first, EXPR)                                             \
-    do {                                                                     \
-        if (!(dst))                                                          \
-            break;                                                           \
-        if (first)                                                           \
-            for (i = 0; i < m; i++)                                          \
-                (dst)[i] = (EXPR);                                           \
-        else                                                                 \
-            for (i = 0; i < m; i++)                                          \
-                (dst)[i] += (EXPR);                                          \
+#define FX_ACC(dst, first, EXPR)                                               \
+    do {                                                                       \
+        if (!(dst))                                                            \
+            break;                                                             \
+        if (first)                                                             \
+            for (i = 0; i < m; i++)                                            \
+                (dst)[i] = (EXPR);                                             \
+        else                                                                   \
+            for (i = 0; i < m; i++)                                            \
+                (dst)[i] += (EXPR);                                            \
     } while (0)
 
 /* Reverse sweep over a block; pa[root] holds the seed.  Every other
@@ -439,19 +475,38 @@ static void block_backward(const fexpr *e, const fexpr_data *d, size_t off,
             FX_ACC(da, fa, A[i] >= Bv[i] ? g[i] : 0.0);
             FX_ACC(db, fb, A[i] >= Bv[i] ? 0.0 : g[i]);
             break;
-        case FX_NEG: FX_ACC(da, fa, -g[i]); break;
-        case FX_LOG: FX_ACC(da, fa, g[i] / A[i]); break;
-        case FX_EXP: FX_ACC(da, fa, g[i] * v[i]); break;
-        case FX_SQRT: FX_ACC(da, fa, 0.5 * g[i] / v[i]); break;
+        case FX_NEG:
+            FX_ACC(da, fa, -g[i]);
+            break;
+        case FX_LOG:
+            FX_ACC(da, fa, g[i] / A[i]);
+            break;
+        case FX_EXP:
+            FX_ACC(da, fa, g[i] * v[i]);
+            break;
+        case FX_SQRT:
+            FX_ACC(da, fa, 0.5 * g[i] / v[i]);
+            break;
         case FX_ABS:
             FX_ACC(da, fa, A[i] > 0 ? g[i] : A[i] < 0 ? -g[i] : 0.0);
             break;
-        case FX_SIG: FX_ACC(da, fa, g[i] * v[i] * (1.0 - v[i])); break;
-        case FX_TANH: FX_ACC(da, fa, g[i] * (1.0 - v[i] * v[i])); break;
-        case FX_SQR: FX_ACC(da, fa, 2.0 * g[i] * A[i]); break;
-        case FX_RECIP: FX_ACC(da, fa, -g[i] * v[i] * v[i]); break;
-        case FX_COPY: FX_ACC(da, fa, g[i]); break;
-        default: break;
+        case FX_SIG:
+            FX_ACC(da, fa, g[i] * v[i] * (1.0 - v[i]));
+            break;
+        case FX_TANH:
+            FX_ACC(da, fa, g[i] * (1.0 - v[i] * v[i]));
+            break;
+        case FX_SQR:
+            FX_ACC(da, fa, 2.0 * g[i] * A[i]);
+            break;
+        case FX_RECIP:
+            FX_ACC(da, fa, -g[i] * v[i] * v[i]);
+            break;
+        case FX_COPY:
+            FX_ACC(da, fa, g[i]);
+            break;
+        default:
+            break;
         }
     }
 }
@@ -490,8 +545,7 @@ void fexpr_jacobian(const fexpr *e, const fexpr_data *d, const double *p,
         size_t m = d->n - off < B ? d->n - off : B;
         block_forward(e, d, off, m, ws->pv);
         if (pred)
-            memcpy(pred + off, ws->pv + (size_t)e->root * B,
-                   m * sizeof *pred);
+            memcpy(pred + off, ws->pv + (size_t)e->root * B, m * sizeof *pred);
         double *seed = ws->pa + (size_t)e->root * B;
         for (size_t i = 0; i < m; i++)
             seed[i] = 1.0;
@@ -514,8 +568,7 @@ void fexpr_jacobian(const fexpr *e, const fexpr_data *d, const double *p,
 FX_CLONES
 static double block_loss(const double *restrict pred, const double *y,
                          const double *s, fexpr_loss loss, double delta,
-                         size_t m, double *restrict seed,
-                         double *restrict tmp)
+                         size_t m, double *restrict seed, double *restrict tmp)
 {
     if (loss == FEXPR_LOSS_LSQ) {
         for (size_t i = 0; i < m; i++) {
@@ -542,8 +595,7 @@ static double block_loss(const double *restrict pred, const double *y,
 /* Per-feed sums of the block's adjoints into gs (cloned for wide
  * vectors). */
 FX_CLONES
-static void feed_sums(const fexpr *e, const fexpr_ws *ws, size_t m,
-                      double *gs)
+static void feed_sums(const fexpr *e, const fexpr_ws *ws, size_t m, double *gs)
 {
     for (size_t fi = 0; fi < e->nfeed; fi++)
         gs[fi] += sum8(ws->fa + fi * B, m);
@@ -568,8 +620,7 @@ double fexpr_objective(const fexpr *e, const fexpr_data *d, const double *p,
         block_forward(e, d, off, m, ws->pv);
         double *seed = ws->pa + (size_t)e->root * B;
         f += block_loss(ws->pv + (size_t)e->root * B, y + off,
-                        s ? s + off : NULL, loss, delta, m, seed,
-                        ws->tmp);
+                        s ? s + off : NULL, loss, delta, m, seed, ws->tmp);
         if (!grad)
             continue;
         block_backward(e, d, off, m, ws);

@@ -78,8 +78,8 @@ struct fexpr {
 
     /* parameter-dependent scalar slots read by the point tape */
     size_t nfeed;
-    int32_t *feed;     /* feed index -> scalar slot */
-    int32_t *feed_of;  /* scalar slot -> feed index or -1 */
+    int32_t *feed;    /* feed index -> scalar slot */
+    int32_t *feed_of; /* scalar slot -> feed index or -1 */
 
     /* scalar slots read by the point tape (broadcast into blocks) */
     size_t nbcast;

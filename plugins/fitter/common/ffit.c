@@ -62,7 +62,8 @@ void ffit_grid_point(const ffit_grid *g, size_t i, const double *lo,
     }
 }
 
-/* ---- objective wrappers --------------------------------------------------- */
+/* ---- objective wrappers ---------------------------------------------------
+ */
 
 typedef struct obj_ctx {
     const ffit_problem *pb;
@@ -115,8 +116,8 @@ static void clamp(const ffit_problem *pb, double *p)
     }
 }
 
-static int local_lbfgs(const ffit_problem *pb, const ffit_tol *tol,
-                       double *p, double *f, obj_ctx *c)
+static int local_lbfgs(const ffit_problem *pb, const ffit_tol *tol, double *p,
+                       double *f, obj_ctx *c)
 {
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)pb->k);
     if (!opt)
@@ -139,7 +140,8 @@ static int local_lbfgs(const ffit_problem *pb, const ffit_tol *tol,
     return 0;
 }
 
-/* ---- Levenberg-Marquardt -------------------------------------------------- */
+/* ---- Levenberg-Marquardt --------------------------------------------------
+ */
 
 /* Solve (A) x = b for symmetric positive definite A (k x k, destroyed).
  * Returns false when A is not positive definite. */
@@ -310,9 +312,8 @@ out:
     return rc;
 }
 
-int ffit_local(const ffit_problem *pb, ffit_method method,
-               const ffit_tol *tol, double *p, double *f, long *evals,
-               fexpr_ws *ws)
+int ffit_local(const ffit_problem *pb, ffit_method method, const ffit_tol *tol,
+               double *p, double *f, long *evals, fexpr_ws *ws)
 {
     obj_ctx c = {.pb = pb, .ws = ws};
     int rc;
@@ -325,14 +326,15 @@ int ffit_local(const ffit_problem *pb, ffit_method method,
         *evals = c.evals;
     if (!rc && pb->loss == FEXPR_LOSS_LSQ && method == FFIT_LM) {
         /* LM reports sum r^2; make sure it is the same objective */
-        double g = fexpr_objective(pb->law, pb->data, p, pb->y, pb->s,
-                                   pb->loss, pb->delta, NULL, ws);
+        double g = fexpr_objective(pb->law, pb->data, p, pb->y, pb->s, pb->loss,
+                                   pb->delta, NULL, ws);
         *f = isfinite(g) ? g : FFIT_HUGE;
     }
     return rc;
 }
 
-/* ---- multi-start ------------------------------------------------------------ */
+/* ---- multi-start ------------------------------------------------------------
+ */
 
 #define CHUNK 8
 
@@ -340,14 +342,14 @@ typedef struct mstart {
     const ffit_problem *pb;
     const ffit_grid *grid;
     const ffit_options *o;
-    size_t S;        /* starts */
-    double *pend;    /* S x k end points of screening */
-    double *fend;    /* S objectives */
-    size_t npol;     /* polish stage: candidates */
-    size_t *pidx;    /* their start indices */
-    double *ppol;    /* npol x k */
-    double *fpol;    /* npol */
-    int stage;       /* 0 screening, 1 polishing */
+    size_t S;     /* starts */
+    double *pend; /* S x k end points of screening */
+    double *fend; /* S objectives */
+    size_t npol;  /* polish stage: candidates */
+    size_t *pidx; /* their start indices */
+    double *ppol; /* npol x k */
+    double *fpol; /* npol */
+    int stage;    /* 0 screening, 1 polishing */
     atomic_size_t next;
     atomic_size_t done;
     atomic_long evals;
@@ -383,13 +385,13 @@ static void *worker(void *arg)
             if (m->stage == 0) {
                 double *p = m->pend + i * k;
                 ffit_grid_point(m->grid, i, pb->lo, pb->hi, p);
-                rc = ffit_local(pb, m->o->method, &m->o->screen, p, &f, &ev,
-                                ws);
+                rc =
+                    ffit_local(pb, m->o->method, &m->o->screen, p, &f, &ev, ws);
                 m->fend[i] = isfinite(f) ? f : FFIT_HUGE;
             } else {
                 double *p = m->ppol + i * k;
-                rc = ffit_local(pb, m->o->method, &m->o->polish, p, &f, &ev,
-                                ws);
+                rc =
+                    ffit_local(pb, m->o->method, &m->o->polish, p, &f, &ev, ws);
                 m->fpol[i] = isfinite(f) ? f : FFIT_HUGE;
             }
             if (rc) {
@@ -455,8 +457,7 @@ static bool same_point(const double *a, const double *b, size_t k)
 }
 
 int ffit_multistart(const ffit_problem *pb, const ffit_grid *grid,
-                    const ffit_options *o, ffit_result *res,
-                    assay_error *err)
+                    const ffit_options *o, ffit_result *res, assay_error *err)
 {
     size_t k = pb->k;
     int rc = 0;

@@ -28,8 +28,8 @@ typedef enum ffit_method {
 typedef struct ffit_problem {
     const fexpr *law;
     const fexpr_data *data;
-    const double *y;  /* n targets, in the space the law predicts */
-    const double *s;  /* n residual scales (1/sigma) or NULL */
+    const double *y; /* n targets, in the space the law predicts */
+    const double *s; /* n residual scales (1/sigma) or NULL */
     fexpr_loss loss;
     double delta;     /* Huber threshold */
     size_t k;         /* parameters */
@@ -80,9 +80,9 @@ typedef struct ffit_result {
     double f;          /* objective there */
     size_t best_start; /* grid index whose polished end point won */
     size_t n_starts;
-    size_t n_finite;   /* starts that ended at a finite objective */
+    size_t n_finite; /* starts that ended at a finite objective */
     size_t n_polished;
-    long evals;        /* objective evaluations in total */
+    long evals; /* objective evaluations in total */
 } ffit_result;
 
 /*
@@ -92,8 +92,7 @@ typedef struct ffit_result {
  * non-least-squares loss).  res->p is allocated on success.
  */
 int ffit_multistart(const ffit_problem *pb, const ffit_grid *grid,
-                    const ffit_options *o, ffit_result *res,
-                    assay_error *err);
+                    const ffit_options *o, ffit_result *res, assay_error *err);
 
 /*
  * One local optimisation from p (k values, updated in place; clamped into
@@ -101,8 +100,7 @@ int ffit_multistart(const ffit_problem *pb, const ffit_grid *grid,
  * the evaluations used.  ws is scratch for pb->law.  Returns 0, or
  * ASSAY_ENOMEM.
  */
-int ffit_local(const ffit_problem *pb, ffit_method method,
-               const ffit_tol *tol, double *p, double *f, long *evals,
-               fexpr_ws *ws);
+int ffit_local(const ffit_problem *pb, ffit_method method, const ffit_tol *tol,
+               double *p, double *f, long *evals, fexpr_ws *ws);
 
 #endif

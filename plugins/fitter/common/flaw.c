@@ -15,19 +15,26 @@
 #include "fstat.h"
 
 const assay_port flaw_inputs[] = {
-    {.name = "data", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "data",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "the points to fit: one row per observation, columns named in "
             "the options (records are accepted too)"},
     {0}};
 
 const assay_port flaw_outputs[] = {
-    {.name = "params", .type = ASSAY_T_JSON,
+    {.name = "params",
+     .type = ASSAY_T_JSON,
      .doc = "fitted parameters with standard errors, bootstrap intervals, "
             "fit statistics, checks and warnings"},
-    {.name = "points", .type = ASSAY_T_TABLE, .chart = "scatter",
+    {.name = "points",
+     .type = ASSAY_T_TABLE,
+     .chart = "scatter",
      .doc = "per point: the variables, observed value, prediction and "
             "residual"},
-    {.name = "curve", .type = ASSAY_T_TABLE, .chart = "line",
+    {.name = "curve",
+     .type = ASSAY_T_TABLE,
+     .chart = "line",
      .doc = "the fitted law over a grid of each variable (others at their "
             "median), extended past the data; 'extrapolated' marks the "
             "extension"},
@@ -84,8 +91,8 @@ int flaw_spec_common(flaw_spec *s, const json_t *opts, assay_error *err)
 {
     const char *loss = assay_opt_str(opts, "loss");
     const char *method = assay_opt_str(opts, "method");
-    s->loss = loss && strcmp(loss, "huber") == 0 ? FEXPR_LOSS_HUBER
-                                                 : FEXPR_LOSS_LSQ;
+    s->loss =
+        loss && strcmp(loss, "huber") == 0 ? FEXPR_LOSS_HUBER : FEXPR_LOSS_LSQ;
     s->delta = assay_opt_num(opts, "delta");
     if (method && strcmp(method, "lm") == 0)
         s->method = FFIT_LM;
@@ -157,8 +164,8 @@ static bool is_ident(const char *s)
     if (!s || !*s)
         return false;
     for (const char *c = s; *c; c++) {
-        bool al = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                  *c == '_';
+        bool al =
+            (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_';
         bool dig = *c >= '0' && *c <= '9';
         if (!al && !(dig && c != s))
             return false;
@@ -187,8 +194,7 @@ static int read_param(flaw_spec *s, const char *name, const json_t *v,
         init = json_object_get(v, "init");
         json_object_foreach((json_t *)v, key, val)
         {
-            if (strcmp(key, "init") && strcmp(key, "min") &&
-                strcmp(key, "max"))
+            if (strcmp(key, "init") && strcmp(key, "min") && strcmp(key, "max"))
                 return assay_error_set(err, ASSAY_EINVAL,
                                        "option 'params.%s': unknown key "
                                        "'%s' (expected init, min, max)",
@@ -214,8 +220,8 @@ static int read_param(flaw_spec *s, const char *name, const json_t *v,
         }
         if (lo > hi)
             return assay_error_set(err, ASSAY_EINVAL,
-                                   "option 'params.%s': min %g > max %g",
-                                   name, lo, hi);
+                                   "option 'params.%s': min %g > max %g", name,
+                                   lo, hi);
     }
     if (!init || json_is_null(init)) {
         buf[n++] = isfinite(lo) && isfinite(hi) ? 0.5 * (lo + hi)
@@ -318,13 +324,12 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-
 typedef struct cols {
     size_t n;
-    double **x;  /* nvars columns */
-    double *y;   /* raw target */
-    double *ys;  /* target in the fitted space */
-    double *s;   /* 1/sigma or NULL */
+    double **x; /* nvars columns */
+    double *y;  /* raw target */
+    double *ys; /* target in the fitted space */
+    double *s;  /* 1/sigma or NULL */
 } cols;
 
 static void cols_free(cols *c, size_t nvars)
@@ -457,7 +462,8 @@ static int drop_largest(const flaw_spec *s, cols *c, fexpr_data **d,
     return 0;
 }
 
-/* ---- the fit context ------------------------------------------------------ */
+/* ---- the fit context ------------------------------------------------------
+ */
 
 typedef struct fitctx {
     const assay_host *h;
@@ -511,9 +517,15 @@ static int fit_subset(fitctx *fc, const fexpr_data *all, const cols *c,
         yy = y;
         ss = sc;
     }
-    ffit_problem pb = {.law = fc->e, .data = d, .y = yy, .s = ss,
-                       .loss = fc->s->loss, .delta = fc->s->delta,
-                       .k = fc->k, .lo = fc->lo, .hi = fc->hi};
+    ffit_problem pb = {.law = fc->e,
+                       .data = d,
+                       .y = yy,
+                       .s = ss,
+                       .loss = fc->s->loss,
+                       .delta = fc->s->delta,
+                       .k = fc->k,
+                       .lo = fc->lo,
+                       .hi = fc->hi};
     ffit_result r;
     rc = ffit_multistart(&pb, &fc->grid, &fc->opt, &r, err);
     if (rc)
@@ -531,7 +543,8 @@ out:
     return rc;
 }
 
-/* ---- bootstrap -------------------------------------------------------------- */
+/* ---- bootstrap --------------------------------------------------------------
+ */
 
 typedef struct bootctx {
     fitctx *fc;
@@ -581,13 +594,19 @@ static void *boot_worker(void *arg)
             atomic_store(&b->rc, ASSAY_ENOMEM);
             break;
         }
-        ffit_problem pb = {.law = fc->e, .data = sub, .y = y, .s = sc,
-                           .loss = fc->s->loss, .delta = fc->s->delta,
-                           .k = k, .lo = fc->lo, .hi = fc->hi};
+        ffit_problem pb = {.law = fc->e,
+                           .data = sub,
+                           .y = y,
+                           .s = sc,
+                           .loss = fc->s->loss,
+                           .delta = fc->s->delta,
+                           .k = k,
+                           .lo = fc->lo,
+                           .hi = fc->hi};
         double *p = b->est + r * k, f;
         memcpy(p, b->p0, k * sizeof *p);
-        int rc = ffit_local(&pb, fc->opt.method, &fc->opt.polish, p, &f,
-                            NULL, ws);
+        int rc =
+            ffit_local(&pb, fc->opt.method, &fc->opt.polish, p, &f, NULL, ws);
         fexpr_data_free(sub);
         if (rc) {
             atomic_store(&b->rc, rc);
@@ -610,8 +629,12 @@ out:
 static int run_bootstrap(fitctx *fc, const fexpr_data *data, const cols *c,
                          const double *p0, double *est, assay_error *err)
 {
-    bootctx b = {.fc = fc, .data = data, .c = c, .p0 = p0,
-                 .B = (size_t)fc->s->bootstrap, .est = est};
+    bootctx b = {.fc = fc,
+                 .data = data,
+                 .c = c,
+                 .p0 = p0,
+                 .B = (size_t)fc->s->bootstrap,
+                 .est = est};
     b.seed = fc->h->seed ? fc->h->seed(fc->h, "bootstrap") : 0;
     atomic_init(&b.next, 0);
     atomic_init(&b.rc, 0);
@@ -636,7 +659,8 @@ static int run_bootstrap(fitctx *fc, const fexpr_data *data, const cols *c,
     return 0;
 }
 
-/* ---- outputs ------------------------------------------------------------------ */
+/* ---- outputs
+ * ------------------------------------------------------------------ */
 
 /* Prediction on the target's own scale. */
 static double to_target(const flaw_spec *s, double v)
@@ -657,8 +681,7 @@ static json_t *gof_json(const fstat_gof *g)
 
 /* Goodness of fit of parameters p on the points idx (all if NULL). */
 static int gof_on(fitctx *fc, const fexpr_data *d, const cols *c,
-                  const size_t *idx, size_t m, const double *p,
-                  fstat_gof *g)
+                  const size_t *idx, size_t m, const double *p, fstat_gof *g)
 {
     double *pred = malloc((c->n + 1) * sizeof *pred);
     double *yy = malloc((m + 1) * sizeof *yy);
@@ -694,8 +717,8 @@ static char *fitted_text(const flaw_spec *s, const double *p)
         return NULL;
     for (size_t i = 0; src[i];) {
         char ch = src[i];
-        bool al = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  ch == '_';
+        bool al =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
         if (!al) {
             bool dig = ch >= '0' && ch <= '9';
             size_t j = i + 1;
@@ -988,7 +1011,8 @@ out:
     return rc;
 }
 
-/* ---- the pipeline ------------------------------------------------------------- */
+/* ---- the pipeline
+ * ------------------------------------------------------------- */
 
 int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
              flaw_extra_fn extra, void *ud, assay_error *err)
@@ -1015,8 +1039,7 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
     fc.glen = calloc(k + 1, sizeof *fc.glen);
     p = calloc(k + 1, sizeof *p);
     se = calloc(k + 1, sizeof *se);
-    if (!vn || !pn || !fc.lo || !fc.hi || !fc.gvals || !fc.glen || !p ||
-        !se)
+    if (!vn || !pn || !fc.lo || !fc.hi || !fc.gvals || !fc.glen || !p || !se)
         goto oom;
     for (size_t v = 0; v < s->nvars; v++)
         vn[v] = s->var_names[v];
@@ -1103,9 +1126,9 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
     json_object_set_new(out, "target", json_string(s->target));
     json_object_set_new(out, "space",
                         json_string(s->log_target ? "log" : "raw"));
-    json_object_set_new(out, "loss",
-                        json_string(s->loss == FEXPR_LOSS_HUBER ? "huber"
-                                                                : "lsq"));
+    json_object_set_new(
+        out, "loss",
+        json_string(s->loss == FEXPR_LOSS_HUBER ? "huber" : "lsq"));
     if (s->loss == FEXPR_LOSS_HUBER)
         json_object_set_new(out, "delta", json_real(s->delta));
     json_object_set_new(out, "method",
@@ -1168,8 +1191,7 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
                 if (isfinite(boot[r * k + j]))
                     col[m++] = boot[r * k + j];
             double lo, hi;
-            json_object_set_new(o, "bootstrap_se",
-                                flaw_num(fstat_sd(col, m)));
+            json_object_set_new(o, "bootstrap_se", flaw_num(fstat_sd(col, m)));
             fstat_percentile_ci(col, m, s->ci, &lo, &hi);
             json_t *ci = json_array();
             json_array_append_new(ci, flaw_num(lo));
@@ -1256,20 +1278,18 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
         }
         size_t nt = (size_t)floor(s->extrap_frac * (double)c.n + 0.5);
         /* never split points that share the value */
-        while (nt > 0 && nt < c.n &&
-               xv[idx[c.n - nt - 1]] == xv[idx[c.n - nt]])
+        while (nt > 0 && nt < c.n && xv[idx[c.n - nt - 1]] == xv[idx[c.n - nt]])
             nt--;
         if (nt == 0 || c.n - nt < k) {
-            json_array_append_new(
-                warn, json_string("too few distinct points for the "
-                                  "extrapolation check: skipped"));
+            json_array_append_new(warn,
+                                  json_string("too few distinct points for the "
+                                              "extrapolation check: skipped"));
         } else {
             double *pe = calloc(k + 1, sizeof *pe), fe;
             if (!pe)
                 goto oom_fit;
             rc = fit_subset(&fc, d, &c, idx, c.n - nt, pe, &fe, NULL, err);
-            if (!rc &&
-                gof_on(&fc, d, &c, idx + (c.n - nt), nt, pe, &g) == 0) {
+            if (!rc && gof_on(&fc, d, &c, idx + (c.n - nt), nt, pe, &g) == 0) {
                 json_t *ej = gof_json(&g);
                 json_object_set_new(ej, "by", json_string(vn[ev]));
                 json_object_set_new(ej, "n_train",
@@ -1294,8 +1314,13 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
     json_object_set_new(out, "fit", fit);
 
     if (extra) {
-        flaw_fit ff = {.spec = s, .p = p, .se = se, .boot = boot,
-                       .nboot = B, .n = c.n, .warnings = warn};
+        flaw_fit ff = {.spec = s,
+                       .p = p,
+                       .se = se,
+                       .boot = boot,
+                       .nboot = B,
+                       .n = c.n,
+                       .warnings = warn};
         if ((rc = extra(&ff, out, ud, err)))
             goto out;
     }

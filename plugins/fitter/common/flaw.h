@@ -29,19 +29,19 @@ enum {
 };
 
 typedef struct flaw_spec {
-    char *law;       /* formula text */
-    char *target;    /* column of observed values */
+    char *law;    /* formula text */
+    char *target; /* column of observed values */
     size_t nvars;
     char **var_names; /* names in the formula */
     char **var_cols;  /* their columns */
     size_t nparams;
     flaw_param *params;
-    bool log_target;  /* fit log(target) */
-    bool log_pred;    /* the formula predicts the target; fit log(formula) */
+    bool log_target; /* fit log(target) */
+    bool log_pred;   /* the formula predicts the target; fit log(formula) */
     fexpr_loss loss;
     double delta;
     ffit_method method;
-    char *sigma_col;  /* per-point standard deviations, or NULL */
+    char *sigma_col; /* per-point standard deviations, or NULL */
     int64_t bootstrap;
     double ci;
     double holdout;
@@ -52,58 +52,104 @@ typedef struct flaw_spec {
     double screen_ftol;
     int64_t polish;
     int post;
-    size_t drop_top;  /* drop rows whose target is among the largest */
+    size_t drop_top; /* drop rows whose target is among the largest */
 } flaw_spec;
 
 /* Options every fitter plugin declares (an initializer list for an
  * assay_option array), with the default loss as JSON text. */
-#define FLAW_COMMON_OPTIONS(LOSS_DEFAULT)                                    \
-    {.name = "loss", .type = ASSAY_OPT_ENUM, .def = LOSS_DEFAULT,            \
-     .choices = "lsq|huber",                                                 \
-     .doc = "lsq: sum of squared residuals; huber: robust Huber loss"},      \
-    {.name = "delta", .type = ASSAY_OPT_FLOAT, .def = "0.001",               \
-     .has_min = true, .min = 1e-12,                                          \
-     .doc = "Huber threshold on the (scaled) residual"},                     \
-    {.name = "method", .type = ASSAY_OPT_ENUM, .def = "\"auto\"",            \
-     .choices = "auto|lbfgs|lm",                                             \
-     .doc = "optimiser: lm (Levenberg-Marquardt, lsq only), lbfgs "          \
-            "(NLopt L-BFGS with bounds), auto: lm for lsq, lbfgs "           \
-            "otherwise"},                                                    \
-    {.name = "sigma", .type = ASSAY_OPT_STRING,                              \
-     .doc = "column of per-point standard deviations (residuals are "        \
-            "divided by them)"},                                             \
-    {.name = "bootstrap", .type = ASSAY_OPT_INT, .def = "200",               \
-     .has_min = true, .min = 0, .has_max = true, .max = 100000,              \
-     .doc = "bootstrap resamples of the points for confidence intervals "    \
-            "(0: none)"},                                                    \
-    {.name = "ci", .type = ASSAY_OPT_FLOAT, .def = "0.95",                   \
-     .has_min = true, .min = 0.5, .has_max = true, .max = 0.999,             \
-     .doc = "confidence level of the bootstrap intervals"},                  \
-    {.name = "holdout", .type = ASSAY_OPT_FLOAT, .def = "0",                 \
-     .has_min = true, .min = 0, .has_max = true, .max = 0.9,                 \
-     .doc = "fraction of points held out at random (seeded) for "            \
-            "out-of-sample R2/RMSE/MAPE (0: none)"},                         \
-    {.name = "extrapolate_by", .type = ASSAY_OPT_STRING,                     \
-     .doc = "variable for the extrapolation check: fit on the points "       \
-            "with its smaller values, predict the larger ones"},             \
-    {.name = "extrapolate_frac", .type = ASSAY_OPT_FLOAT, .def = "0.25",     \
-     .has_min = true, .min = 0.05, .has_max = true, .max = 0.9,              \
-     .doc = "fraction of points (largest by extrapolate_by) predicted in "   \
-            "the extrapolation check"},                                      \
-    {.name = "curve_points", .type = ASSAY_OPT_INT, .def = "50",             \
-     .has_min = true, .min = 2, .has_max = true, .max = 100000,              \
-     .doc = "points per variable in the curve output"},                      \
-    {.name = "curve_extend", .type = ASSAY_OPT_FLOAT, .def = "1",            \
-     .has_min = true, .min = 0, .has_max = true, .max = 100,                 \
-     .doc = "how far the curve runs past the largest observed value, as "    \
-            "a multiple of the observed span (log span for wide positive "   \
-            "ranges)"},                                                      \
-    {.name = "screen_ftol", .type = ASSAY_OPT_FLOAT, .def = "1e-4",          \
-     .has_min = true, .min = 1e-15, .has_max = true, .max = 0.1,             \
-     .doc = "relative tolerance of the first pass over all starts"},         \
-    {.name = "polish", .type = ASSAY_OPT_INT, .def = "8",                    \
-     .has_min = true, .min = 1, .has_max = true, .max = 10000,               \
-     .doc = "best distinct starts refined to full precision"}
+#define FLAW_COMMON_OPTIONS(LOSS_DEFAULT)                                      \
+    {.name = "loss",                                                           \
+     .type = ASSAY_OPT_ENUM,                                                   \
+     .def = LOSS_DEFAULT,                                                      \
+     .choices = "lsq|huber",                                                   \
+     .doc = "lsq: sum of squared residuals; huber: robust Huber loss"},        \
+        {.name = "delta",                                                      \
+         .type = ASSAY_OPT_FLOAT,                                              \
+         .def = "0.001",                                                       \
+         .has_min = true,                                                      \
+         .min = 1e-12,                                                         \
+         .doc = "Huber threshold on the (scaled) residual"},                   \
+        {.name = "method",                                                     \
+         .type = ASSAY_OPT_ENUM,                                               \
+         .def = "\"auto\"",                                                    \
+         .choices = "auto|lbfgs|lm",                                           \
+         .doc = "optimiser: lm (Levenberg-Marquardt, lsq only), lbfgs "        \
+                "(NLopt L-BFGS with bounds), auto: lm for lsq, lbfgs "         \
+                "otherwise"},                                                  \
+        {.name = "sigma",                                                      \
+         .type = ASSAY_OPT_STRING,                                             \
+         .doc = "column of per-point standard deviations (residuals are "      \
+                "divided by them)"},                                           \
+        {.name = "bootstrap",                                                  \
+         .type = ASSAY_OPT_INT,                                                \
+         .def = "200",                                                         \
+         .has_min = true,                                                      \
+         .min = 0,                                                             \
+         .has_max = true,                                                      \
+         .max = 100000,                                                        \
+         .doc = "bootstrap resamples of the points for confidence intervals "  \
+                "(0: none)"},                                                  \
+        {.name = "ci",                                                         \
+         .type = ASSAY_OPT_FLOAT,                                              \
+         .def = "0.95",                                                        \
+         .has_min = true,                                                      \
+         .min = 0.5,                                                           \
+         .has_max = true,                                                      \
+         .max = 0.999,                                                         \
+         .doc = "confidence level of the bootstrap intervals"},                \
+        {.name = "holdout",                                                    \
+         .type = ASSAY_OPT_FLOAT,                                              \
+         .def = "0",                                                           \
+         .has_min = true,                                                      \
+         .min = 0,                                                             \
+         .has_max = true,                                                      \
+         .max = 0.9,                                                           \
+         .doc = "fraction of points held out at random (seeded) for "          \
+                "out-of-sample R2/RMSE/MAPE (0: none)"},                       \
+        {.name = "extrapolate_by",                                             \
+         .type = ASSAY_OPT_STRING,                                             \
+         .doc = "variable for the extrapolation check: fit on the points "     \
+                "with its smaller values, predict the larger ones"},           \
+        {.name = "extrapolate_frac",                                           \
+         .type = ASSAY_OPT_FLOAT,                                              \
+         .def = "0.25",                                                        \
+         .has_min = true,                                                      \
+         .min = 0.05,                                                          \
+         .has_max = true,                                                      \
+         .max = 0.9,                                                           \
+         .doc = "fraction of points (largest by extrapolate_by) predicted in " \
+                "the extrapolation check"},                                    \
+        {.name = "curve_points",                                               \
+         .type = ASSAY_OPT_INT,                                                \
+         .def = "50",                                                          \
+         .has_min = true,                                                      \
+         .min = 2,                                                             \
+         .has_max = true,                                                      \
+         .max = 100000,                                                        \
+         .doc = "points per variable in the curve output"},                    \
+        {.name = "curve_extend",                                               \
+         .type = ASSAY_OPT_FLOAT,                                              \
+         .def = "1",                                                           \
+         .has_min = true,                                                      \
+         .min = 0,                                                             \
+         .has_max = true,                                                      \
+         .max = 100,                                                           \
+         .doc = "how far the curve runs past the largest observed value, as "  \
+                "a multiple of the observed span (log span for wide positive " \
+                "ranges)"},                                                    \
+        {.name = "screen_ftol",                                                \
+         .type = ASSAY_OPT_FLOAT,                                              \
+         .def = "1e-4",                                                        \
+         .has_min = true,                                                      \
+         .min = 1e-15,                                                         \
+         .has_max = true,                                                      \
+         .max = 0.1,                                                           \
+         .doc = "relative tolerance of the first pass over all starts"},       \
+    {                                                                          \
+        .name = "polish", .type = ASSAY_OPT_INT, .def = "8", .has_min = true,  \
+        .min = 1, .has_max = true, .max = 10000,                               \
+        .doc = "best distinct starts refined to full precision"                \
+    }
 
 /* Release what a spec owns (the struct itself is the caller's). */
 void flaw_spec_free(flaw_spec *s);
@@ -129,8 +175,8 @@ typedef struct flaw_fit {
     const double *se;   /* k standard errors (NaN: unavailable) */
     const double *boot; /* nboot x k bootstrap estimates, or NULL */
     size_t nboot;
-    size_t n;           /* points */
-    json_t *warnings;   /* array the hook may append messages to */
+    size_t n;         /* points */
+    json_t *warnings; /* array the hook may append messages to */
 } flaw_fit;
 
 typedef int (*flaw_extra_fn)(const flaw_fit *fit, json_t *out, void *ud,

@@ -88,8 +88,8 @@ static void check(const char *src, double x, double y, const double *p,
         fexpr_predict(e, d, q, &lo, ws);
         double fd = (hi - lo) / (2 * h);
         if (!(fabs(jac[j] - fd) <= 1e-6 * fmax(1, fabs(fd))))
-            fail_msg("%s: d/d%s = %.12g, central difference %.12g", src,
-                     P[j], jac[j], fd);
+            fail_msg("%s: d/d%s = %.12g, central difference %.12g", src, P[j],
+                     jac[j], fd);
     }
     fexpr_ws_free(ws);
     fexpr_data_free(d);
@@ -138,8 +138,7 @@ static void test_blocks_and_objective(void **state)
     fexpr *e;
     fexpr_data *d;
     assay_error err = {0};
-    assert_int_equal(fexpr_compile("a*x^b + c", "law", V, 2, P, 3, 0, &e,
-                                   &err),
+    assert_int_equal(fexpr_compile("a*x^b + c", "law", V, 2, P, 3, 0, &e, &err),
                      0);
     const double *cols[] = {x, NULL};
     assert_int_equal(fexpr_bind(e, cols, n, &d, &err), 0);
@@ -150,19 +149,18 @@ static void test_blocks_and_objective(void **state)
         double ar = fabs(r);
         want += ar <= 1.5e-3 ? 0.5 * r * r : 1.5e-3 * (ar - 0.75e-3);
     }
-    double f = fexpr_objective(e, d, p, yv, NULL, FEXPR_LOSS_HUBER, 1.5e-3,
-                               g, ws);
+    double f =
+        fexpr_objective(e, d, p, yv, NULL, FEXPR_LOSS_HUBER, 1.5e-3, g, ws);
     assert_true(fabs(f - want) < 1e-12 * want);
     for (int j = 0; j < 3; j++) {
         double q[3] = {p[0], p[1], p[2]};
         q[j] += 1e-7;
-        double fp = fexpr_objective(e, d, q, yv, NULL, FEXPR_LOSS_HUBER,
-                                    1.5e-3, NULL, ws);
+        double fp = fexpr_objective(e, d, q, yv, NULL, FEXPR_LOSS_HUBER, 1.5e-3,
+                                    NULL, ws);
         q[j] -= 2e-7;
-        double fm = fexpr_objective(e, d, q, yv, NULL, FEXPR_LOSS_HUBER,
-                                    1.5e-3, NULL, ws);
-        assert_true(fabs(g[j] - (fp - fm) / 2e-7) <
-                    1e-5 * fmax(1, fabs(g[j])));
+        double fm = fexpr_objective(e, d, q, yv, NULL, FEXPR_LOSS_HUBER, 1.5e-3,
+                                    NULL, ws);
+        assert_true(fabs(g[j] - (fp - fm) / 2e-7) < 1e-5 * fmax(1, fabs(g[j])));
     }
     fexpr_ws_free(ws);
     fexpr_data_free(d);
@@ -179,17 +177,15 @@ static void test_data_domain(void **state)
     fexpr *e;
     fexpr_data *d = NULL;
     assay_error err = {0};
-    assert_int_equal(fexpr_compile("a * x^b", "law", V, 2, P, 3, 0, &e,
-                                   &err),
+    assert_int_equal(fexpr_compile("a * x^b", "law", V, 2, P, 3, 0, &e, &err),
                      0);
     assert_int_equal(fexpr_bind(e, cols, 3, &d, &err), ASSAY_EDATA);
     assert_string_equal(err.text,
                         "record 2: 'x' is -3 but must be > 0 (it is the "
                         "base of a power with a fitted exponent)");
     fexpr_free(e);
-    assert_int_equal(fexpr_compile("a + log(x + y)", "law", V, 2, P, 3, 0,
-                                   &e, &err),
-                     0);
+    assert_int_equal(
+        fexpr_compile("a + log(x + y)", "law", V, 2, P, 3, 0, &e, &err), 0);
     assert_int_equal(fexpr_bind(e, cols, 3, &d, &err), ASSAY_EDATA);
     assert_string_equal(err.text,
                         "record 2: log() of 'x + y' = -2: must be > 0");
@@ -202,10 +198,12 @@ static void test_data_domain(void **state)
 static void test_fuzz(void **state)
 {
     (void)state;
-    static const char *const seeds[] = {
-        "E + A / N^alpha + B / D^beta", "log(exp(a - b*log(x)) + exp(c))",
-        "min(a, max(x, b)) ^ -c", "sigmoid(a*(x - b)) * tanh(c*y)",
-        "((((a))))", "pow(x, a) + sqrt(abs(b*y)) - 1e-3*c"};
+    static const char *const seeds[] = {"E + A / N^alpha + B / D^beta",
+                                        "log(exp(a - b*log(x)) + exp(c))",
+                                        "min(a, max(x, b)) ^ -c",
+                                        "sigmoid(a*(x - b)) * tanh(c*y)",
+                                        "((((a))))",
+                                        "pow(x, a) + sqrt(abs(b*y)) - 1e-3*c"};
     static const char alphabet[] = "abcxyeEpi+-*/^(),.0123456789 lognexp"
                                    "sqrtminax\t\n$";
     assay_rng rng;
@@ -216,10 +214,10 @@ static void test_fuzz(void **state)
         if (it % 2) {
             len = (size_t)assay_rng_below(&rng, sizeof buf - 1);
             for (size_t i = 0; i < len; i++)
-                buf[i] = it % 7 == 0
-                             ? (char)(1 + assay_rng_below(&rng, 255))
-                             : alphabet[assay_rng_below(
-                                   &rng, sizeof alphabet - 1)];
+                buf[i] =
+                    it % 7 == 0
+                        ? (char)(1 + assay_rng_below(&rng, 255))
+                        : alphabet[assay_rng_below(&rng, sizeof alphabet - 1)];
         } else {
             const char *s = seeds[assay_rng_below(&rng, 6)];
             len = strlen(s);
@@ -227,8 +225,8 @@ static void test_fuzz(void **state)
             for (int m = 0; m < 3; m++) {
                 size_t at = (size_t)assay_rng_below(&rng, len + 1);
                 if (at < len)
-                    buf[at] = alphabet[assay_rng_below(&rng,
-                                                       sizeof alphabet - 1)];
+                    buf[at] =
+                        alphabet[assay_rng_below(&rng, sizeof alphabet - 1)];
             }
         }
         buf[len] = '\0';

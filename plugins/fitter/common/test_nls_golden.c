@@ -55,8 +55,7 @@ static void assert_rel(double got, double want, double tol)
 {
     double rel = fabs(got - want) / fmax(fabs(want), 1e-300);
     if (!(rel <= tol))
-        fail_msg("got %.17g want %.17g (rel %.3g > %.3g)", got, want, rel,
-                 tol);
+        fail_msg("got %.17g want %.17g (rel %.3g > %.3g)", got, want, rel, tol);
 }
 
 static const char *const chin_vars[] = {"N", "D"};
@@ -117,10 +116,9 @@ static void test_chinchilla_objective_checks(void **state)
         json_array_foreach(json_object_get(ds, "objective_checks"), j, chk)
         {
             size_t k;
-            double *p = arr(json_object_get(chk, "params_a_b_e_alpha_beta"),
-                            &k);
-            double want = json_number_value(json_object_get(chk,
-                                                            "objective"));
+            double *p =
+                arr(json_object_get(chk, "params_a_b_e_alpha_beta"), &k);
+            double want = json_number_value(json_object_get(chk, "objective"));
             double f = fexpr_objective(c.e, c.d, p, c.lL, NULL,
                                        FEXPR_LOSS_HUBER, 1e-3, NULL, ws);
             /* the noiseless optimum is ~4e-19: compare absolutely there */
@@ -146,8 +144,12 @@ static void chin_fit(chin *c, unsigned threads, bool small, ffit_result *r)
     const double *vals[] = {gab, gab, small ? ge0 : ge, gx, gx};
     size_t len[] = {6, 6, small ? 1 : 5, 5, 5};
     ffit_grid g = {.k = 5, .vals = vals, .len = len};
-    ffit_problem pb = {.law = c->e, .data = c->d, .y = c->lL,
-                       .loss = FEXPR_LOSS_HUBER, .delta = 1e-3, .k = 5};
+    ffit_problem pb = {.law = c->e,
+                       .data = c->d,
+                       .y = c->lL,
+                       .loss = FEXPR_LOSS_HUBER,
+                       .delta = 1e-3,
+                       .k = 5};
     ffit_options o;
     assay_error err = {0};
     ffit_options_default(&o, FFIT_LBFGS);
@@ -180,8 +182,7 @@ static void test_chinchilla_fit(void **state)
                (double)r.evals / (double)r.n_starts);
         assert_true(r.f <= want * (1 + 1e-6));
         assert_int_equal(r.n_starts, 4500);
-        if (json_number_value(json_object_get(gen, "noise_sigma_log")) ==
-            0) {
+        if (json_number_value(json_object_get(gen, "noise_sigma_log")) == 0) {
             /* noiseless: the generating parameters come back */
             assert_rel(exp(r.p[0]),
                        json_number_value(json_object_get(gen, "A")), 1e-4);
@@ -189,20 +190,17 @@ static void test_chinchilla_fit(void **state)
                        json_number_value(json_object_get(gen, "B")), 1e-4);
             assert_rel(exp(r.p[2]),
                        json_number_value(json_object_get(gen, "E")), 1e-4);
-            assert_rel(r.p[3],
-                       json_number_value(json_object_get(gen, "alpha")),
+            assert_rel(r.p[3], json_number_value(json_object_get(gen, "alpha")),
                        1e-4);
-            assert_rel(r.p[4],
-                       json_number_value(json_object_get(gen, "beta")),
+            assert_rel(r.p[4], json_number_value(json_object_get(gen, "beta")),
                        1e-4);
         } else {
             /* noisy: scipy's optimum region (the objective is flat along
              * A-B-alpha-beta; exponents agree to a few 1e-3) */
             const json_t *sp = json_object_get(fit, "a_b_e_alpha_beta");
             for (size_t j = 3; j < 5; j++)
-                assert_true(fabs(r.p[j] -
-                                 json_number_value(json_array_get(sp, j))) <
-                            5e-3);
+                assert_true(fabs(r.p[j] - json_number_value(
+                                              json_array_get(sp, j))) < 5e-3);
         }
         free(r.p);
         chin_free(&c);
@@ -254,27 +252,28 @@ static void test_powerlaw(void **state)
         fexpr *e;
         fexpr_data *d;
         assay_error err = {0};
-        assert_int_equal(fexpr_compile("a * x^b + c", "law", vars, 1,
-                                       params, 3, 0, &e, &err),
+        assert_int_equal(fexpr_compile("a * x^b + c", "law", vars, 1, params, 3,
+                                       0, &e, &err),
                          0);
         const double *cols[] = {x};
         assert_int_equal(fexpr_bind(e, cols, n, &d, &err), 0);
         fexpr_ws *ws = fexpr_ws_new(e);
-        ffit_problem pb = {.law = e, .data = d, .y = y, .s = s,
-                           .loss = FEXPR_LOSS_LSQ, .k = 3};
-        ffit_tol tol = {.ftol_rel = 1e-15, .xtol_rel = 1e-15,
-                        .max_eval = 20000};
+        ffit_problem pb = {.law = e,
+                           .data = d,
+                           .y = y,
+                           .s = s,
+                           .loss = FEXPR_LOSS_LSQ,
+                           .k = 3};
+        ffit_tol tol = {
+            .ftol_rel = 1e-15, .xtol_rel = 1e-15, .max_eval = 20000};
         double f;
-        assert_int_equal(ffit_local(&pb, FFIT_LM, &tol, p, &f, NULL, ws),
-                         0);
-        double wsse = json_number_value(json_object_get(fit,
-                                                        "weighted_sse"));
+        assert_int_equal(ffit_local(&pb, FFIT_LM, &tol, p, &f, NULL, ws), 0);
+        double wsse = json_number_value(json_object_get(fit, "weighted_sse"));
         printf("%s: weighted sse %.17g (scipy %.17g)\n", name, f, wsse);
         assert_true(f <= wsse * (1 + 1e-6) + 1e-30);
         bool noiseless = strcmp(name, "noiseless") == 0;
         for (size_t j = 0; j < 3; j++)
-            assert_rel(p[j], json_number_value(json_object_get(
-                                 fit, params[j])),
+            assert_rel(p[j], json_number_value(json_object_get(fit, params[j])),
                        noiseless ? 1e-9 : 1e-6);
         if (!noiseless) {
             double *J = malloc(n * 3 * sizeof *J);
@@ -292,8 +291,8 @@ static void test_powerlaw(void **state)
             for (size_t a = 0; a < 3; a++)
                 for (size_t b = 0; b < 3; b++)
                     assert_rel(cov[a * 3 + b],
-                               json_number_value(json_array_get(
-                                   json_array_get(pc, a), b)),
+                               json_number_value(
+                                   json_array_get(json_array_get(pc, a), b)),
                                1e-4);
             free(J);
             free(r);

@@ -14,18 +14,28 @@ typedef struct law_state {
 } law_state;
 
 static const assay_option law_options[] = {
-    {.name = "law", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "law",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "the law as a formula, e.g. \"E + A / N^alpha + B / D^beta\" "
             "(+ - * / ^, log exp sqrt abs sigmoid tanh pow min max, pi)"},
-    {.name = "target", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "target",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "column holding the observed value the law predicts"},
-    {.name = "vars", .type = ASSAY_OPT_OBJECT, .required = true,
+    {.name = "vars",
+     .type = ASSAY_OPT_OBJECT,
+     .required = true,
      .doc = "formula variables bound to input columns, e.g. {N: params, "
             "D: tokens}"},
-    {.name = "params", .type = ASSAY_OPT_OBJECT, .required = true,
+    {.name = "params",
+     .type = ASSAY_OPT_OBJECT,
+     .required = true,
      .doc = "fitted parameters: name: value | [grid] | {init: value or "
             "[grid], min: x, max: y}"},
-    {.name = "space", .type = ASSAY_OPT_ENUM, .def = "\"raw\"",
+    {.name = "space",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"raw\"",
      .choices = "raw|log",
      .doc = "residuals on the raw target, or log(law) - log(target)"},
     FLAW_COMMON_OPTIONS("\"lsq\""),
@@ -71,45 +81,44 @@ static const assay_plugin law_plugin = {
     .version = "1.0.0",
     .summary = "Fit a law written as a formula: multi-start robust least "
                "squares with bootstrap intervals and extrapolation checks",
-    .doc =
-        "Fits the parameters of a law such as\n"
-        "  law: \"E + A / N^alpha + B / D^beta\"\n"
-        "to the rows of the input table.  `vars` binds the formula's "
-        "variables to columns, `params` gives each parameter a grid of "
-        "initial values and optional bounds, `target` names the observed "
-        "column.\n\n"
-        "Formula: + - * / ^ (right-associative; -x^2 = -(x^2)), unary "
-        "minus, log (natural; ln), log10, exp, sqrt, abs, sigmoid, tanh, "
-        "pow(x,y), min(x,y), max(x,y), the constants pi and e.  Syntax "
-        "errors point at the column (\"law:1:12: expected ')'\").  The "
-        "formula is compiled once: constant parts are folded, data-only "
-        "parts (log N) computed once per data set, and gradients with "
-        "respect to the parameters are exact (reverse mode).\n\n"
-        "Fit: objective sum_i rho(r_i), r_i = (pred_i - y_i)/sigma_i "
-        "(space: log uses log(pred) - log(y)); rho = r^2 (loss lsq) or "
-        "Huber_delta (loss huber: r^2/2 inside delta, delta(|r| - "
-        "delta/2) outside).  Every point of the Cartesian grid of initial "
-        "values is optimised (NLopt L-BFGS with bounds, or "
-        "Levenberg-Marquardt for lsq) on host threads with a loose "
-        "tolerance; the `polish` best distinct end points are refined to "
-        "full precision and the lowest objective wins (ties: first grid "
-        "index), so results do not depend on the thread count.\n\n"
-        "Outputs: `params` (json): value, Jacobian standard error "
-        "(curve_fit convention: s^2 (J'J)^-1, s^2 = sum r^2/(n-k)) when "
-        "J'J is well conditioned, bootstrap SE and percentile interval "
-        "(seeded resampling of points, each refitted from the optimum), "
-        "objective, R2/RMSE/MAPE in sample, on a seeded hold-out "
-        "(`holdout`) and in the extrapolation check (`extrapolate_by`: "
-        "fit the smaller values, predict the largest "
-        "`extrapolate_frac`), the fitted formula with numbers, and "
-        "`warnings` (optimum on a bound, near-singular J'J, skipped "
-        "checks).  `points`: per row the variables, y, pred, residual "
-        "(y - pred).  `curve`: the law over each variable's range and "
-        "beyond (`curve_extend`), other variables at their medians.\n\n"
-        "Errors: formula errors with line:column; NaN or missing inputs, "
-        "non-positive values where a log is taken (log(N), N^alpha with a "
-        "fitted alpha, space: log) name the record and column; fewer "
-        "points than parameters is an error.",
+    .doc = "Fits the parameters of a law such as\n"
+           "  law: \"E + A / N^alpha + B / D^beta\"\n"
+           "to the rows of the input table.  `vars` binds the formula's "
+           "variables to columns, `params` gives each parameter a grid of "
+           "initial values and optional bounds, `target` names the observed "
+           "column.\n\n"
+           "Formula: + - * / ^ (right-associative; -x^2 = -(x^2)), unary "
+           "minus, log (natural; ln), log10, exp, sqrt, abs, sigmoid, tanh, "
+           "pow(x,y), min(x,y), max(x,y), the constants pi and e.  Syntax "
+           "errors point at the column (\"law:1:12: expected ')'\").  The "
+           "formula is compiled once: constant parts are folded, data-only "
+           "parts (log N) computed once per data set, and gradients with "
+           "respect to the parameters are exact (reverse mode).\n\n"
+           "Fit: objective sum_i rho(r_i), r_i = (pred_i - y_i)/sigma_i "
+           "(space: log uses log(pred) - log(y)); rho = r^2 (loss lsq) or "
+           "Huber_delta (loss huber: r^2/2 inside delta, delta(|r| - "
+           "delta/2) outside).  Every point of the Cartesian grid of initial "
+           "values is optimised (NLopt L-BFGS with bounds, or "
+           "Levenberg-Marquardt for lsq) on host threads with a loose "
+           "tolerance; the `polish` best distinct end points are refined to "
+           "full precision and the lowest objective wins (ties: first grid "
+           "index), so results do not depend on the thread count.\n\n"
+           "Outputs: `params` (json): value, Jacobian standard error "
+           "(curve_fit convention: s^2 (J'J)^-1, s^2 = sum r^2/(n-k)) when "
+           "J'J is well conditioned, bootstrap SE and percentile interval "
+           "(seeded resampling of points, each refitted from the optimum), "
+           "objective, R2/RMSE/MAPE in sample, on a seeded hold-out "
+           "(`holdout`) and in the extrapolation check (`extrapolate_by`: "
+           "fit the smaller values, predict the largest "
+           "`extrapolate_frac`), the fitted formula with numbers, and "
+           "`warnings` (optimum on a bound, near-singular J'J, skipped "
+           "checks).  `points`: per row the variables, y, pred, residual "
+           "(y - pred).  `curve`: the law over each variable's range and "
+           "beyond (`curve_extend`), other variables at their medians.\n\n"
+           "Errors: formula errors with line:column; NaN or missing inputs, "
+           "non-positive values where a log is taken (log(N), N^alpha with a "
+           "fitted alpha, space: log) name the record and column; fewer "
+           "points than parameters is an error.",
     .inputs = flaw_inputs,
     .outputs = flaw_outputs,
     .options = law_options,

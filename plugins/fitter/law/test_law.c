@@ -87,19 +87,18 @@ static void test_fit(void **state)
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(curve, 49), "extrapolated")),
                      1);
-    assert_non_null(strstr(json_string_value(json_object_get(params,
-                                                             "fitted_law")),
-                           "x^"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(params, "fitted_law")), "x^"));
     json_decref(out);
     /* same seed, same answer */
     json_t *out2 = NULL;
     assert_int_equal(assay_testkit_run(p, opts_basic, in, &out2, &err), 0);
     json_t *A2 = json_object_get(
         json_object_get(json_object_get(out2, "params"), "params"), "A");
-    assert_true(json_number_value(json_array_get(json_object_get(A2, "ci"),
-                                                 0)) == ci0);
-    assert_true(json_number_value(json_array_get(json_object_get(A2, "ci"),
-                                                 1)) == ci1);
+    assert_true(
+        json_number_value(json_array_get(json_object_get(A2, "ci"), 0)) == ci0);
+    assert_true(
+        json_number_value(json_array_get(json_object_get(A2, "ci"), 1)) == ci1);
     json_decref(out2);
     json_decref(in);
 }
@@ -136,8 +135,8 @@ static void test_errors(void **state)
 
     /* a negative value where a log is taken */
     in = powerlaw_rows(10, 0);
-    json_object_set_new(json_array_get(json_object_get(in, "data"), 4),
-                        "size", json_real(-2));
+    json_object_set_new(json_array_get(json_object_get(in, "data"), 4), "size",
+                        json_real(-2));
     expect_fail("{\"law\": \"A * x^alpha + c\", \"target\": \"score\","
                 " \"vars\": {\"x\": \"size\"},"
                 " \"params\": {\"A\": 1, \"alpha\": -1, \"c\": 0}}",
@@ -154,8 +153,8 @@ static void test_errors(void **state)
 
     /* log space needs a positive target */
     in = powerlaw_rows(10, 0);
-    json_object_set_new(json_array_get(json_object_get(in, "data"), 7),
-                        "score", json_real(0));
+    json_object_set_new(json_array_get(json_object_get(in, "data"), 7), "score",
+                        json_real(0));
     expect_fail("{\"law\": \"A * x^alpha + c\", \"target\": \"score\","
                 " \"space\": \"log\", \"vars\": {\"x\": \"size\"},"
                 " \"params\": {\"A\": 1, \"alpha\": -1, \"c\": 0}}",
@@ -179,10 +178,8 @@ static void test_warnings(void **state)
         in, &out, &err);
     if (rc)
         fail_msg("%s", err.text);
-    const char *w = json_string_value(
-        json_array_get(json_object_get(json_object_get(out, "params"),
-                                       "warnings"),
-                       0));
+    const char *w = json_string_value(json_array_get(
+        json_object_get(json_object_get(out, "params"), "warnings"), 0));
     assert_non_null(w);
     assert_non_null(strstr(w, "'alpha' = -0.8 sits on its upper bound"));
     json_decref(out);
@@ -194,9 +191,8 @@ static void test_warnings(void **state)
         in, &out, &err);
     if (rc)
         fail_msg("%s", err.text);
-    char *dump = json_dumps(json_object_get(json_object_get(out, "params"),
-                                            "warnings"),
-                            0);
+    char *dump = json_dumps(
+        json_object_get(json_object_get(out, "params"), "warnings"), 0);
     assert_non_null(strstr(dump, "singular"));
     free(dump);
     json_decref(out);

@@ -32,23 +32,39 @@ typedef struct pl_state {
 } pl_state;
 
 static const assay_option pl_options[] = {
-    {.name = "layers_col", .type = ASSAY_OPT_STRING, .def = "\"layers\"",
+    {.name = "layers_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"layers\"",
      .doc = "column with the number of layers N"},
-    {.name = "hidden_col", .type = ASSAY_OPT_STRING, .def = "\"hidden\"",
+    {.name = "hidden_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"hidden\"",
      .doc = "column with the hidden size h"},
-    {.name = "ffn_col", .type = ASSAY_OPT_STRING, .def = "\"ffn\"",
+    {.name = "ffn_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"ffn\"",
      .doc = "column with the FFN (intermediate) size d"},
-    {.name = "tokens_col", .type = ASSAY_OPT_STRING, .def = "\"tokens_t\"",
+    {.name = "tokens_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"tokens_t\"",
      .doc = "column with the training tokens T, in trillions"},
-    {.name = "size_col", .type = ASSAY_OPT_STRING, .def = "\"params_b\"",
+    {.name = "size_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"params_b\"",
      .doc = "column with the model size S, in billions of parameters"},
-    {.name = "target", .type = ASSAY_OPT_STRING, .def = "\"mmlu\"",
+    {.name = "target",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"mmlu\"",
      .doc = "column with the measured MMLU, in percent (0-100)"},
-    {.name = "gamma", .type = ASSAY_OPT_FLOAT, .def = "1",
-     .has_min = true, .min = 1,
+    {.name = "gamma",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
      .doc = "precision-instability factor gamma >= 1 (1: the planner's "
             "default)"},
-    {.name = "gamma_col", .type = ASSAY_OPT_STRING,
+    {.name = "gamma_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "column with a per-model gamma (overrides `gamma`)"},
     FLAW_COMMON_OPTIONS("\"lsq\""),
     {0}};
@@ -89,8 +105,8 @@ static int pl_create(const assay_host *host, const json_t *options,
         goto fail;
     }
     for (size_t j = 0; j < 5; j++)
-        if (flaw_spec_add_param(s, pl_names[j], &pl_published[j], 1,
-                                -INFINITY, INFINITY)) {
+        if (flaw_spec_add_param(s, pl_names[j], &pl_published[j], 1, -INFINITY,
+                                INFINITY)) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto fail;
         }
@@ -113,8 +129,8 @@ static int pl_extra(const flaw_fit *fit, json_t *out, void *ud,
         json_t *o = json_object();
         json_object_set_new(o, "published", json_real(pl_published[j]));
         json_object_set_new(o, "fitted", json_real(fit->p[j]));
-        json_object_set_new(o, "change", json_real(fit->p[j] -
-                                                   pl_published[j]));
+        json_object_set_new(o, "change",
+                            json_real(fit->p[j] - pl_published[j]));
         json_object_set_new(pub, pl_names[j], o);
     }
     json_object_set_new(out, "vs_published", pub);
@@ -149,28 +165,27 @@ static const assay_plugin pl_plugin = {
     .version = "1.0.0",
     .summary = "Performance Law of LLMs: MMLU from layers, hidden and FFN "
                "size, tokens and model size (Wu & Tang 2024)",
-    .doc =
-        "Fits the dense-model Performance Law (Wu & Tang, arXiv "
-        "2408.09895):\n"
-        "  u = exp(-((10/d + 20/h) gamma N)^2)\n"
-        "  MMLU = c_N ln(uN) + c_h ln(uh) + c_d ln(ud) + c_T ln(u min(T, "
-        "S)) + c_0\n"
-        "with N layers, h hidden size, d FFN size, T training tokens "
-        "(trillions; saturating at the model size S in billions), gamma "
-        ">= 1 the precision-instability factor.  The fit starts from the "
-        "authors' published constants (c_N 13.95018192, c_h 0.23072027, "
-        "c_d -0.48523402, c_T 5.39801689, c_0 9.195410648934768, from "
-        "their planner wuch15/performance-law-planner @ 3ffa946) and "
-        "refits them by least squares (Levenberg-Marquardt) on the given "
-        "models; `vs_published` in the params output compares them.  "
-        "Predictions in `points` and `curve` are post-processed as in the "
-        "planner: below 25 -> 25 (chance), above 90 -> 90 + 10 tanh(0.1 x "
-        "- 9); R2/RMSE/MAPE are computed on these.  MoE models are not "
-        "covered (the paper's MoE substitution is not public).\n\n"
-        "Input `data`: one row per model with the columns named by the "
-        "*_col options and `target` (MMLU in percent).  Public tables "
-        "without architecture columns (e.g. ObsScaling) need N, h and d "
-        "added from each model's config.",
+    .doc = "Fits the dense-model Performance Law (Wu & Tang, arXiv "
+           "2408.09895):\n"
+           "  u = exp(-((10/d + 20/h) gamma N)^2)\n"
+           "  MMLU = c_N ln(uN) + c_h ln(uh) + c_d ln(ud) + c_T ln(u min(T, "
+           "S)) + c_0\n"
+           "with N layers, h hidden size, d FFN size, T training tokens "
+           "(trillions; saturating at the model size S in billions), gamma "
+           ">= 1 the precision-instability factor.  The fit starts from the "
+           "authors' published constants (c_N 13.95018192, c_h 0.23072027, "
+           "c_d -0.48523402, c_T 5.39801689, c_0 9.195410648934768, from "
+           "their planner wuch15/performance-law-planner @ 3ffa946) and "
+           "refits them by least squares (Levenberg-Marquardt) on the given "
+           "models; `vs_published` in the params output compares them.  "
+           "Predictions in `points` and `curve` are post-processed as in the "
+           "planner: below 25 -> 25 (chance), above 90 -> 90 + 10 tanh(0.1 x "
+           "- 9); R2/RMSE/MAPE are computed on these.  MoE models are not "
+           "covered (the paper's MoE substitution is not public).\n\n"
+           "Input `data`: one row per model with the columns named by the "
+           "*_col options and `target` (MMLU in percent).  Public tables "
+           "without architecture columns (e.g. ObsScaling) need N, h and d "
+           "added from each model's config.",
     .inputs = flaw_inputs,
     .outputs = flaw_outputs,
     .options = pl_options,

@@ -29,42 +29,37 @@ static double law(double N, double h, double d, double T, double S)
 
 static const double models[][6] = {
     /* N, h, d, T, S, expected MMLU (2 decimals) */
-    {32, 4096, 14336, 15, 8.03, 65.45},
-    {80, 8192, 28672, 15, 70.6, 81.09},
-    {80, 8192, 28672, 2, 68.98, 70.21},
-    {32, 4096, 11008, 2, 6.74, 58.03},
-    {28, 3584, 18944, 7, 7.6, 62.73},
-    {24, 2048, 5632, 3, 1.1, 0},
-    {40, 5120, 13824, 2, 13.0, 0},
-    {60, 6656, 17920, 1.4, 32.5, 0},
-    {28, 3072, 8192, 9, 3.2, 0},
-    {48, 6144, 16384, 4, 20.0, 0},
+    {32, 4096, 14336, 15, 8.03, 65.45}, {80, 8192, 28672, 15, 70.6, 81.09},
+    {80, 8192, 28672, 2, 68.98, 70.21}, {32, 4096, 11008, 2, 6.74, 58.03},
+    {28, 3584, 18944, 7, 7.6, 62.73},   {24, 2048, 5632, 3, 1.1, 0},
+    {40, 5120, 13824, 2, 13.0, 0},      {60, 6656, 17920, 1.4, 32.5, 0},
+    {28, 3072, 8192, 9, 3.2, 0},        {48, 6144, 16384, 4, 20.0, 0},
 };
 
 static void test_published(void **state)
 {
     (void)state;
     assay_error err = {0};
-    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
-                                               "fitter.perflaw-llm", &err);
+    const assay_plugin *p =
+        assay_testkit_load(getenv("PLUGIN"), "fitter.perflaw-llm", &err);
     if (!p)
         fail_msg("%s", err.text);
     json_t *rows = json_array();
     size_t nm = sizeof models / sizeof models[0];
     for (size_t i = 0; i < nm; i++) {
         const double *m = models[i];
-        json_t *r = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "layers", m[0],
-                              "hidden", m[1], "ffn", m[2], "tokens_t", m[3],
-                              "params_b", m[4], "mmlu",
-                              law(m[0], m[1], m[2], m[3], m[4]));
+        json_t *r =
+            json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "layers", m[0], "hidden",
+                      m[1], "ffn", m[2], "tokens_t", m[3], "params_b", m[4],
+                      "mmlu", law(m[0], m[1], m[2], m[3], m[4]));
         json_array_append_new(rows, r);
     }
     json_t *in = json_pack("{s:o}", "data", rows), *out = NULL;
     int rc = assay_testkit_run(p, "{\"bootstrap\": 0}", in, &out, &err);
     if (rc)
         fail_msg("%s", err.text);
-    json_t *vs = json_object_get(json_object_get(out, "params"),
-                                 "vs_published");
+    json_t *vs =
+        json_object_get(json_object_get(out, "params"), "vs_published");
     const char *k;
     json_t *o;
     json_object_foreach(vs, k, o)
@@ -76,8 +71,8 @@ static void test_published(void **state)
     }
     json_t *pts = json_object_get(out, "points");
     for (size_t i = 0; i < 5; i++) {
-        double pred = json_number_value(
-            json_object_get(json_array_get(pts, i), "pred"));
+        double pred =
+            json_number_value(json_object_get(json_array_get(pts, i), "pred"));
         assert_true(fabs(pred - models[i][5]) < 0.006);
     }
     json_decref(out);
@@ -89,22 +84,21 @@ static void test_bound(void **state)
     (void)state;
     /* the planner's post-processing, through a tiny model (-> 25) */
     assay_error err = {0};
-    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
-                                               "fitter.perflaw-llm", &err);
+    const assay_plugin *p =
+        assay_testkit_load(getenv("PLUGIN"), "fitter.perflaw-llm", &err);
     json_t *rows = json_array();
     for (size_t i = 0; i < 6; i++) {
         const double *m = models[i + 3];
         json_array_append_new(
-            rows, json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "layers", m[0],
-                            "hidden", m[1], "ffn", m[2], "tokens_t", m[3],
-                            "params_b", m[4], "mmlu",
-                            law(m[0], m[1], m[2], m[3], m[4])));
+            rows,
+            json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "layers", m[0], "hidden",
+                      m[1], "ffn", m[2], "tokens_t", m[3], "params_b", m[4],
+                      "mmlu", law(m[0], m[1], m[2], m[3], m[4])));
     }
     json_array_append_new(rows,
-                          json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "layers",
-                                    2.0, "hidden", 128.0, "ffn", 512.0,
-                                    "tokens_t", 0.001, "params_b", 0.001,
-                                    "mmlu", 25.0));
+                          json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "layers", 2.0,
+                                    "hidden", 128.0, "ffn", 512.0, "tokens_t",
+                                    0.001, "params_b", 0.001, "mmlu", 25.0));
     json_t *in = json_pack("{s:o}", "data", rows), *out = NULL;
     int rc = assay_testkit_run(p, "{\"bootstrap\": 0}", in, &out, &err);
     if (rc)

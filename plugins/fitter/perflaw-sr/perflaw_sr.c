@@ -25,17 +25,25 @@ typedef struct sr_state {
 } sr_state;
 
 static const assay_option sr_options[] = {
-    {.name = "target", .type = ASSAY_OPT_STRING, .def = "\"hr\"",
+    {.name = "target",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"hr\"",
      .doc = "column with the measured metric (HR@10 or NDCG@10)"},
-    {.name = "n_col", .type = ASSAY_OPT_STRING, .def = "\"layers\"",
+    {.name = "n_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"layers\"",
      .doc = "column with the model size N (layers)"},
-    {.name = "h_col", .type = ASSAY_OPT_STRING, .def = "\"h\"",
+    {.name = "h_col",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"h\"",
      .doc = "column with the second size variable h (embedding size or "
             "data fraction, as in the released script)"},
-    {.name = "tokens_col", .type = ASSAY_OPT_STRING,
+    {.name = "tokens_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "column with the number of training tokens (interactions); "
             "with apen_col, the data term is D' = tokens x ApEn"},
-    {.name = "apen_col", .type = ASSAY_OPT_STRING,
+    {.name = "apen_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "column with the data set's Approximate Entropy (e.g. from "
             "metric.apen)"},
     FLAW_COMMON_OPTIONS("\"lsq\""),
@@ -116,23 +124,22 @@ static const assay_plugin sr_plugin = {
     .version = "1.0.0",
     .summary = "Performance law of sequential recommenders: HR/NDCG from "
                "model size, data size and data quality (ApEn)",
-    .doc =
-        "Fits the law of the released fitting script of Shen et al. "
-        "(arXiv 2412.00430, USTC-StarTeam/Performance-Law "
-        "performance_law_fitting.py):\n"
-        "  y = w1 (-1/(2 N^w3) - w3 ln N) + w2 (-1/(2 h^w4) - w4 ln h)\n"
-        "      + (-1/(2 D^w5) - w5 ln D) + b\n"
-        "y is HR@10 or NDCG@10, N the model size (layers), h the second "
-        "size variable of the script.  The data term D is a parameter "
-        "(bounded D >= 1e-12, as the script fits it per data setting; with "
-        "one data setting it trades off against b and the params output "
-        "warns that J'J is near-singular), or, given tokens_col and "
-        "apen_col, the measured D' = #tokens x ApEn, which lets one law "
-        "cover several data sets.  Least squares with "
-        "Levenberg-Marquardt from p0 = 1 (as the script) with exponents "
-        "w3, w4, w5 started at {0.5, 1, 2}.\n\n"
-        "Input `data`: one row per trained model (records from a graph of "
-        "recommender + metric nodes work too).  Outputs as fitter.law.",
+    .doc = "Fits the law of the released fitting script of Shen et al. "
+           "(arXiv 2412.00430, USTC-StarTeam/Performance-Law "
+           "performance_law_fitting.py):\n"
+           "  y = w1 (-1/(2 N^w3) - w3 ln N) + w2 (-1/(2 h^w4) - w4 ln h)\n"
+           "      + (-1/(2 D^w5) - w5 ln D) + b\n"
+           "y is HR@10 or NDCG@10, N the model size (layers), h the second "
+           "size variable of the script.  The data term D is a parameter "
+           "(bounded D >= 1e-12, as the script fits it per data setting; with "
+           "one data setting it trades off against b and the params output "
+           "warns that J'J is near-singular), or, given tokens_col and "
+           "apen_col, the measured D' = #tokens x ApEn, which lets one law "
+           "cover several data sets.  Least squares with "
+           "Levenberg-Marquardt from p0 = 1 (as the script) with exponents "
+           "w3, w4, w5 started at {0.5, 1, 2}.\n\n"
+           "Input `data`: one row per trained model (records from a graph of "
+           "recommender + metric nodes work too).  Outputs as fitter.law.",
     .inputs = flaw_inputs,
     .outputs = flaw_outputs,
     .options = sr_options,

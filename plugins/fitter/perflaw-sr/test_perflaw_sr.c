@@ -1,8 +1,8 @@
 /*
  * test_perflaw_sr.c - fitter.perflaw-sr through the real host: a grid of
  * N x h x data settings generated from known parameters is fitted with
- * the measured data term D' = tokens x ApEn (data exponent recovered); with one data setting and a
- * fitted D the near-singular J'J is reported.
+ * the measured data term D' = tokens x ApEn (data exponent recovered); with one
+ * data setting and a fitted D the near-singular J'J is reported.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,8 +18,9 @@
 
 #include "testkit.h"
 
-static const double W[] = {0.02, 0.015, 0.3, 0.4, 0.6, 0.05}; /* w1 w2 b
-                                                                 w3 w4 w5 */
+static const double W[] = {0.02, 0.015, 0.3, 0.4,
+                           0.6,  0.05}; /* w1 w2 b
+                                           w3 w4 w5 */
 
 static double law(double N, double h, double D)
 {
@@ -41,8 +42,8 @@ static json_t *grid(size_t nsettings)
                 json_array_append_new(
                     rows,
                     json_pack("{s:f,s:f,s:f,s:f,s:f}", "layers", Ns[i], "h",
-                              hs[j], "tokens", tok[s], "apen", apen[s],
-                              "hr", law(Ns[i], hs[j], tok[s] * apen[s])));
+                              hs[j], "tokens", tok[s], "apen", apen[s], "hr",
+                              law(Ns[i], hs[j], tok[s] * apen[s])));
     return json_pack("{s:o}", "data", rows);
 }
 
@@ -50,8 +51,8 @@ static void test_apen_term(void **state)
 {
     (void)state;
     assay_error err = {0};
-    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
-                                               "fitter.perflaw-sr", &err);
+    const assay_plugin *p =
+        assay_testkit_load(getenv("PLUGIN"), "fitter.perflaw-sr", &err);
     if (!p)
         fail_msg("%s", err.text);
     json_t *in = grid(4), *out = NULL;
@@ -65,8 +66,8 @@ static void test_apen_term(void **state)
      * [25, 100]); the data exponent and the predictions are not */
     json_t *pr = json_object_get(out, "params");
     json_t *ps = json_object_get(pr, "params");
-    double w5 = json_number_value(
-        json_object_get(json_object_get(ps, "w5"), "value"));
+    double w5 =
+        json_number_value(json_object_get(json_object_get(ps, "w5"), "value"));
     if (!(fabs(w5 - W[5]) < 1e-4))
         fail_msg("w5 = %.10g, want %g", w5, W[5]);
     json_t *ins = json_object_get(json_object_get(pr, "fit"), "in_sample");
@@ -80,8 +81,8 @@ static void test_fitted_d(void **state)
 {
     (void)state;
     assay_error err = {0};
-    const assay_plugin *p = assay_testkit_load(getenv("PLUGIN"),
-                                               "fitter.perflaw-sr", &err);
+    const assay_plugin *p =
+        assay_testkit_load(getenv("PLUGIN"), "fitter.perflaw-sr", &err);
     json_t *in = grid(1), *out = NULL;
     int rc = assay_testkit_run(p, "{\"bootstrap\": 0}", in, &out, &err);
     if (rc)

@@ -40,10 +40,10 @@ int main(void)
     assay_rng_init(&rng, 2024);
     /* Chinchilla-like: Hoffmann's parameters, 1% log-normal noise */
     for (size_t i = 0; i < NPTS; i++) {
-        N[i] = round(exp(log(7e7) + assay_rng_uniform(&rng) *
-                                        (log(1.6e10) - log(7e7))));
-        D[i] = round(exp(log(5e9) + assay_rng_uniform(&rng) *
-                                        (log(5e11) - log(5e9))));
+        N[i] = round(
+            exp(log(7e7) + assay_rng_uniform(&rng) * (log(1.6e10) - log(7e7))));
+        D[i] = round(
+            exp(log(5e9) + assay_rng_uniform(&rng) * (log(5e11) - log(5e9))));
         L[i] = (1.69 + 406.4 / pow(N[i], 0.34) + 410.7 / pow(D[i], 0.28)) *
                exp(0.01 * assay_rng_normal(&rng));
         lL[i] = log(L[i]);
@@ -66,8 +66,12 @@ int main(void)
     const double *vals[] = {gab, gab, ge, gx, gx};
     size_t len[] = {6, 6, 5, 5, 5};
     ffit_grid g = {.k = 5, .vals = vals, .len = len};
-    ffit_problem pb = {.law = e, .data = d, .y = lL,
-                       .loss = FEXPR_LOSS_HUBER, .delta = 1e-3, .k = 5};
+    ffit_problem pb = {.law = e,
+                       .data = d,
+                       .y = lL,
+                       .loss = FEXPR_LOSS_HUBER,
+                       .delta = 1e-3,
+                       .k = 5};
     ffit_options o;
     ffit_options_default(&o, FFIT_LBFGS);
     o.screen.ftol_rel = 1e-4; /* the plugins' default */
@@ -105,16 +109,15 @@ int main(void)
     for (size_t i = 0; i < NPTS; i++)
         fprintf(f, "%.17g %.17g %.17g\n", N[i], D[i], L[i]);
     fclose(f);
-    const char *py = access("/usr/bin/python3", X_OK) == 0
-                         ? "/usr/bin/python3"
-                         : "python3";
+    const char *py =
+        access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     char cmd[2048], line[4096];
     snprintf(cmd, sizeof cmd, "%s '%s' '%s' 2>&1", py, BENCH_FIT_SCIPY, path);
     FILE *p = popen(cmd, "r");
     double ss = NAN, sf = NAN, scpu = NAN;
     while (p && fgets(line, sizeof line, p)) {
-        if (sscanf(line, "scipy_seconds %lf cpu %lf objective %lf", &ss,
-                   &scpu, &sf) == 3)
+        if (sscanf(line, "scipy_seconds %lf cpu %lf objective %lf", &ss, &scpu,
+                   &sf) == 3)
             printf("scipy: %s", line);
         else
             printf("scipy says: %s", line);
@@ -131,8 +134,8 @@ int main(void)
                ss, scpu, sf);
         printf("ratio: assay is %.1fx faster in wall time (%.1fx in CPU "
                "time); objective %s scipy's (relative difference %.3g)\n",
-               ss / best_t, scpu / cpu,
-               r.f <= sf * (1 + 1e-12) ? "<=" : ">", (r.f - sf) / sf);
+               ss / best_t, scpu / cpu, r.f <= sf * (1 + 1e-12) ? "<=" : ">",
+               (r.f - sf) / sf);
     }
     free(r.p);
     fexpr_data_free(d);
