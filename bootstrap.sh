@@ -15,9 +15,14 @@ PACKAGES=(
   libcmocka-dev python3 curl
 )
 
+# Only the test suite needs these: a real one-node Slurm cluster.
+TEST_PACKAGES=(slurm-wlm munge)
+
 deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  local want=("${PACKAGES[@]}")
+  [ "${1:-}" = test ] && want+=("${TEST_PACKAGES[@]}")
+  for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$p")
   done
@@ -67,10 +72,10 @@ case "${1:-quickstart}" in
     deps; build build
     ./build/assay run configs/quickstart.yaml ;;
   test)
-    deps; build build
+    deps test; build build
     run_tests build ;;
   test-asan)
-    deps
+    deps test
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -220,6 +220,9 @@ static int run_capture(char *const argv[], char *out, size_t n)
             got += (size_t)r;
     out[got] = '\0';
     close(fd[0]);
+    while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == '\r' ||
+                       out[got - 1] == ' '))
+        out[--got] = '\0';
     int st;
     if (waitpid(pid, &st, 0) < 0)
         return -1;

@@ -106,10 +106,11 @@ static void rlog(runtime *rt, const char *fmt, ...)
     pthread_mutex_unlock(&rt->log_lock);
 }
 
-/* Print a line to the terminal, clearing the live status line first. */
-static void term_line(runtime *rt, const char *line)
+/* Print a line to the terminal, clearing the live status line first;
+ * -q keeps only the lines marked `always` (errors). */
+static void term_print(runtime *rt, const char *line, bool always)
 {
-    if (rt->o->verbosity < 0)
+    if (rt->o->verbosity < 0 && !always)
         return;
     if (rt->tty && rt->last_line_len) {
         fputs("\r\033[K", stderr);
@@ -118,11 +119,18 @@ static void term_line(runtime *rt, const char *line)
     fprintf(stderr, "%s\n", line);
 }
 
+static void term_line(runtime *rt, const char *line)
+{
+    term_print(rt, line, false);
+}
+
+/* Plugin log lines at or above the node's echo level (errors only with
+ * -q: the level is set accordingly). */
 static void echo_cb(void *ud, const char *line)
 {
     runtime *rt = ud;
     pthread_mutex_lock(&rt->lock);
-    term_line(rt, line);
+    term_print(rt, line, true);
     pthread_mutex_unlock(&rt->lock);
 }
 
@@ -336,6 +344,19 @@ static int merge_from_shards(runtime *rt, size_t idx, assay_io *io,
                                  rt->o->merge_dirs[s], gn->name);
     }
     for (size_t o = 0; !rc && o < io->nout; o++) {
+        if (value_type(parts[0]->out[o]) == ASSAY_T_JSON) {
+            json_t *arr = json_array();
+            for (size_t s = 0; arr && s < ns; s++)
+                json_array_append(arr,
+                                  (json_t *)value_json(parts[s]->out[o]));
+            io->out[o] = arr ? value_new_json(ASSAY_T_JSON,
+                                              json_pack("{so}", "shards",
+                                                        arr))
+                             : NULL;
+            if (!io->out[o])
+                rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            continue;
+        }
         value **vs = malloc(ns * sizeof *vs);
         if (!vs) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -396,8 +417,9 @@ static void execute(runtime *rt, size_t idx)
     st->nc.log_lock = &rt->log_lock;
     st->nc.echo = echo_cb;
     st->nc.echo_ud = rt;
-    st->nc.echo_level = rt->o->verbosity > 0 ? ASSAY_LOG_INFO
-                                              : ASSAY_LOG_WARN;
+    st->nc.echo_level = rt->o->verbosity > 0   ? ASSAY_LOG_INFO
+                        : rt->o->verbosity < 0 ? ASSAY_LOG_ERROR
+                                               : ASSAY_LOG_WARN;
     st->nc.llm = rt->llm;
     assay_io *io = io_new(&st->nc, p);
     int rc = io ? 0 : assay_error_set(&err, ASSAY_ENOMEM, "out of memory");
@@ -485,6 +507,11 @@ static void skip_users(runtime *rt, size_t idx, const char *why)
         us->status = NS_SKIPPED;
         snprintf(us->error, sizeof us->error, "%s", why);
         rt->finished++;
+        char line[1400];
+        snprintf(line, sizeof line, "[%zu/%zu] %-7s %s (%s): %s",
+                 rt->finished, rt->total, "skipped", rt->g->nodes[u].name,
+                 rt->g->nodes[u].plugin->desc.name, why);
+        term_line(rt, line);
         skip_users(rt, u, why);
     }
 }
@@ -515,7 +542,7 @@ static void finish_node(runtime *rt, size_t idx)
         snprintf(line, sizeof line, "[%zu/%zu] %-7s %s (%s): %s",
                  rt->finished, rt->total, "FAILED", gn->name,
                  gn->plugin->desc.name, st->error);
-        term_line(rt, line);
+        term_print(rt, line, true); /* shown even with -q */
         char why[512];
         snprintf(why, sizeof why, "skipped: upstream node '%s' failed",
                  gn->name);

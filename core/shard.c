@@ -42,8 +42,7 @@ int shard_plan_build(const graph *g, shard_plan *p, assay_error *err)
             continue;
         }
         if (!(n->plugin->desc.flags & ASSAY_F_PER_ITEM) ||
-            (n->plugin->desc.flags & ASSAY_F_ALL_ITEMS) ||
-            !item_outputs_only(n))
+            (n->plugin->desc.flags & ASSAY_F_ALL_ITEMS))
             continue;
         long origin = -1;
         bool ok = true;

@@ -22,10 +22,12 @@ typedef struct shard_plan {
                          merge restores (-1: none) */
 } shard_plan;
 
-/* Classify every node of `g`.  Sources (kind "source", no inputs) are
- * partitioned; a node runs in shards when its plugin is per-item, all its
- * outputs are records/tables and every connected input comes from a node
- * that runs in shards (all through the same origin source). */
+/* Classify every node of `g`.  Sources (kind "source", no inputs) whose
+ * outputs are all records/tables are partitioned; a node runs in shards
+ * when its plugin is per-item and every connected input comes from a node
+ * that runs in shards (all through the same origin source).  After the
+ * merge, the json outputs of such a node (summaries of its own work) are
+ * {"shards": [value of shard 0, ...]}. */
 int shard_plan_build(const graph *g, shard_plan *p, assay_error *err);
 void shard_plan_free(shard_plan *p);
 
