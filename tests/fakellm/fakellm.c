@@ -46,7 +46,8 @@
  *
  * Stats: {"requests", "answered", "status": {code: n}, "faults": {kind:
  * n}, "inflight_max", "max_answered_per_key", "max_received_per_key",
- * "keys": {hash: [received, answered]}}.  The key of a request is a hash
+ * "nkeys", "span_s" (first request received to last answer sent, the
+ * evaluation time of a client), "keys": {hash: [received, answered]}}.  The key of a request is a hash
  * of its path and body, so one request retried is one key.
  */
 #ifndef _GNU_SOURCE
@@ -143,6 +144,7 @@ typedef struct server {
     size_t keycap, nkeys;
     uint64_t requests, answered, status[600], faults[F_N];
     long inflight, inflight_max;
+    double t_first, t_last; /* first request, last answer (since reset) */
     uint64_t rng;
     uint32_t next_gen;
 } server;
@@ -593,6 +595,10 @@ static void stats_json(server *s, sbuf *b)
     json_object_set_new(st, "max_answered_per_key", json_integer(max_a));
     json_object_set_new(st, "max_received_per_key", json_integer(max_r));
     json_object_set_new(st, "nkeys", json_integer((json_int_t)s->nkeys));
+    json_object_set_new(st, "span_s",
+                        json_real(s->t_last > s->t_first
+                                      ? s->t_last - s->t_first
+                                      : 0));
     json_object_set_new(st, "keys", keys);
     char *txt = json_dumps(st, JSON_COMPACT);
     json_decref(st);
@@ -662,6 +668,7 @@ static void handle(server *s, conn *c, const char *method, const char *path,
         memset(s->status, 0, sizeof s->status);
         memset(s->faults, 0, sizeof s->faults);
         s->inflight_max = 0;
+        s->t_first = s->t_last = 0;
         resp = http_response(200, NULL, "{}", 2, &rlen);
         send_now(s, c, resp, rlen);
         return;
@@ -715,6 +722,8 @@ static void handle(server *s, conn *c, const char *method, const char *path,
     }
 
     s->requests++;
+    if (s->t_first == 0)
+        s->t_first = now_s();
     uint64_t key = fnv1a(body, blen, fnv1a(path, strlen(path),
                                            0xcbf29ce484222325ULL));
     keystat *ks = key_get(s, key);
@@ -1093,8 +1102,10 @@ static void fire_timers(server *s)
             conn_close(s, c, true);
             continue;
         }
-        if (tm.answered)
+        if (tm.answered) {
             key_get(s, tm.key)->answered++;
+            s->t_last = now_s();
+        }
         if (tm.truncate) {
             c->close_after = true;
         }

@@ -12,7 +12,8 @@
  *
  *   bench-llm exec -- COMMAND ARGS...
  *       runs COMMAND and prints the same measures for it and every
- *       descendant it waited for (RUSAGE_CHILDREN), for the peer tool.
+ *       descendant it waited for (RUSAGE_CHILDREN), for the peer tool;
+ *       the command's stdout is sent to stderr.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -174,6 +175,9 @@ static int cmd_exec(int argc, char **argv)
     if (pid < 0)
         return 1;
     if (pid == 0) {
+        /* the command's own output goes to stderr: stdout carries only
+         * the measurement line */
+        dup2(2, 1);
         execvp(argv[1], argv + 1);
         perror(argv[1]);
         _exit(127);

@@ -15,6 +15,9 @@
 set -euo pipefail
 : "${BENCH_LLM:?}" "${FAKELLM:?}" "${OPENAI_PLUGIN:?}"
 here=$(cd "$(dirname "$0")" && pwd)
+BENCH_LLM=$(realpath "$BENCH_LLM")
+FAKELLM=$(realpath "$FAKELLM")
+OPENAI_PLUGIN=$(realpath "$OPENAI_PLUGIN")
 BENCH_DIR=${BENCH_DIR:-$here/../../../build/bench-cache}
 N=${N:-10000}
 N_C1=${N_C1:-200}
@@ -82,8 +85,9 @@ export PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 \
   OPENAI_API_KEY=fake-key
 echo
 echo "== assay vs promptfoo@$PEER_VERSION, same prompts, server, concurrency =="
-printf '%6s %7s %10s %10s %11s %11s %8s %8s\n' conc requests "assay s" \
-  "peer s" "assay cpu" "peer cpu" "wall x" "cpu x"
+printf '%6s %7s %8s %8s %8s %8s %9s %9s %8s %8s %8s\n' conc requests \
+  "a wall" "a eval" "pf wall" "pf eval" "a cpu s" "pf cpu s" "wall x" \
+  "eval x" "cpu x"
 for c in $LEVELS; do
   n=$N_PEER; [ "$c" = 1 ] && n=$N_C1
   # the same questions for both tools
@@ -106,27 +110,33 @@ providers:
 tests: file://$tmp/tests.csv
 YAML
   curl -s -X POST "http://127.0.0.1:$port/reset" > /dev/null
-  a=$("$BENCH_LLM" run --base-url "$base" --plugin "$OPENAI_PLUGIN" \
-      --requests "$n" --concurrency "$c" --latency-ms "$LATENCY_MS" \
-      --tag "p$c")
+  # whole processes on both sides (start-up, loading, the run)
+  a=$("$BENCH_LLM" exec -- "$BENCH_LLM" run --base-url "$base" \
+      --plugin "$OPENAI_PLUGIN" --requests "$n" --concurrency "$c" \
+      --latency-ms "$LATENCY_MS" --tag "p$c" 2> /dev/null)
+  sa=$(curl -s "http://127.0.0.1:$port/stats")
+  curl -s -X POST "http://127.0.0.1:$port/reset" > /dev/null
   p=$(cd "$tmp" && "$BENCH_LLM" exec -- "$pf/node_modules/.bin/promptfoo" \
       eval -c "$tmp/pf.yaml" --no-cache -j "$c" --no-progress-bar \
-      --no-table -o "$tmp/out-$c.json" 2> "$tmp/pf-$c.log" | tail -n1)
-  stats=$(curl -s "http://127.0.0.1:$port/stats")
-  python3 - "$a" "$p" "$stats" "$n" <<'PY'
+      --no-table -o "$tmp/out-$c.json" 2> "$tmp/pf-$c.log") || {
+    echo "promptfoo failed at concurrency $c:"; tail -n 20 "$tmp/pf-$c.log"
+    exit 1; }
+  sp=$(curl -s "http://127.0.0.1:$port/stats")
+  python3 - "$a" "$p" "$sa" "$sp" "$n" "$c" <<'PY'
 import json, sys
-a, p, st, n = (json.loads(sys.argv[1]), json.loads(sys.argv[2]),
-               json.loads(sys.argv[3]), int(sys.argv[4]))
-if p["exit"] != 0:
-    print("promptfoo exited %d (see its log)" % p["exit"])
-# both tools sent their n requests to the server
-sent = st["answered"]
-print("%6d %7d %10.2f %10.2f %10.3fs %10.3fs %7.2fx %7.1fx%s" % (
-    a["concurrency"], n, a["wall_s"], p["wall_s"], a["cpu_s"], p["cpu_s"],
-    p["wall_s"] / a["wall_s"], p["cpu_s"] / max(a["cpu_s"], 1e-9),
-    "" if sent == 2 * n else "  (server answered %d, expected %d)" %
-    (sent, 2 * n)))
+a, p, sa, sp = (json.loads(x) for x in sys.argv[1:5])
+n, c = int(sys.argv[5]), int(sys.argv[6])
+for name, st in (("assay", sa), ("promptfoo", sp)):
+    if st["answered"] != n or st["max_answered_per_key"] != 1:
+        print("  (%s: server answered %d of %d)" % (name, st["answered"], n))
+print("%6d %7d %8.2f %8.2f %8.2f %8.2f %9.3f %9.3f %7.2fx %7.2fx %7.1fx" % (
+    c, n, a["wall_s"], sa["span_s"], p["wall_s"],
+    sp["span_s"], a["cpu_s"], p["cpu_s"], p["wall_s"] / a["wall_s"],
+    sp["span_s"] / max(sa["span_s"], 1e-9),
+    p["cpu_s"] / max(a["cpu_s"], 1e-9)))
 PY
 done
 echo
-echo "wall x, cpu x: promptfoo / assay (higher is better for assay)"
+echo "wall: whole process (promptfoo includes Node start-up); eval: first"
+echo "request to last answer as the server saw it; cpu: user+system of the"
+echo "process tree; x: promptfoo / assay (higher is better for assay)"
