@@ -152,8 +152,23 @@ void svg_fmt_num(double v, char *buf, size_t n)
     double a = fabs(v);
     if (a == 0)
         snprintf(buf, n, "0");
-    else if (a >= 1e6 || a < 1e-4)
-        snprintf(buf, n, "%.3g", v);
+    else if (a >= 1e6 || a < 1e-4) {
+        /* "1.5e+21" -> "1.5e21", "2e-05" -> "2e-5" */
+        char t[64], *e;
+        snprintf(t, sizeof t, "%.3g", v);
+        e = strchr(t, 'e');
+        if (e) {
+            char *d = e + 1, *src = e + 1;
+            if (*src == '+')
+                src++;
+            else if (*src == '-')
+                *d++ = *src++;
+            while (*src == '0' && src[1])
+                src++;
+            memmove(d, src, strlen(src) + 1);
+        }
+        snprintf(buf, n, "%s", t);
+    }
     else if (a >= 1000)
         snprintf(buf, n, "%.6g", v);
     else
@@ -404,12 +419,9 @@ typedef struct canvas {
 static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
 {
     double lo = 0, hi = 0;
-    bool any = false;
     for (size_t s = 0; s < c->nseries; s++) {
         const svg_series *se = &c->series[s];
         for (size_t i = 0; i < se->n && i < c->ncats; i++) {
-            if (isfinite(se->y[i]))
-                any = true;
             range_add(&lo, &hi, se->y[i], false);
             if (se->lo)
                 range_add(&lo, &hi, se->lo[i], false);
@@ -417,7 +429,6 @@ static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
                 range_add(&lo, &hi, se->hi[i], false);
         }
     }
-    (void)any;
     frame f;
     svg_axis_nice(lo, hi, 6, false, &f.ya);
     /* category labels: horizontal when they fit, else rotated */
@@ -440,7 +451,7 @@ static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
     y_axis(o, &f, c->ylabel);
     size_t ns = c->nseries;
     double gw = band * 0.8, bw = gw / (double)ns;
-    bool values = c->ncats * ns <= 24 && bw >= 22;
+    bool values = c->ncats * ns <= 24 && bw >= 34;
     double zero = fy(&f, 0);
     char b[64], b2[64];
     for (size_t i = 0; i < c->ncats; i++) {
@@ -553,6 +564,20 @@ static void xy_body(strbuf *o, const svg_chart *c, const canvas *cv)
     frame f;
     svg_axis_nice(xlo, xhi, 7, c->xlog, &f.xa);
     svg_axis_nice(ylo, yhi, 6, c->ylog, &f.ya);
+    /* a few integer x values (epochs, indices, cut-offs): integer ticks */
+    bool ints = !c->xlog && xhi >= xlo && xhi - xlo <= 12;
+    for (size_t s = 0; ints && s < c->nseries; s++)
+        for (size_t i = 0; ints && i < c->series[s].n; i++) {
+            double x = sx(&c->series[s], i);
+            ints = !isfinite(x) || x == floor(x);
+        }
+    if (ints) {
+        f.xa.lo = xlo - (xhi == xlo ? 1 : 0);
+        f.xa.hi = xhi + (xhi == xlo ? 1 : 0);
+        f.xa.nticks = 0;
+        for (double t = f.xa.lo; t <= f.xa.hi && f.xa.nticks < 32; t++)
+            f.xa.ticks[f.xa.nticks++] = t;
+    }
     f.x0 = 12 + ticks_w(&f.ya) + (c->ylabel ? 18 : 0);
     /* room for the last x tick label */
     f.x1 = cv->w - 8 - ticks_w(&f.xa) / 2;
