@@ -510,7 +510,8 @@ static void skip_users(runtime *rt, size_t idx, const char *why)
         char line[1400];
         snprintf(line, sizeof line, "[%zu/%zu] %-7s %s (%s): %s",
                  rt->finished, rt->total, "skipped", rt->g->nodes[u].name,
-                 rt->g->nodes[u].plugin->desc.name, why);
+                 rt->g->nodes[u].plugin->desc.name,
+                 strncmp(why, "skipped: ", 9) ? why : why + 9);
         term_line(rt, line);
         skip_users(rt, u, why);
     }
