@@ -511,6 +511,11 @@ static assay_col_type side_type(const side_data *s, size_t c)
             continue;
         }
         any = true;
+        /* "00501" is a code, not a number: keep such columns as text */
+        if (f.len > 1 && v[0] == '0' && v[1] >= '0' && v[1] <= '9') {
+            all_int = all_num = false;
+            continue;
+        }
         if (!tio_parse_i64(f, &i))
             all_int = false;
         if (!tio_parse_f64(f, &d))
