@@ -1120,6 +1120,7 @@ int flaw_run(const assay_host *h, const flaw_spec *s, assay_io *io,
     char *ft = fitted_text(s, p);
     if (ft) {
         json_object_set_new(out, "fitted_law", json_string(ft));
+        json_object_set_new(out, "fitted_formula", json_string(ft));
         h->log(h, ASSAY_LOG_INFO, "fitted law: %s", ft);
         free(ft);
     }

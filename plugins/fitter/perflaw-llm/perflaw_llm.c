@@ -134,6 +134,21 @@ static int pl_extra(const flaw_fit *fit, json_t *out, void *ud,
         json_object_set_new(pub, pl_names[j], o);
     }
     json_object_set_new(out, "vs_published", pub);
+    /* compact form for the run summary (the substituted formula is in
+     * fitted_formula) */
+    char txt[160];
+    const double *c = fit->p;
+    for (int prec = 4; prec >= 2; prec--) {
+        snprintf(txt, sizeof txt,
+                 "MMLU=%.*g ln uN%+.*g ln uh%+.*g ln ud%+.*g ln uT'%+.*g", prec,
+                 c[0], prec, c[1], prec, c[2], prec, c[3], prec, c[4]);
+        if (strlen(txt) <= 60)
+            break;
+    }
+    json_object_set_new(out, "fitted_law", json_string(txt));
+    json_object_set_new(out, "law_form",
+                        json_string("u = exp(-((10/d + 20/h) gamma N)^2), "
+                                    "T' = min(T, S)"));
     json_object_set_new(out, "published_source",
                         json_string("wuch15/performance-law-planner plan.py "
                                     "@ 3ffa946"));

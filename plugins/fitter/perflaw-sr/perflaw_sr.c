@@ -102,10 +102,35 @@ fail:
     return rc;
 }
 
+/* Compact fitted law for the run summary (parameter order: w1 w2 b w3 w4
+ * w5 [D]). */
+static int sr_extra(const flaw_fit *fit, json_t *out, void *ud,
+                    assay_error *err)
+{
+    (void)ud;
+    (void)err;
+    const double *w = fit->p;
+    char txt[160];
+    for (int prec = 4; prec >= 2; prec--) {
+        snprintf(txt, sizeof txt,
+                 "y=%.*g g(N,%.*g)%+.*g g(h,%.*g)+g(D,%.*g)%+.*g", prec, w[0],
+                 prec, w[3], prec, w[1], prec, w[4], prec, w[5], prec, w[2]);
+        if (strlen(txt) <= 60)
+            break;
+    }
+    json_object_set_new(out, "fitted_law", json_string(txt));
+    json_object_set_new(
+        out, "law_form",
+        json_string(fit->spec->nparams > 6
+                        ? "g(x,w) = -1/(2 x^w) - w ln x; D fitted"
+                        : "g(x,w) = -1/(2 x^w) - w ln x; D = tokens x ApEn"));
+    return 0;
+}
+
 static int sr_run(void *state, assay_io *io, assay_error *err)
 {
     sr_state *st = state;
-    return flaw_run(st->host, &st->spec, io, NULL, NULL, err);
+    return flaw_run(st->host, &st->spec, io, sr_extra, NULL, err);
 }
 
 static void sr_destroy(void *state)
