@@ -6,73 +6,17 @@
 # Slurm cannot be started (not root, packages missing).
 set -euo pipefail
 : "${ASSAY:?}" "${FAKELLM:?}"
-skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
-[ "$(id -u)" -eq 0 ] || skip "starting slurmctld/slurmd here needs root"
-for b in slurmctld slurmd sbatch squeue scontrol munged munge; do
-  command -v "$b" >/dev/null ||
-    skip "$b not installed (apt-get install slurm-wlm munge)"
-done
 tmp=$(mktemp -d)
 srv=
-ctl=
+. "$(dirname "$0")/slurm-env.sh"
 cleanup() {
   [ -n "$srv" ] && kill "$srv" 2>/dev/null || true
-  if [ -f "$tmp/slurm/slurmd.pid" ]; then kill "$(cat "$tmp/slurm/slurmd.pid")" 2>/dev/null || true; fi
-  if [ -f "$tmp/slurm/slurmctld.pid" ]; then kill "$(cat "$tmp/slurm/slurmctld.pid")" 2>/dev/null || true; fi
-  [ -n "${munged_started:-}" ] && pkill -f "munged --socket=$tmp" 2>/dev/null || true
-  sleep 0.5
+  slurm_down
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# munge: a key and a daemon of our own socket
-chmod 755 "$tmp"  # munged (user munge) must reach its files
-mkdir -p "$tmp/munge" "$tmp/slurm/state" "$tmp/slurm/spool"
-chown munge:munge "$tmp/munge" 2>/dev/null || true
-key=/etc/munge/munge.key
-[ -f "$key" ] || skip "no munge key at $key"
-runuser -u munge -- munged --socket="$tmp/munge/sock" \
-  --pid-file="$tmp/munge/pid" --log-file="$tmp/munge/log" \
-  --seed-file="$tmp/munge/seed" 2>/dev/null || skip "munged did not start"
-munged_started=1
-host=$(hostname)
-ctlport=$((17000 + RANDOM % 2000))
-cat > "$tmp/slurm/slurm.conf" <<CONF
-ClusterName=assaytest
-SlurmctldHost=$host
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$tmp/munge/sock
-StateSaveLocation=$tmp/slurm/state
-SlurmdSpoolDir=$tmp/slurm/spool
-SlurmctldPidFile=$tmp/slurm/slurmctld.pid
-SlurmdPidFile=$tmp/slurm/slurmd.pid
-SlurmctldLogFile=$tmp/slurm/slurmctld.log
-SlurmdLogFile=$tmp/slurm/slurmd.log
-SlurmctldPort=$ctlport
-SlurmdPort=$((ctlport + 1))
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-ReturnToService=2
-JobCompType=jobcomp/none
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
-PartitionName=assay Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-CONF
-export SLURM_CONF="$tmp/slurm/slurm.conf"
-slurmctld -f "$SLURM_CONF" || skip "slurmctld did not start"
-slurmd -f "$SLURM_CONF" || skip "slurmd did not start"
-for _ in $(seq 60); do
-  sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 0.5
-done
-sinfo -h -o %T | grep -q idle || skip "the Slurm node did not become idle"
-echo "slurm: one-node cluster up on $host:$ctlport"
+slurm_up
 
 # the experiment: an LLM node per item + metrics over all items
 export FAKE_KEY="sk-slurm-test-key"
