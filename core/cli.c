@@ -13,6 +13,8 @@
 #include "hostapi.h"
 #include "options.h"
 #include "registry.h"
+#include "report/cmd.h"
+#include "report/summary.h"
 #include "run.h"
 #include "sha256.h"
 #include "shard.h"
@@ -46,7 +48,8 @@ static const char USAGE[] =
     "  validate EXP.yaml   check an experiment without running it\n"
     "  plugins [info NAME] list plugins, or show one plugin's manual\n"
     "  graph EXP.yaml      print the graph (--format dot|mermaid)\n"
-    "  runs                list past runs\n"
+    "  runs [compare A B]  list past runs, or compare two runs\n"
+    "  report RUN_DIR      rebuild a run's report.html\n"
     "  merge DIR...        merge the shard runs of one experiment\n"
     "  slurm EXP.yaml --shards N   submit a sharded run to Slurm\n"
     "  k8s EXP.yaml --shards N     write Kubernetes Jobs for a sharded run\n"
@@ -98,8 +101,10 @@ static const char GRAPH_HELP[] =
 
 static const char RUNS_HELP[] =
     "usage: assay runs [--runs-dir DIR]\n"
+    "       assay runs compare A B   (see assay runs compare --help)\n"
     "\n"
-    "List past runs: experiment, start time, status, duration, path.\n";
+    "List past runs: experiment, start time, status, duration, key "
+    "metric,\npath.\n";
 
 typedef struct args {
     const char *file;
@@ -572,6 +577,8 @@ static int cmp_rows(const void *a, const void *b)
 
 static int cmd_runs(int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "compare")) /* report */
+        return report_cmd_compare(argc - 1, argv + 1);
     args a = {0};
     int rc = parse_args(argc, argv, &a, RUNS_HELP);
     if (rc || a.help)
@@ -614,10 +621,13 @@ static int cmd_runs(int argc, char **argv)
                 rows = nr;
             }
             const char *st = json_string_value(json_object_get(m, "started"));
+            char key[200], rdir[PATH_MAX + 300]; /* report: key metric */
+            snprintf(rdir, sizeof rdir, "%s/%s", ed, e2->d_name);
+            summary_key_metric(rdir, key, sizeof key);
             snprintf(rows[n].started, sizeof rows[n].started, "%s",
                      st ? st : "");
             snprintf(rows[n].line, sizeof rows[n].line,
-                     "%-24s %-20s %-11s %8.1fs  %s/%s",
+                     "%-24s %-20s %-11s %8.1fs  %-30s %s/%s",
                      json_string_value(json_object_get(m, "experiment"))
                          ? json_string_value(json_object_get(m, "experiment"))
                          : "?",
@@ -625,8 +635,8 @@ static int cmd_runs(int argc, char **argv)
                      json_string_value(json_object_get(m, "status"))
                          ? json_string_value(json_object_get(m, "status"))
                          : "?",
-                     json_number_value(json_object_get(m, "seconds")), ed,
-                     e2->d_name);
+                     json_number_value(json_object_get(m, "seconds")),
+                     key, ed, e2->d_name);
             n++;
             json_decref(m);
         }
@@ -634,8 +644,8 @@ static int cmd_runs(int argc, char **argv)
     }
     closedir(d);
     qsort(rows, n, sizeof *rows, cmp_rows);
-    printf("%-24s %-20s %-11s %9s  %s\n", "experiment", "started", "status",
-           "time", "directory");
+    printf("%-24s %-20s %-11s %9s  %-30s %s\n", "experiment", "started",
+           "status", "time", "key metric", "directory");
     for (size_t i = 0; i < n; i++)
         printf("%s\n", rows[i].line);
     free(rows);
@@ -877,6 +887,8 @@ int cli_main(int argc, char **argv)
         return cmd_graph(sub_argc, sub_argv);
     if (!strcmp(cmd, "runs"))
         return cmd_runs(sub_argc, sub_argv);
+    if (!strcmp(cmd, "report")) /* report */
+        return report_cmd_report(sub_argc, sub_argv);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(sub_argc, sub_argv);
     if (!strcmp(cmd, "slurm"))
@@ -887,8 +899,9 @@ int cli_main(int argc, char **argv)
         return cmd_llm(sub_argc, sub_argv);
     static const char *const cmds[] = {"run",  "validate", "plugins",
                                        "graph", "runs",    "llm",
-                                       "merge", "slurm",   "k8s"};
-    const char *best = util_did_you_mean(cmd, cmds, 9);
+                                       "merge", "slurm",   "k8s",
+                                       "report"};
+    const char *best = util_did_you_mean(cmd, cmds, 10);
     fprintf(stderr, "assay: unknown command '%s'%s%s%s\n\n%s", cmd,
             best ? "; did you mean '" : "", best ? best : "",
             best ? "'?" : "", USAGE);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hostapi.h"
+#include "report/report.h"
 #include "sha256.h"
 #include "shard.h"
 #include "store.h"
@@ -282,6 +283,9 @@ static json_t *node_record(runtime *rt, size_t idx, const assay_io *io)
             e, "type", json_string(graph_type_name(value_type(v))));
         json_object_set_new(e, "count", json_integer((json_int_t)value_count(v)));
         json_object_set_new(e, "sha256", json_string(value_hash(v)));
+        /* report: the port's chart hint (no member when it has none) */
+        json_object_set_new(
+            e, "chart", json_string(gn->plugin->desc.outputs[i].chart));
         json_object_set_new(outs, pn, e);
     }
     json_object_set_new(o, "outputs", outs);
@@ -746,82 +750,6 @@ static void write_manifest(runtime *rt, const char *status)
     free(s);
 }
 
-/* Print the numbers of a json value as "path = value" lines. */
-static void print_numbers(const json_t *v, const char *prefix, int depth,
-                          int *budget)
-{
-    if (*budget <= 0 || depth > 4)
-        return;
-    if (json_is_number(v) || json_is_string(v) || json_is_boolean(v)) {
-        if (json_is_string(v) && strlen(json_string_value(v)) > 60)
-            return;
-        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
-        printf("  %-40s %s\n", prefix, s ? s : "?");
-        free(s);
-        (*budget)--;
-        return;
-    }
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        json_object_foreach((json_t *)v, k, x)
-        {
-            char p[512];
-            snprintf(p, sizeof p, "%s%s%s", prefix, prefix[0] ? "." : "", k);
-            print_numbers(x, p, depth + 1, budget);
-        }
-    } else if (json_is_array(v) && json_array_size(v) <= 8) {
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            char p[512];
-            snprintf(p, sizeof p, "%s[%zu]", prefix, i);
-            print_numbers(json_array_get(v, i), p, depth + 1, budget);
-        }
-    }
-}
-
-static void print_summary(runtime *rt, const char *status)
-{
-    if (rt->o->verbosity < 0)
-        return;
-    const graph *g = rt->g;
-    size_t done = 0, failed = 0, skipped = 0, cached = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        nstate *st = &rt->ns[i];
-        done += st->status == NS_DONE;
-        failed += st->status == NS_FAILED;
-        skipped += st->status == NS_SKIPPED;
-        cached += st->status == NS_DONE && strcmp(st->source, "run") != 0;
-    }
-    printf("\n%s: %s — %zu done (%zu reused), %zu failed, %zu skipped in "
-           "%.2fs\n",
-           g->experiment, status, done, cached, failed, skipped,
-           util_now() - rt->t0);
-    for (size_t i = 0; i < g->nreport; i++) {
-        const gref *r = &g->report[i];
-        nstate *st = &rt->ns[r->node];
-        char name[300];
-        graph_ref_name(g, r, name, sizeof name);
-        size_t oi = (size_t)(r->port - g->nodes[r->node].plugin->desc.outputs);
-        value *v = st->outs ? st->outs[oi] : NULL;
-        if (!v) {
-            printf("%s: (not produced)\n", name);
-            continue;
-        }
-        if (value_type(v) == ASSAY_T_JSON) {
-            printf("%s:\n", name);
-            int budget = 40;
-            print_numbers(value_json(v), "", 0, &budget);
-        } else
-            printf("%s: %zu %s\n", name, value_count(v),
-                   value_type(v) == ASSAY_T_TABLE ? "rows" : "records");
-    }
-    for (size_t i = 0; i < g->n; i++)
-        if (rt->ns[i].status == NS_FAILED)
-            printf("failed: %s: %s\n", g->nodes[i].name, rt->ns[i].error);
-    printf("run directory: %s\n", rt->run_dir);
-    fflush(stdout);
-}
-
 /* ---- setup ------------------------------------------------------------ */
 
 static const assay_plugin *find_plugin_cb(void *ud, const char *name)
@@ -1025,7 +953,8 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
                                                    : "failed";
     write_manifest(&rt, status);
     rlog(&rt, "run %s", status);
-    print_summary(&rt, status);
+    /* report: report.html and the terminal summary (core/report) */
+    report_finish_run(rt.run_dir, o->verbosity >= 0);
     exit_code = ok ? 0 : 1;
 out:
     if (rt.ns)

@@ -62,6 +62,7 @@ typedef struct cmp {
     cdiff *c;
     size_t nc, capc;
     strbuf notes; /* lines about what could not be compared */
+    size_t identical; /* per-item columns equal on every paired item */
     const compare_opts *o;
 } cmp;
 
@@ -446,6 +447,15 @@ static int item_tests(cmp *c, const rd_node *na, const rd_port *pa,
             c->t = nv;
             c->capt = ncap;
         }
+        bool same = true;
+        for (size_t q = 0; q < m && same; q++) {
+            double x = ca->num[ia[q]], y = cb->num[ib[q]];
+            same = x == y || (isnan(x) && isnan(y));
+        }
+        if (same) {
+            c->identical++;
+            continue;
+        }
         itest *t = &c->t[c->nt++];
         memset(t, 0, sizeof *t);
         snprintf(t->output, sizeof t->output, "%s.%s", na->name, pa->name);
@@ -667,11 +677,15 @@ static void print_text(const cmp *c, FILE *out, const char *html)
     else
         fprintf(out, "  %-*s %-*s %12s %12s %12s\n", (int)wo, "output",
                 (int)wm, "number", "A", "B", "B - A");
+    size_t same = 0;
     for (size_t i = 0; i < c->nm; i++) {
         const mdiff *m = &c->m[i];
-        if (m->has_a && m->has_b && m->a.v == m->b.v && shown >= 200)
+        if (m->has_a && m->has_b && m->a.v == m->b.v) {
+            same++;
             continue;
-        shown++;
+        }
+        if (++shown > 200)
+            continue;
         fmt(m->a.v, m->a.integer, a, sizeof a);
         fmt(m->b.v, m->b.integer, b, sizeof b);
         if (m->has_a && m->has_b)
@@ -682,12 +696,20 @@ static void print_text(const cmp *c, FILE *out, const char *html)
                 (int)wm, mpath(m), m->has_a ? a : "-", m->has_b ? b : "-",
                 d);
     }
+    if (same)
+        fprintf(out, "  (%zu more numbers are equal in both runs)\n", same);
+    if (shown > 200)
+        fprintf(out, "  (%zu more differences in the HTML page)\n",
+                shown - 200);
     /* paired tests */
     fprintf(out, "\npaired tests on the same items (B - A, %.0f%% "
                  "intervals)\n",
             100 * (1 - c->o->alpha));
     if (!c->nt)
-        fprintf(out, "  (no per-item outputs to pair)\n");
+        fprintf(out, "  (no per-item values that differ)\n");
+    if (c->identical)
+        fprintf(out, "  (%zu per-item column%s equal on every item)\n",
+                c->identical, c->identical == 1 ? "" : "s");
     for (size_t i = 0; i < c->nt; i++) {
         const itest *t = &c->t[i];
         fmt(t->boot.mean_a, false, a, sizeof a);
@@ -771,34 +793,42 @@ static void td_p(strbuf *o, double p, double alpha)
                   p < alpha ? " best" : "", p, b);
 }
 
-/* Grouped bars A vs B for the metrics of one output (unit scale). */
+/* Whether a difference is worth a bar: a real number in both runs that
+ * changed. */
+static bool chart_diff(const mdiff *m)
+{
+    return m->has_a && m->has_b && !m->a.integer && !m->b.integer &&
+           m->a.v != m->b.v && isfinite(m->a.v) && isfinite(m->b.v);
+}
+
+/* Grouped bars A vs B for the changed numbers of one output, on the
+ * scale of the first: within [-1, 1], or within 10x of it. */
 static int diff_chart(strbuf *o, const cmp *c, size_t from, size_t to)
 {
     const char *cats[24];
-    double ya[24], yb[24];
+    double ya[24], yb[24], la[24], ha[24], lb[24], hb[24];
     size_t n = 0;
+    double ref = NAN;
     for (size_t i = from; i < to && n < 24; i++) {
         const mdiff *m = &c->m[i];
-        if (!m->has_a || !m->has_b || m->a.integer || fabs(m->a.v) > 1 ||
-            fabs(m->b.v) > 1)
+        if (!chart_diff(m))
+            continue;
+        double a = fabs(m->a.v) > fabs(m->b.v) ? fabs(m->a.v) : fabs(m->b.v);
+        if (isnan(ref))
+            ref = a;
+        bool unit = ref <= 1;
+        if (unit ? a > 1 : (a <= 1 || a > ref * 10 || a < ref / 10))
             continue;
         cats[n] = m->a.path;
         ya[n] = m->a.v;
-        yb[n++] = m->b.v;
+        yb[n] = m->b.v;
+        la[n] = m->a.lo;
+        ha[n] = m->a.hi;
+        lb[n] = m->b.lo;
+        hb[n++] = m->b.hi;
     }
     if (n < 1)
         return 0;
-    double la[24], ha[24], lb[24], hb[24];
-    for (size_t i = from, k = 0; i < to && k < n; i++) {
-        const mdiff *m = &c->m[i];
-        if (!m->has_a || !m->has_b || m->a.integer || fabs(m->a.v) > 1 ||
-            fabs(m->b.v) > 1)
-            continue;
-        la[k] = m->a.lo;
-        ha[k] = m->a.hi;
-        lb[k] = m->b.lo;
-        hb[k++] = m->b.hi;
-    }
     svg_series s[2] = {{.name = "A", .n = n, .y = ya, .lo = la, .hi = ha},
                        {.name = "B", .n = n, .y = yb, .lo = lb, .hi = hb}};
     svg_chart ch = {.kind = SVG_BAR, .title = c->m[from].output,
@@ -806,6 +836,42 @@ static int diff_chart(strbuf *o, const cmp *c, size_t from, size_t to)
     assay_error e = {0};
     int rc = svg_render(&ch, o, &e);
     return rc == ASSAY_ENOMEM ? rc : 0;
+}
+
+/* Paired differences B - A with their intervals, one chart per output. */
+static int paired_charts(strbuf *o, const cmp *c)
+{
+    for (size_t i = 0; i < c->nt;) {
+        size_t j = i;
+        while (j < c->nt && !strcmp(c->t[j].output, c->t[i].output))
+            j++;
+        const char *cats[24];
+        double y[24], lo[24], hi[24];
+        size_t n = 0;
+        for (size_t k = i; k < j && n < 24; k++) {
+            if (!isfinite(c->t[k].boot.lo))
+                continue;
+            cats[n] = c->t[k].column;
+            y[n] = c->t[k].boot.diff;
+            lo[n] = c->t[k].boot.lo;
+            hi[n++] = c->t[k].boot.hi;
+        }
+        if (n) {
+            char title[400];
+            snprintf(title, sizeof title, "%s: mean difference B - A",
+                     c->t[i].output);
+            svg_series s = {.name = "B - A", .n = n, .y = y, .lo = lo,
+                            .hi = hi};
+            svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = cats,
+                            .ncats = n, .series = &s, .nseries = 1,
+                            .width = 480, .height = 320};
+            assay_error e = {0};
+            if (svg_render(&ch, o, &e) == ASSAY_ENOMEM)
+                return ASSAY_ENOMEM;
+        }
+        i = j;
+    }
+    return 0;
 }
 
 static int render_html(const cmp *c, strbuf *o)
@@ -868,32 +934,9 @@ static int render_html(const cmp *c, strbuf *o)
                  "McNemar's test on the items that changed.</p>",
               100 * (1 - c->o->alpha));
     if (c->nt) {
-        double dy[64], dl[64], dh[64];
-        const char *dc[64];
-        char names[64][200];
-        size_t nd = 0;
-        for (size_t i = 0; i < c->nt && nd < 24; i++) {
-            const itest *t = &c->t[i];
-            if (!isfinite(t->boot.lo))
-                continue;
-            snprintf(names[nd], sizeof names[nd], "%s %s", t->output,
-                     t->column);
-            dc[nd] = names[nd];
-            dy[nd] = t->boot.diff;
-            dl[nd] = t->boot.lo;
-            dh[nd++] = t->boot.hi;
-        }
-        if (nd) {
-            svg_series s = {.name = "B - A", .n = nd, .y = dy, .lo = dl,
-                            .hi = dh};
-            svg_chart ch = {.kind = SVG_BAR,
-                            .title = "paired differences B - A",
-                            .cats = dc, .ncats = nd, .series = &s,
-                            .nseries = 1, .width = nd > 8 ? 900 : 640};
-            assay_error e = {0};
-            if (svg_render(&ch, o, &e) == ASSAY_ENOMEM)
-                rc = ASSAY_ENOMEM;
-        }
+        sb_puts(o, "<div class=\"charts\">");
+        rc = paired_charts(o, c);
+        sb_puts(o, "</div>");
         static const char *const tt[] = {
             "output", "column", "paired by", "n", "mean A", "mean B",
             "B - A", "interval", "bootstrap p", "right&#8594;wrong",

@@ -1534,7 +1534,7 @@ static bool varies(const rd_col *col, size_t n)
 }
 
 static void preview(strbuf *o, const rd_items *it, size_t rows,
-                    const char *file)
+                    size_t total, const char *file)
 {
     size_t nr = it->nrows < rows ? it->nrows : rows;
     size_t nc = it->ncols < PREVIEW_COLS ? it->ncols : PREVIEW_COLS;
@@ -1562,10 +1562,10 @@ static void preview(strbuf *o, const rd_items *it, size_t rows,
         sb_puts(o, "</tr>");
     }
     sb_puts(o, "</tbody></table></div><p class=\"note\">");
-    if (it->nrows > nr)
-        sb_printf(o, "First %zu of %zu rows", nr, it->nrows);
+    if (total > nr)
+        sb_printf(o, "First %zu of %zu rows", nr, total);
     else
-        sb_printf(o, "%zu row%s", it->nrows, it->nrows == 1 ? "" : "s");
+        sb_printf(o, "%zu row%s", total, total == 1 ? "" : "s");
     if (it->ncols > nc)
         sb_printf(o, ", %zu of %zu columns", nc, it->ncols);
     sb_puts(o, "; all values in <code>");
@@ -1588,7 +1588,9 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
         sb_puts(o, "<p class=\"note\">empty</p>");
         return 0;
     }
-    if (p->count > ITEMS_MAX_LOAD || over_budget(c)) {
+    if (p->count > ITEMS_MAX_LOAD)
+        want_charts = false;
+    if (over_budget(c)) {
         sb_printf(o, "<p class=\"note\">%zu %s in <code>", p->count,
                   p->type == ASSAY_T_TABLE ? "rows" : "records");
         report_esc(o, file);
@@ -1597,7 +1599,11 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
     }
     rd_items *it = NULL;
     assay_error err = {0};
-    int rc = rundir_items(c->rd, n, p, rows, &it, &err);
+    size_t total = p->count;
+    /* charts need every value; a preview needs only the first rows */
+    int rc = want_charts ? rundir_items(c->rd, n, p, rows, &it, &err)
+                         : rundir_items_head(c->rd, n, p, rows, &it, &total,
+                                             &err);
     if (rc == ASSAY_ENOMEM)
         return rc;
     if (rc) {
@@ -1668,7 +1674,7 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
         sb_puts(o, "</div>");
     }
     if (!rc)
-        preview(o, it, rows, file);
+        preview(o, it, rows, total > it->nrows ? total : it->nrows, file);
     rd_items_free(it);
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
@@ -2691,4 +2697,27 @@ int report_write(const char *run_dir, const char *out_path, char *written,
     sb_free(&sb);
     rundir_free(rd);
     return rc;
+}
+
+void report_finish_run(const char *run_dir, bool print)
+{
+    rundir *rd = NULL;
+    assay_error err = {0};
+    if (rundir_load(run_dir, &rd, &err)) {
+        fprintf(stderr, "assay: warning: no report: %s\n", err.text);
+        return;
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/report.html", rd->path);
+    strbuf sb = {0};
+    int rc = report_render(rd, &sb, &err);
+    if (!rc)
+        rc = store_write_file(path, sb.buf, sb.len, false, &err);
+    sb_free(&sb);
+    if (rc)
+        fprintf(stderr, "assay: warning: cannot write %s: %s\n", path,
+                err.text);
+    if (print)
+        summary_print(stdout, rd, rc ? NULL : path);
+    rundir_free(rd);
 }

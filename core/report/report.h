@@ -21,6 +21,7 @@
 #ifndef ASSAY_REPORT_REPORT_H
 #define ASSAY_REPORT_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <assay/error.h>
@@ -40,6 +41,11 @@ int report_render(const rundir *rd, strbuf *out, assay_error *err);
  * path written goes to `written` (may be NULL). */
 int report_write(const char *run_dir, const char *out_path, char *written,
                  size_t written_sz, assay_error *err);
+
+/* At the end of `assay run`: write <run_dir>/report.html and, when
+ * `print`, the terminal summary (key numbers, where the report is).
+ * Problems become warnings on stderr: the run itself is unaffected. */
+void report_finish_run(const char *run_dir, bool print);
 
 /* ---- pieces shared with the comparison page ------------------------------ */
 

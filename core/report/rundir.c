@@ -4,6 +4,7 @@
 #include "rundir.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -720,4 +721,164 @@ static int flatten(const json_t *j, const char *prefix, size_t max_array,
 int rd_flatten(const json_t *j, size_t max_array, rd_nums *out)
 {
     return flatten(j, "", max_array, 0, out);
+}
+
+/* First `rows` rows of a binary table (the layout of core/table.c:
+ * magic, rows, columns, per column type/name, then each column: numbers
+ * as 8-byte values, strings as a length array then the bytes). */
+static int table_head(FILE *f, size_t rows, assay_table **out,
+                      size_t *total, assay_error *err)
+{
+    char magic[8];
+    uint64_t nr, nc;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "ASSAYTB1", 8) ||
+        fread(&nr, 8, 1, f) != 1 || fread(&nc, 8, 1, f) != 1 ||
+        nc > 100000 || nr > ((uint64_t)1 << 40))
+        return assay_error_set(err, ASSAY_EDATA, "not an assay table file");
+    *total = (size_t)nr;
+    size_t k = nr < rows ? (size_t)nr : rows;
+    assay_table *t = table_new(k);
+    if (!t)
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    int rc = 0;
+    uint32_t *lens = NULL;
+    char *buf = NULL;
+    for (uint64_t c = 0; c < nc; c++) {
+        uint32_t ty, nl;
+        char name[1024];
+        if (fread(&ty, 4, 1, f) != 1 || fread(&nl, 4, 1, f) != 1 ||
+            nl >= sizeof name || fread(name, 1, nl, f) != nl ||
+            ty < ASSAY_COL_INT64 || ty > ASSAY_COL_STRING) {
+            rc = assay_error_set(err, ASSAY_EDATA, "corrupt table header");
+            goto out;
+        }
+        name[nl] = '\0';
+        if (!table_add_col(t, name, (assay_col_type)ty)) {
+            rc = assay_error_set(err, ASSAY_EDATA, "corrupt table column");
+            goto out;
+        }
+    }
+    lens = malloc((k ? k : 1) * sizeof *lens);
+    if (!lens) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        assay_column *col = &t->cols[c];
+        if (col->type != ASSAY_COL_STRING) {
+            if (fread(col->data, 8, k, f) != k ||
+                fseeko(f, (off_t)((nr - k) * 8), SEEK_CUR)) {
+                rc = assay_error_set(err, ASSAY_EDATA, "truncated table");
+                goto out;
+            }
+            continue;
+        }
+        /* lengths: the first k kept, the rest only summed to skip */
+        uint64_t skip = 0;
+        for (uint64_t r = 0; r < nr; r++) {
+            uint32_t l;
+            if (fread(&l, 4, 1, f) != 1) {
+                rc = assay_error_set(err, ASSAY_EDATA, "truncated table");
+                goto out;
+            }
+            if (r < k)
+                lens[r] = l;
+            else if (l != UINT32_MAX)
+                skip += l;
+        }
+        for (size_t r = 0; r < k; r++) {
+            if (lens[r] == UINT32_MAX)
+                continue;
+            char *nb = realloc(buf, (size_t)lens[r] + 1);
+            if (!nb) {
+                rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+                goto out;
+            }
+            buf = nb;
+            if (fread(buf, 1, lens[r], f) != lens[r] ||
+                table_set_str(t, c, r, buf, lens[r])) {
+                rc = assay_error_set(err, ASSAY_EDATA, "truncated table");
+                goto out;
+            }
+        }
+        if (skip && fseeko(f, (off_t)skip, SEEK_CUR)) {
+            rc = assay_error_set(err, ASSAY_EDATA, "truncated table");
+            goto out;
+        }
+    }
+out:
+    free(lens);
+    free(buf);
+    if (rc)
+        table_free(t);
+    else
+        *out = t;
+    return rc;
+}
+
+int rundir_items_head(const rundir *rd, const rd_node *n, const rd_port *p,
+                      size_t rows, rd_items **out, size_t *total,
+                      assay_error *err)
+{
+    char path[PATH_MAX + 600];
+    *out = NULL;
+    *total = 0;
+    if (p->type != ASSAY_T_RECORDS && p->type != ASSAY_T_TABLE)
+        return assay_error_set(err, ASSAY_EINVAL, "%s.%s is not per-item",
+                               n->name, p->name);
+    if (rundir_path(rd, n, p, path, sizeof path))
+        return assay_error_set(err, ASSAY_EINVAL, "path too long");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return assay_error_set(err, ASSAY_EIO, "%s: cannot open", path);
+    rd_items *it = calloc(1, sizeof *it);
+    int rc = it ? 0 : assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    if (!rc && p->type == ASSAY_T_TABLE) {
+        assay_table *t = NULL;
+        rc = table_head(f, rows, &t, total, err);
+        if (!rc) {
+            rc = items_from_table(t, it);
+            table_free(t);
+            if (rc)
+                assay_error_set(err, rc, "out of memory");
+        } else
+            assay_error_prefix(err, "%s: ", path);
+    } else if (!rc) {
+        json_t *arr = json_array();
+        char *line = NULL;
+        size_t cap = 0, lineno = 0;
+        ssize_t len;
+        while (arr && json_array_size(arr) < rows &&
+               (len = getline(&line, &cap, f)) >= 0) {
+            lineno++;
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                len--;
+            if (len == 0)
+                continue;
+            json_error_t je;
+            json_t *r = json_loadb(line, (size_t)len, 0, &je);
+            if (!r || json_array_append_new(arr, r)) {
+                rc = assay_error_set(err, ASSAY_EDATA, "%s:%zu: %s", path,
+                                     lineno, r ? "out of memory" : je.text);
+                break;
+            }
+        }
+        free(line);
+        if (!arr)
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        if (!rc) {
+            *total = json_array_size(arr);
+            rc = items_from_records(arr, rows, it);
+            if (rc)
+                assay_error_set(err, rc, "out of memory");
+        }
+        json_decref(arr);
+    }
+    fclose(f);
+    if (rc) {
+        rd_items_free(it);
+        return rc;
+    }
+    *out = it;
+    return 0;
 }

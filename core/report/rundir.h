@@ -111,6 +111,14 @@ int rundir_items(const rundir *rd, const rd_node *n, const rd_port *p,
                  size_t keep_text, rd_items **out, assay_error *err);
 void rd_items_free(rd_items *it);
 
+/* The first `rows` rows only (a preview), without reading the whole
+ * output: JSONL stops after `rows` records, a table reads the start of
+ * each column.  it->nrows is the number read; *total gets the full row
+ * count when the file says it (tables), else the number read. */
+int rundir_items_head(const rundir *rd, const rd_node *n, const rd_port *p,
+                      size_t rows, rd_items **out, size_t *total,
+                      assay_error *err);
+
 /* Column by name, or NULL. */
 const rd_col *rd_items_col(const rd_items *it, const char *name);
 

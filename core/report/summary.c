@@ -243,6 +243,26 @@ void summary_print(FILE *out, const rundir *rd, const char *report_path)
             fprintf(out, "  (%zu more numbers in the report)\n", k.omitted);
     }
     summary_keys_free(&k);
+    /* listed per-item outputs: their size; listed but missing: say so */
+    json_t *list =
+        json_object_get(json_object_get(m, "config"), "report");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *ref = json_string_value(json_array_get(list, i));
+        const char *dot = ref ? strrchr(ref, '.') : NULL;
+        char node[256];
+        if (!dot || (size_t)(dot - ref) >= sizeof node)
+            continue;
+        memcpy(node, ref, (size_t)(dot - ref));
+        node[dot - ref] = '\0';
+        long ix = rundir_find(rd, node);
+        const rd_port *p = ix >= 0 ? rundir_port(&rd->nodes[ix], dot + 1)
+                                   : NULL;
+        if (!p)
+            fprintf(out, "%s: (not produced)\n", ref);
+        else if (p->type != ASSAY_T_JSON)
+            fprintf(out, "%s: %zu %s\n", ref, p->count,
+                    p->type == ASSAY_T_TABLE ? "rows" : "records");
+    }
     for (size_t i = 0; i < rd->n; i++)
         if (!strcmp(rd->nodes[i].status, "failed"))
             fprintf(out, "failed: %s: %s\n", rd->nodes[i].name,
