@@ -224,12 +224,9 @@ static int read_param(flaw_spec *s, const char *name, const json_t *v,
                                    lo, hi);
     }
     if (!init || json_is_null(init)) {
-        buf[n++] = isfinite(lo) && isfinite(hi) ? 0.5 * (lo + hi)
-                   : isfinite(lo)               ? (lo > 0 ? lo * 2 : 1.0)
-                   : isfinite(hi)               ? (hi < 0 ? hi * 2 : 0.0)
-                                                : 1.0;
-        if (isfinite(lo) && lo <= 1 && (!isfinite(hi) || hi >= 1))
-            buf[0] = 1.0;
+        /* no initial value: 1, or the middle of a finite range (a single
+         * bound clamps 1 into the range when the grid is expanded) */
+        buf[n++] = isfinite(lo) && isfinite(hi) ? 0.5 * (lo + hi) : 1.0;
     } else if (json_is_number(init)) {
         buf[n++] = json_number_value(init);
     } else if (json_is_array(init) && json_array_size(init) > 0) {
