@@ -418,7 +418,8 @@ static int cmd_validate(int argc, char **argv)
     for (size_t i = 0; i < g->n; i++)
         for (size_t j = 0; j < g->nodes[i].ninputs; j++)
             edges += g->nodes[i].inputs[j].nrefs;
-    printf("%s: ok (%zu nodes, %zu connections)\n", a.file, g->n, edges);
+    printf("%s: ok (%zu node%s, %zu connection%s)\n", a.file, g->n,
+           g->n == 1 ? "" : "s", edges, edges == 1 ? "" : "s");
     graph_free(g);
     registry_free(r);
     return 0;
