@@ -199,12 +199,94 @@ static void test_warnings(void **state)
     json_decref(in);
 }
 
+/* Real data when the shared folder is there: MMLU against training
+ * compute for the ObsScaling base models, a sigmoid in log compute (the
+ * BTLM row with its data size in the wrong unit is dropped). */
+static void test_real_obsscaling(void **state)
+{
+    (void)state;
+    char path[2048];
+    const char *shared = getenv("ASSAY_SHARED");
+    const char *src = getenv("ASSAY_SRC");
+    if (shared)
+        snprintf(path, sizeof path, "%s", shared);
+    else
+        snprintf(path, sizeof path, "%s/../shared", src ? src : ".");
+    size_t base = strlen(path);
+    snprintf(path + base, sizeof path - base,
+             "/data/llm-perf-law/obsscaling_base_llm_benchmark_eval.csv");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("skipped: %s not found (set ASSAY_SHARED)\n", path);
+        skip();
+    }
+    char line[4096];
+    int col_flops = -1, col_mmlu = -1;
+    json_t *rows = json_array();
+    for (size_t ln = 0; fgets(line, sizeof line, f); ln++) {
+        char *fields[32];
+        int nf = 0;
+        char *p = line;
+        line[strcspn(line, "\r\n")] = '\0';
+        while (nf < 32) {
+            fields[nf++] = p;
+            char *c = strchr(p, ',');
+            if (!c)
+                break;
+            *c = '\0';
+            p = c + 1;
+        }
+        if (ln == 0) {
+            for (int i = 0; i < nf; i++) {
+                if (strcmp(fields[i], "FLOPs (1E21)") == 0)
+                    col_flops = i;
+                if (strcmp(fields[i], "MMLU") == 0)
+                    col_mmlu = i;
+            }
+            assert_true(col_flops >= 0 && col_mmlu >= 0);
+            continue;
+        }
+        if (nf <= col_flops || nf <= col_mmlu || !*fields[col_flops] ||
+            !*fields[col_mmlu] || strstr(fields[0], "btlm"))
+            continue;
+        char *end;
+        double fl = strtod(fields[col_flops], &end);
+        double mm = strtod(fields[col_mmlu], &end);
+        json_array_append_new(
+            rows, json_pack("{s:f,s:f}", "flops_1e21", fl, "mmlu", mm));
+    }
+    fclose(f);
+    assert_true(json_array_size(rows) > 100);
+    json_t *in = json_pack("{s:o}", "data", rows), *out = NULL;
+    assay_error err = {0};
+    int rc = assay_testkit_run(
+        plugin(),
+        "{\"law\": \"0.25 + (c - 0.25) * sigmoid(k * (log(C) - m))\","
+        " \"target\": \"mmlu\", \"vars\": {\"C\": \"flops_1e21\"},"
+        " \"params\": {\"c\": {\"init\": [0.6, 0.9], \"min\": 0.25,"
+        " \"max\": 1}, \"k\": [0.5, 2], \"m\": [0, 5, 10]},"
+        " \"bootstrap\": 20, \"extrapolate_by\": \"C\"}",
+        in, &out, &err);
+    if (rc)
+        fail_msg("%s", err.text);
+    json_t *pr = json_object_get(out, "params");
+    double r2 = json_number_value(json_object_get(
+        json_object_get(json_object_get(pr, "fit"), "in_sample"), "r2"));
+    printf("ObsScaling MMLU ~ sigmoid(log FLOPs): %zu models, R2 %.4f\n",
+           json_array_size(json_object_get(out, "points")), r2);
+    /* scipy's curve_fit optimum of the same model has R2 0.7794 */
+    assert_true(r2 > 0.779);
+    json_decref(out);
+    json_decref(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_warnings),
+        cmocka_unit_test(test_real_obsscaling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
