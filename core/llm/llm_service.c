@@ -22,8 +22,12 @@
 #include "llm_internal.h"
 #include "../sha256.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +101,8 @@ struct llm_service {
     char *cache_path;
     char *ca_file, *ca_path;  /* from CURL_CA_BUNDLE/SSL_CERT_FILE/DIR */
     CURLM *multi;
+    int epfd, evfd;           /* the loop's epoll set and wake-up fd */
+    double curl_due;          /* curl's next timeout (loop thread), -1 */
     pthread_t thread;
     bool thread_started;
 
@@ -726,9 +732,68 @@ static void sweep_cancelled(llm_service *s, loop_out *o)
     /* queued jobs are dropped by dispatch() */
 }
 
+/* ---- event loop: libcurl's socket interface over epoll -----------------
+ * curl tells which sockets to watch (on_socket) and when its next timeout
+ * is due (on_timer); the loop waits on epoll and reports each ready
+ * socket with curl_multi_socket_action, so the work per wake-up is
+ * proportional to the sockets that are ready, not to the transfers in
+ * flight.  An eventfd in the same epoll set wakes the loop when a
+ * calling thread submits or cancels. */
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud,
+                     void *sockp)
+{
+    llm_service *s = ud;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {
+        .events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                  ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u),
+        .data.fd = fd};
+    if (!sockp) {
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+            errno == EEXIST)
+            epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+        curl_multi_assign(s->multi, fd, s);
+    } else if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+               errno == ENOENT) {
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *ud)
+{
+    llm_service *s = ud;
+    (void)m;
+    s->curl_due = timeout_ms < 0 ? -1 : now_s() + (double)timeout_ms / 1e3;
+    return 0;
+}
+
+static void loop_wake(llm_service *s)
+{
+    uint64_t one = 1;
+    ssize_t w = write(s->evfd, &one, sizeof one);
+    (void)w; /* a full counter still wakes the loop */
+}
+
+/* Run curl's timeouts when due. */
+static void curl_timeouts(llm_service *s)
+{
+    if (s->curl_due >= 0 && s->curl_due <= now_s()) {
+        int running;
+        s->curl_due = -1;
+        curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+}
+
 static void *loop_main(void *arg)
 {
     llm_service *s = arg;
+    struct epoll_event evs[128];
     while (!atomic_load(&s->stop)) {
         loop_out o = {0};
         llm_job *sub;
@@ -766,9 +831,31 @@ static void *loop_main(void *arg)
             wait = fmin(wait, s->delayed->ready_at - t);
         for (size_t i = 0; i < s->neps; i++)
             wait = fmin(wait, dispatch(s, &s->eps[i], t, &o));
+        curl_timeouts(s); /* starts what was just added */
+        if (o.head)
+            wait = 0;
+        if (s->curl_due >= 0)
+            wait = fmin(wait, s->curl_due - now_s());
 
-        int running = 0;
-        curl_multi_perform(s->multi, &running);
+        int ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
+        int n = epoll_wait(s->epfd, evs, 128, ms);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd, running;
+            if (fd == s->evfd) {
+                uint64_t v;
+                ssize_t r = read(s->evfd, &v, sizeof v);
+                (void)r;
+                continue;
+            }
+            int flags = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                        ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                        ((evs[i].events & (EPOLLERR | EPOLLHUP))
+                             ? CURL_CSELECT_ERR
+                             : 0);
+            curl_multi_socket_action(s->multi, fd, flags, &running);
+        }
+        curl_timeouts(s);
+
         CURLMsg *m;
         int left;
         while ((m = curl_multi_info_read(s->multi, &left))) {
@@ -780,14 +867,8 @@ static void *loop_main(void *arg)
         }
         if (s->cache)
             llm_cache_flush(s->cache, NULL);
-        if (o.head) {
+        if (o.head)
             deliver(o.head);
-            wait = 0; /* slots were freed: dispatch again at once */
-        }
-        if (wait > 0) {
-            int ms = (int)ceil(fmax(0.0, wait) * 1000);
-            curl_multi_poll(s->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
-        }
     }
     /* stopping: nothing may be left pending (destroy runs after every
      * call returned), but free transfers defensively */
@@ -824,6 +905,8 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->stats_mu, NULL);
     s->rng = 0x6c6c6d2d6a697474ULL;
+    s->epfd = s->evfd = -1;
+    s->curl_due = -1;
     rc = llm_budget_parse(budget, &s->budget, err);
     if (rc)
         goto fail;
@@ -874,6 +957,19 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event wev = {.events = EPOLLIN, .data.fd = s->evfd};
+    if (s->epfd < 0 || s->evfd < 0 ||
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &wev) != 0) {
+        rc = assay_error_set(err, ASSAY_EINTERNAL,
+                             "LLM event loop: epoll/eventfd failed");
+        goto fail;
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
     curl_multi_setopt(s->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, total_conc + 16);
     if (pthread_create(&s->thread, NULL, loop_main, s) != 0) {
@@ -895,8 +991,8 @@ void llm_service_cancel(llm_service *s)
         return;
     atomic_store(&s->cancelled, true);
     atomic_fetch_add(&s->cancel_gen, 1);
-    if (s->multi)
-        curl_multi_wakeup(s->multi);
+    if (s->evfd >= 0)
+        loop_wake(s);
 }
 
 void llm_service_destroy(llm_service *s)
@@ -905,7 +1001,7 @@ void llm_service_destroy(llm_service *s)
         return;
     if (s->thread_started) {
         atomic_store(&s->stop, true);
-        curl_multi_wakeup(s->multi);
+        loop_wake(s);
         pthread_join(s->thread, NULL);
     }
     for (size_t i = 0; i < s->neps; i++)
@@ -913,6 +1009,10 @@ void llm_service_destroy(llm_service *s)
     free(s->eps);
     if (s->multi)
         curl_multi_cleanup(s->multi);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->evfd >= 0)
+        close(s->evfd);
     llm_cache_close(s->cache);
     free(s->cache_path);
     free(s->ca_file);
@@ -1059,7 +1159,7 @@ static void submit(llm_service *s, llm_job *head, llm_job *tail)
         s->sub_head = head;
     s->sub_tail = tail;
     pthread_mutex_unlock(&s->mu);
-    curl_multi_wakeup(s->multi);
+    loop_wake(s);
 }
 
 /*
@@ -1238,7 +1338,7 @@ static void stream_drain(assay_llm_stream *st)
 {
     atomic_store(&st->cancelled, true);
     atomic_fetch_add(&st->s->cancel_gen, 1);
-    curl_multi_wakeup(st->s->multi);
+    loop_wake(st->s);
     while (st->delivered < st->total) {
         pthread_mutex_lock(&st->mu);
         while (!st->done_head)
