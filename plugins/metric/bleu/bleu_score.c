@@ -70,8 +70,12 @@ static int grow_refs(bleu_worker *w, size_t nrefs)
 static int itab_reset(bleu_worker *w, size_t expect)
 {
     size_t cap = 64;
-    while (cap < 2 * expect + 2)
+    unsigned bits = 6;
+    while (cap < 2 * expect + 2) {
         cap *= 2;
+        bits++;
+    }
+    w->ishift = 64 - bits;
     if (cap > w->ialloc) {
         bleu_ikey *v = realloc(w->itab, cap * sizeof *v);
         if (!v)
@@ -92,8 +96,8 @@ static int itab_reset(bleu_worker *w, size_t expect)
 static inline bleu_ikey *itab_find(bleu_worker *w, uint64_t key, bool add)
 {
     size_t mask = w->icap - 1;
-    uint64_t h = key * 0x9e3779b97f4a7c15ULL;
-    size_t i = (size_t)(h >> 32) & mask;
+    /* Fibonacci hashing: the top bits of the product */
+    size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> w->ishift);
     for (;;) {
         bleu_ikey *e = &w->itab[i];
         if (e->epoch != w->iepoch) {
@@ -166,13 +170,16 @@ static int packed_counts(bleu_worker *w, int order, size_t nrefs,
         }
     }
     size_t hl = w->wh.n;
+    for (int n = 0; n < order; n++)
+        out->total[n] = hl > (size_t)n ? (int64_t)(hl - (size_t)n) : 0;
     for (size_t i = 0; i < hl; i++) {
         uint64_t key = 0;
         for (int n = 0; n < order && i + (size_t)n < hl; n++) {
             key |= (uint64_t)hid[i + (size_t)n] << (16 * n);
-            out->total[n]++;
             bleu_ikey *e = itab_find(w, key, false);
-            if (e && ++e->d <= e->a)
+            if (!e) /* no reference has it, nor any longer n-gram */
+                break;
+            if (++e->d <= e->a)
                 out->correct[n]++;
         }
     }

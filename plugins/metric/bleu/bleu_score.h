@@ -61,6 +61,7 @@ typedef struct bleu_worker {
     bleu_ikey *itab;
     size_t icap, ialloc;
     uint32_t iepoch;
+    unsigned ishift;
     uint16_t *ids;
     size_t ncap_ids;
 } bleu_worker;

@@ -266,17 +266,28 @@ int tc_lower(const char *s, size_t n, tc_buf *out)
 uint64_t tc_hash(const char *p, size_t n)
 {
     uint64_t h = 0x243f6a8885a308d3ULL ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
-    }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t w = 0;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, u + i, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdULL;
+            h ^= h >> 32;
+        }
+        if (i < n) { /* the last 8 bytes, overlapping */
+            memcpy(&w, u + n - 8, 8);
+            h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        }
+    } else if (n >= 4) { /* two overlapping 4-byte loads */
+        uint32_t a, b;
+        memcpy(&a, u, 4);
+        memcpy(&b, u + n - 4, 4);
+        w = ((uint64_t)a << 32) | b;
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    } else if (n > 0) {
+        w = (uint64_t)u[0] | ((uint64_t)u[n / 2] << 8) |
+            ((uint64_t)u[n - 1] << 16);
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
     }
     h ^= h >> 29;
@@ -571,98 +582,133 @@ static int tok_zh(const char *s, size_t n, tc_scratch *w, tc_buf *text)
 /*
  * Fast exact form of the TokenizerRegexp rules (13a and zh).  The four
  * substitutions only ever insert spaces, so the result is the original
- * non-space characters with token boundaries ("gaps") between some of
- * them.  Instead of rewriting the string four times, this keeps the
- * non-space bytes once with a flag byte each and replays every rule's
- * left-to-right, non-overlapping scan on the flags:
- *   G1   gap before the byte after rule 1 (whitespace, padding, around
- *        class-1 punctuation and, for zh, around CJK characters)
- *   G2A  gap added by rule 2, M2: the byte was the [.,] of a rule-2 match
- *        (and so consumed: it cannot start the next match)
+ * bytes with token boundaries ("gaps") added between some of them.
+ * Instead of rewriting the string four times, this copies it once, keeps
+ * a flag byte per position and replays every rule's left-to-right,
+ * non-overlapping scan on the flags:
+ *   WS   the byte belongs to a whitespace character (a non-digit element
+ *        for the rules, a separator for the final split)
+ *   G1   an inserted space before the byte after rule 1 (around class-1
+ *        punctuation and, for zh, around CJK characters)
+ *   G2A  inserted by rule 2; M2: the byte was the [.,] of a rule-2 match
+ *        and so was consumed (cannot start the next match)
  *   G3A, M3  the same for rule 3;  G4A for rule 4
- * A gap stands for one space element of the rewritten string: spaces are
- * non-digits and are never the consumed [.,] of rule 2, so one is as good
- * as several.  `pad` is 13a's " line " padding (a space element before
- * the first and after the last byte); zh has none.  tests compare this
- * with the literal passes (tc_tokenize_ref) on random strings.
+ * One inserted space is as good as several: spaces are non-digits and
+ * never the consumed [.,] of rule 2.  Only ASCII bytes matter to the
+ * rules, so bytes stand for characters.  `pad` is 13a's " line " padding
+ * (a space before the first and after the last byte); zh has none.
+ * Tests compare this with the literal passes (tc_tokenize_ref) on random
+ * strings.
  */
-enum { G1 = 1, G2A = 2, G3A = 4, G4A = 8, M2 = 16, M3 = 32 };
+enum { G1 = 1, G2A = 2, G3A = 4, G4A = 8, M2 = 16, M3 = 32, WS = 64 };
 
-static const unsigned char p1_table[256] = {
-    [' '] = 1, ['!'] = 1, ['"'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,
-    ['&'] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, ['/'] = 1,
-    [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1,
-    ['@'] = 1, ['['] = 1, ['\\'] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1,
-    ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1};
+/* Byte classes: 0 ordinary, 1 whitespace, 2 rule-1 punctuation, 3 period
+ * or comma, 4 dash, 5 non-ASCII. */
+enum { K_ORD = 0, K_SPACE, K_P1, K_DC, K_DASH, K_HIGH };
+static const unsigned char k13a[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1,
+    1, 2, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 3, 4, 3, 2,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2,
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2,
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 0,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+};
+
+/* A byte (or character) the rules or the split care about. */
+typedef struct special {
+    uint32_t pos, len;
+} special;
 
 static int rules_fast(const char *s, size_t n, bool pad, bool zh,
                       tc_scratch *w, tc_buf *text, tc_words *out)
 {
     text->len = 0;
     w->c.len = 0;
-    if (tc_buf_reserve(text, n + 1) || tc_buf_reserve(&w->c, n + 2))
+    w->a.len = 0;
+    if (n >= UINT32_MAX)
+        return ASSAY_EINVAL;
+    if (tc_buf_put(text, s, n) || tc_buf_reserve(&w->c, n + 2))
         return ASSAY_ENOMEM;
-    unsigned char *t = (unsigned char *)text->p;
+    const unsigned char *t = (const unsigned char *)text->p;
     unsigned char *f = (unsigned char *)w->c.p;
-    const unsigned char *u = (const unsigned char *)s;
-    size_t m = 0;
-    unsigned pending = pad ? G1 : 0;
+    memset(f, 0, n + 1);
     bool dc = false, dash = false;
-    for (size_t i = 0; i < n;) {
-        unsigned c = u[i];
-        if (c < 0x80) {
-            i++;
-            if ((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20)) {
-                pending = G1;
-                continue;
-            }
-            t[m] = (unsigned char)c;
-            f[m] = (unsigned char)pending;
-            pending = 0;
-            if (p1_table[c]) {
-                f[m] = G1;
-                pending = G1;
-            } else if (c == '.' || c == ',') {
-                dc = true;
-            } else if (c == '-') {
-                dash = true;
-            }
-            m++;
+    /* pass over the bytes: flags of rule 1 and the list of specials */
+    for (size_t i = 0; i < n; i++) {
+        unsigned k = k13a[t[i]];
+        if (k == K_ORD)
             continue;
+        special sp = {(uint32_t)i, 1};
+        switch (k) {
+        case K_SPACE:
+            f[i] |= WS;
+            break;
+        case K_P1:
+            f[i] |= G1;
+            f[i + 1] |= G1;
+            break;
+        case K_DC:
+            dc = true;
+            break;
+        case K_DASH:
+            dash = true;
+            break;
+        default: {
+            size_t adv;
+            uint32_t cp = tc_utf8_decode(t + i, n - i, &adv);
+            sp.len = (uint32_t)adv;
+            if (tc_is_space(cp)) {
+                for (size_t q = 0; q < adv; q++)
+                    f[i + q] |= WS;
+            } else if (zh && adv > 1 && is_zh_char(cp)) {
+                f[i] |= G1;
+                f[i + adv] |= G1;
+            } else {
+                i += adv - 1;
+                continue; /* an ordinary character */
+            }
+            i += adv - 1;
+            break;
         }
-        size_t adv;
-        uint32_t cp = tc_utf8_decode(u + i, n - i, &adv);
-        if (tc_is_space(cp)) {
-            pending = G1;
-            i += adv;
-            continue;
         }
-        bool cjk = zh && adv > 1 && is_zh_char(cp);
-        for (size_t k = 0; k < adv; k++) {
-            t[m + k] = u[i + k];
-            f[m + k] = 0;
-        }
-        if (pending || cjk)
-            f[m] = G1;
-        pending = cjk ? G1 : 0;
-        m += adv;
-        i += adv;
+        if (tc_buf_reserve(&w->a, sizeof sp))
+            return ASSAY_ENOMEM;
+        memcpy(w->a.p + w->a.len, &sp, sizeof sp);
+        w->a.len += sizeof sp;
     }
-    f[m] = (unsigned char)(pending | (pad ? G1 : 0));
+    const special *sv = (const special *)(void *)w->a.p;
+    size_t ns = w->a.len / sizeof *sv;
     if (dc) {
         /* rule 2: ([^0-9])([\.,]) -> "\1 \2 " */
-        for (size_t k = 0; k < m; k++) {
+        for (size_t q = 0; q < ns; q++) {
+            size_t k = sv[q].pos;
             if (t[k] != '.' && t[k] != ',')
                 continue;
-            bool hit = (f[k] & G1) ||
-                       (k > 0 && !is_digit(t[k - 1]) && !(f[k - 1] & M2));
+            bool hit;
+            if (f[k] & G1)
+                hit = true;
+            else if (k == 0)
+                hit = pad;
+            else
+                hit = !is_digit(t[k - 1]) && !(f[k - 1] & M2);
             if (hit) {
                 f[k] |= M2 | G2A;
                 f[k + 1] |= G2A;
             }
         }
         /* rule 3: ([\.,])([^0-9]) -> " \1 \2" */
-        for (size_t k = 0; k < m; k++) {
+        for (size_t q = 0; q < ns; q++) {
+            size_t k = sv[q].pos;
             if (t[k] != '.' && t[k] != ',')
                 continue;
             if (!(f[k] & (G1 | G2A)) && k > 0 && (f[k - 1] & M3))
@@ -670,8 +716,10 @@ static int rules_fast(const char *s, size_t n, bool pad, bool zh,
             bool hit;
             if (f[k + 1] & (G1 | G2A))
                 hit = true;
+            else if (k + 1 == n)
+                hit = pad;
             else
-                hit = k + 1 < m && !is_digit(t[k + 1]);
+                hit = !is_digit(t[k + 1]);
             if (hit) {
                 f[k] |= M3 | G3A;
                 f[k + 1] |= G3A;
@@ -680,24 +728,39 @@ static int rules_fast(const char *s, size_t n, bool pad, bool zh,
     }
     if (dash) {
         /* rule 4: ([0-9])(-) -> "\1 \2 " */
-        for (size_t k = 1; k < m; k++)
-            if (t[k] == '-' && !(f[k] & (G1 | G2A | G3A)) &&
+        for (size_t q = 0; q < ns; q++) {
+            size_t k = sv[q].pos;
+            if (t[k] == '-' && k > 0 && !(f[k] & (G1 | G2A | G3A)) &&
                 is_digit(t[k - 1])) {
                 f[k] |= G4A;
                 f[k + 1] |= G4A;
             }
+        }
     }
-    text->len = m;
-    text->p[m] = '\0';
+    /* split: boundaries only occur at or right after a special */
     const unsigned gap = G1 | G2A | G3A | G4A;
     size_t start = 0;
-    for (size_t k = 1; k <= m; k++) {
-        if (k < m && !(f[k] & gap))
+    for (size_t q = 0; q < ns; q++) {
+        size_t p = sv[q].pos, e = p + sv[q].len;
+        if (f[p] & WS) {
+            if (p > start && tc_words_push(out, text->p + start, p - start))
+                return ASSAY_ENOMEM;
+            start = e;
             continue;
-        if (k > start && tc_words_push(out, text->p + start, k - start))
-            return ASSAY_ENOMEM;
-        start = k;
+        }
+        if ((f[p] & gap) && p > start) {
+            if (tc_words_push(out, text->p + start, p - start))
+                return ASSAY_ENOMEM;
+            start = p;
+        }
+        if ((f[e] & gap) && e > start) {
+            if (tc_words_push(out, text->p + start, e - start))
+                return ASSAY_ENOMEM;
+            start = e;
+        }
     }
+    if (n > start && tc_words_push(out, text->p + start, n - start))
+        return ASSAY_ENOMEM;
     return ASSAY_OK;
 }
 

@@ -5,6 +5,7 @@
  *
  *   bench-metrics-text [--pairs N] [--threads T] [--write FILE]
  *                      [--bleu-plugin SO] [--rouge-plugin SO]
+ *                      [--no-bleu] [--no-rouge]
  *
  * Pairs are generated deterministically (fixed seed): hypotheses of 10-30
  * words drawn from a Zipf-like vocabulary with some punctuation, and
@@ -113,7 +114,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench-metrics-text [--pairs N] [--threads T] "
                     "[--write FILE] [--bleu-plugin SO] [--rouge-plugin "
-                    "SO]\n");
+                    "SO] [--no-bleu] [--no-rouge]\n");
 }
 
 typedef struct job {
@@ -184,9 +185,14 @@ int main(int argc, char **argv)
     size_t n = 1000000;
     unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     const char *write = NULL, *bleu_so = NULL, *rouge_so = NULL;
+    bool do_bleu = true, do_rouge = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        if (strcmp(a, "--no-bleu") == 0 || strcmp(a, "--no-rouge") == 0) {
+            *(a[5] == 'b' ? &do_bleu : &do_rouge) = false;
+            continue;
+        }
         if (!v) {
             usage();
             return 2;
@@ -297,8 +303,10 @@ int main(int argc, char **argv)
     assay_error err = {0};
 
     /* ---- corpus BLEU through the C functions ---- */
-    double c0 = cpu_now();
+    double c0 = cpu_now(), dt, dc;
     t0 = now();
+    if (!do_bleu)
+        goto rouge;
     if (tc_map_items(NULL, n, threads, bleu_range, &j, &err)) {
         fprintf(stderr, "bleu: %s\n", err.text);
         return 1;
@@ -308,7 +316,8 @@ int main(int argc, char **argv)
         bleu_stats_add(&sum, &j.bst[i]);
     bleu_result br;
     bleu_compute(&sum, 4, BLEU_SMOOTH_EXP, -1, false, &br);
-    double dt = now() - t0, dc = cpu_now() - c0;
+    dt = now() - t0;
+    dc = cpu_now() - c0;
     printf("%-30s %8.3f s  %10.0f pairs/s  BLEU %.4f  peak RSS %.0f MB"
            "  (CPU %.3f s)\n",
            "corpus BLEU (13a, C)", dt, (double)n / dt, br.score,
@@ -317,6 +326,9 @@ int main(int argc, char **argv)
            "RESULT bleu_rss_mb=%.1f\n",
            dt, br.score, peak_rss_mb());
 
+rouge:
+    if (!do_rouge)
+        goto plugins;
     /* ---- ROUGE-L through the C functions ---- */
     j.rcfg.ntypes = 1;
     rouge_type_parse("rougeL", &j.rcfg.types[0]);
@@ -336,6 +348,7 @@ int main(int argc, char **argv)
            "ROUGE-L (C)", dt, (double)n / dt, n ? f / (double)n : 0.0,
            peak_rss_mb(), dc);
     printf("RESULT rougeL_seconds=%.6f\n", dt);
+plugins:
     for (unsigned k = 0; k < threads; k++) {
         bleu_worker_free(&j.bw[k]);
         rouge_worker_free(&j.rw[k]);
@@ -352,11 +365,11 @@ int main(int argc, char **argv)
     char th[32];
     snprintf(th, sizeof th, "%u", threads);
     setenv("ASSAY_THREADS", th, 1);
-    if (bleu_so && run_plugin(bleu_so, "metric.bleu",
+    if (do_bleu && bleu_so && run_plugin(bleu_so, "metric.bleu",
                               "{\"item_scores\": false}", t, n, "score",
                               NULL))
         return 1;
-    if (rouge_so &&
+    if (do_rouge && rouge_so &&
         run_plugin(rouge_so, "metric.rouge",
                    "{\"item_scores\": false, \"rouge_types\": [\"rougeL\"]}",
                    t, n, "fmeasure", "rougeL"))
