@@ -40,6 +40,7 @@ enum { CLS_FINAL = 0, CLS_CROWD = 1 };
 typedef struct cce_state {
     const assay_host *h;
     char *endpoint;
+    const char *endpoint_opt; /* the options' string, for estimate() */
     json_t *params, *crowd_params;
     char **crowd_eps; /* crowd_llm endpoints */
     size_t n_crowd_eps;
@@ -157,6 +158,7 @@ static int cce_create(const assay_host *h, const json_t *o, void **state,
     if (!s)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
+    s->endpoint_opt = assay_opt_str(o, "llm");
     if (!opt_dup(o, "llm", &s->endpoint) ||
         !opt_dup(o, "input_field", &s->f_input) ||
         !opt_dup(o, "output_1_field", &s->f_out1) ||
@@ -724,7 +726,7 @@ static int cce_estimate(void *state, assay_io *io, assay_estimate *est,
     size_t g = s->n_crowd_eps * s->crowd_samples;
     uint64_t per_item = g + g * cce_per_crowd(s) + 1 + s->max_repairs;
     const json_t *recs = jc_estimate_items(s->h, io, "items", per_item);
-    est->endpoint = s->endpoint;
+    est->endpoint = s->endpoint_opt;
     if (!recs)
         return ASSAY_OK;
     uint64_t total = 0, chars = 0;
@@ -743,7 +745,7 @@ static int cce_estimate(void *state, assay_io *io, assay_estimate *est,
                       2000);
         cce_item_free(&it);
     }
-    jc_estimate_fill(est, s->endpoint, total, chars, s->params,
+    jc_estimate_fill(est, s->endpoint_opt, total, chars, s->params,
                      CCE_EST_COMPLETION);
     return ASSAY_OK;
 }

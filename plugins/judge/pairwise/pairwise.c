@@ -22,6 +22,7 @@
 typedef struct pw_state {
     const assay_host *h;
     char *endpoint;
+    const char *endpoint_opt; /* the options' string, for estimate() */
     json_t *params;
     jc_prompt prompt;
     char *repair;
@@ -118,6 +119,7 @@ static int pw_create(const assay_host *h, const json_t *o, void **state,
     if (!s)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
+    s->endpoint_opt = assay_opt_str(o, "llm");
     if (!opt_dup(o, "llm", &s->endpoint) ||
         !opt_dup(o, "input_field", &s->f_input) ||
         !opt_dup(o, "output_1_field", &s->f_out1) ||
@@ -239,7 +241,7 @@ static int pw_estimate(void *state, assay_io *io, assay_estimate *est,
         (uint64_t)pw_orders(s) * s->samples * (1 + s->max_repairs);
     const json_t *recs = jc_estimate_items(s->h, io, "items", per_item);
     uint64_t chars = 0;
-    est->endpoint = s->endpoint;
+    est->endpoint = s->endpoint_opt;
     if (!recs)
         return ASSAY_OK;
     size_t n = json_array_size(recs);
@@ -258,7 +260,7 @@ static int pw_estimate(void *state, assay_io *io, assay_estimate *est,
         free(sys);
         free(usr);
     }
-    jc_estimate_fill(est, s->endpoint, per_item * n, chars, s->params,
+    jc_estimate_fill(est, s->endpoint_opt, per_item * n, chars, s->params,
                      PW_EST_COMPLETION);
     return ASSAY_OK;
 }
