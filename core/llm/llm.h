@@ -102,11 +102,10 @@ int llm_service_batch(llm_service *s, const char *node, const char *endpoint,
 
 /* host->llm_stream: as assay_host.llm_stream in assay/host.h.  Returns
  * the callback's non-zero value if it stopped the stream. */
-int llm_service_stream(llm_service *s, const char *node,
-                       const char *endpoint, const assay_llm_request *reqs,
-                       size_t n, assay_llm_on_result cb, void *ud,
-                       llm_progress_fn progress, void *pud,
-                       assay_error *err);
+int llm_service_stream(llm_service *s, const char *node, const char *endpoint,
+                       const assay_llm_request *reqs, size_t n,
+                       assay_llm_on_result cb, void *ud,
+                       llm_progress_fn progress, void *pud, assay_error *err);
 
 /* host->llm_stream_add (only from the stream's callback). */
 int llm_stream_add(assay_llm_stream *st, const assay_llm_request *req,

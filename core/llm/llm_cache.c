@@ -34,24 +34,22 @@ struct llm_cache {
     size_t npool;
 };
 
-static const char cache_schema[] =
-    "CREATE TABLE IF NOT EXISTS llm_cache ("
-    " key TEXT PRIMARY KEY,"
-    " text TEXT NOT NULL,"
-    " finish TEXT,"
-    " prompt_tokens INTEGER,"
-    " completion_tokens INTEGER,"
-    " latency_ms REAL,"
-    " model TEXT,"
-    " created REAL) WITHOUT ROWID;";
+static const char cache_schema[] = "CREATE TABLE IF NOT EXISTS llm_cache ("
+                                   " key TEXT PRIMARY KEY,"
+                                   " text TEXT NOT NULL,"
+                                   " finish TEXT,"
+                                   " prompt_tokens INTEGER,"
+                                   " completion_tokens INTEGER,"
+                                   " latency_ms REAL,"
+                                   " model TEXT,"
+                                   " created REAL) WITHOUT ROWID;";
 
 static int cache_conn(const char *path, sqlite3 **out, assay_error *err)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", path,
                         db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -206,8 +204,8 @@ int llm_cache_put(llm_cache *c, const char *key, const char *model,
     if (!c->in_tx) {
         if (sqlite3_exec(c->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
             SQLITE_OK)
-            return assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s",
-                                   c->path, sqlite3_errmsg(c->wdb));
+            return assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
+                                   sqlite3_errmsg(c->wdb));
         c->in_tx = true;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -236,8 +234,8 @@ int llm_cache_flush(llm_cache *c, assay_error *err)
         return ASSAY_OK;
     c->in_tx = false;
     if (sqlite3_exec(c->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s",
-                                 c->path, sqlite3_errmsg(c->wdb));
+        int rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
+                                 sqlite3_errmsg(c->wdb));
         sqlite3_exec(c->wdb, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }

@@ -66,10 +66,10 @@ static int cli_list(const json_t *endpoints)
         puts("no LLM endpoints (the experiment has no llm: section)");
         return 0;
     }
-    json_object_foreach((json_t *)endpoints, k, v) {
+    json_object_foreach((json_t *)endpoints, k, v)
+    {
         printf("%-16s provider %-10s model %-24s %s\n", k,
-               cli_str(v, "provider", "?"),
-               cli_str(v, "model", "?"),
+               cli_str(v, "provider", "?"), cli_str(v, "model", "?"),
                cli_str(v, "base_url", ""));
     }
     return 0;
@@ -89,8 +89,8 @@ static int cli_ping(const json_t *endpoints, const char *name,
     }
     /* only this endpoint, so that a broken other one does not matter */
     one = json_pack("{s:O}", name, cfg);
-    if (!one || llm_service_create(one, NULL, NULL, "off", find, ud, &s,
-                                   &err) != 0) {
+    if (!one ||
+        llm_service_create(one, NULL, NULL, "off", find, ud, &s, &err) != 0) {
         fprintf(stderr, "assay llm ping: %s\n",
                 one ? err.text : "out of memory");
         goto out;
@@ -104,8 +104,8 @@ static int cli_ping(const json_t *endpoints, const char *name,
     fflush(stdout);
     assay_llm_message msg = {"user", prompt};
     assay_llm_request req = {.messages = &msg, .n_messages = 1};
-    if (llm_service_batch(s, "llm-ping", name, &req, 1, &r, NULL, NULL,
-                          &err) != 0) {
+    if (llm_service_batch(s, "llm-ping", name, &req, 1, &r, NULL, NULL, &err) !=
+        0) {
         fprintf(stderr, "assay llm ping: %s\n", err.text);
         goto out;
     }

@@ -10,12 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const ep_keys[] = {
-    "provider", "base_url", "model", "api_key", "headers",
-    "max_concurrency", "requests_per_minute", "tokens_per_minute",
-    "timeout", "connect_timeout", "retries", "backoff", "backoff_max",
-    "temperature", "top_p", "max_tokens", "seed", "stop",
-    "response_format", "params", "price", "cache", NULL};
+static const char *const ep_keys[] = {"provider",
+                                      "base_url",
+                                      "model",
+                                      "api_key",
+                                      "headers",
+                                      "max_concurrency",
+                                      "requests_per_minute",
+                                      "tokens_per_minute",
+                                      "timeout",
+                                      "connect_timeout",
+                                      "retries",
+                                      "backoff",
+                                      "backoff_max",
+                                      "temperature",
+                                      "top_p",
+                                      "max_tokens",
+                                      "seed",
+                                      "stop",
+                                      "response_format",
+                                      "params",
+                                      "price",
+                                      "cache",
+                                      NULL};
 
 int llm_cache_mode_parse(const char *s)
 {
@@ -98,13 +115,13 @@ static int ep_defaults(llm_endpoint *ep, const char *name, const json_t *cfg,
     if ((v = json_object_get(cfg, "temperature"))) {
         if (!cfg_number(v, &x) || x < 0 || x > 2)
             return EP_ERR("llm.%s.temperature: expected a number in "
-                          "[0, 2]", name);
+                          "[0, 2]",
+                          name);
         json_object_set_new(d, "temperature", json_real(x));
     }
     if ((v = json_object_get(cfg, "top_p"))) {
         if (!cfg_number(v, &x) || x <= 0 || x > 1)
-            return EP_ERR("llm.%s.top_p: expected a number in (0, 1]",
-                          name);
+            return EP_ERR("llm.%s.top_p: expected a number in (0, 1]", name);
         json_object_set_new(d, "top_p", json_real(x));
     }
     if ((v = json_object_get(cfg, "max_tokens"))) {
@@ -128,21 +145,22 @@ static int ep_defaults(llm_endpoint *ep, const char *name, const json_t *cfg,
         }
         if (!ok)
             return EP_ERR("llm.%s.stop: expected a string or a list of "
-                          "strings", name);
+                          "strings",
+                          name);
         json_object_set(d, "stop", v);
     }
     if ((v = json_object_get(cfg, "response_format"))) {
         if (json_is_string(v) && strcmp(json_string_value(v), "json") == 0)
             json_object_set_new(d, "response_format",
                                 json_pack("{s:s}", "type", "json_object"));
-        else if (json_is_string(v) &&
-                 strcmp(json_string_value(v), "text") == 0)
+        else if (json_is_string(v) && strcmp(json_string_value(v), "text") == 0)
             ;
         else if (json_is_object(v))
             json_object_set(d, "response_format", v);
         else
             return EP_ERR("llm.%s.response_format: expected \"json\", "
-                          "\"text\" or a mapping", name);
+                          "\"text\" or a mapping",
+                          name);
     }
     return ASSAY_OK;
 }
@@ -171,16 +189,16 @@ static int ep_headers(llm_endpoint *ep, const char *name, const json_t *cfg,
         rc = EP_ERR("llm.%s.headers: expected a mapping of strings", name);
         goto out;
     }
-    json_object_foreach(h, k, v) {
+    json_object_foreach(h, k, v)
+    {
         char line[1024];
         if (!json_is_string(v) || strpbrk(k, ":\r\n") ||
             strpbrk(json_string_value(v), "\r\n")) {
-            rc = EP_ERR("llm.%s.headers.%s: expected a one-line string",
-                        name, k);
+            rc = EP_ERR("llm.%s.headers.%s: expected a one-line string", name,
+                        k);
             goto out;
         }
-        int n = snprintf(line, sizeof line, "%s: %s", k,
-                         json_string_value(v));
+        int n = snprintf(line, sizeof line, "%s: %s", k, json_string_value(v));
         if (n < 0 || (size_t)n >= sizeof line) {
             rc = EP_ERR("llm.%s.headers.%s: too long", name, k);
             goto out;
@@ -190,7 +208,8 @@ static int ep_headers(llm_endpoint *ep, const char *name, const json_t *cfg,
     }
     /* Let curl send no "Expect: 100-continue" on larger bodies. */
     json_array_append_new(arr, json_string("Expect:"));
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         struct curl_slist *n =
             curl_slist_append(ep->headers, json_string_value(v));
         if (!n) {
@@ -205,9 +224,8 @@ out:
 }
 
 int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
-                       const char *cache_mode_override,
-                       llm_find_plugin_fn find, void *find_ud,
-                       assay_error *err)
+                       const char *cache_mode_override, llm_find_plugin_fn find,
+                       void *find_ud, assay_error *err)
 {
     const char *k;
     json_t *v;
@@ -220,7 +238,8 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     if (!json_is_object(cfg))
         return EP_ERR("llm.%s: expected a mapping (provider, model, ...)",
                       name);
-    json_object_foreach((json_t *)cfg, k, v) {
+    json_object_foreach((json_t *)cfg, k, v)
+    {
         bool known = false;
         for (size_t j = 0; ep_keys[j]; j++)
             known = known || strcmp(k, ep_keys[j]) == 0;
@@ -231,14 +250,16 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
                           "tokens_per_minute, timeout, connect_timeout, "
                           "retries, backoff, backoff_max, temperature, "
                           "top_p, max_tokens, seed, stop, response_format, "
-                          "params, price, cache)", name, k);
+                          "params, price, cache)",
+                          name, k);
     }
 
     /* provider */
     v = json_object_get(cfg, "provider");
     if (!json_is_string(v) || !json_string_length(v))
         return EP_ERR("llm.%s.provider: required (openai, anthropic or a "
-                      "provider plugin name)", name);
+                      "provider plugin name)",
+                      name);
     const char *pn = json_string_value(v);
     char full[128];
     int n = strchr(pn, '.') ? snprintf(full, sizeof full, "%s", pn)
@@ -248,18 +269,19 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     const assay_plugin *p = find ? find(find_ud, full) : NULL;
     if (!p)
         return EP_ERR("llm.%s.provider: no provider plugin '%s' (is the "
-                      "plugin installed? see `assay plugins`)", name, full);
+                      "plugin installed? see `assay plugins`)",
+                      name, full);
     if (!p->kind || strcmp(p->kind, "llm-provider") != 0 || !p->ext)
         return EP_ERR("llm.%s.provider: plugin '%s' is not an llm-provider",
                       name, full);
     ep->prov = p->ext;
-    if (ep->prov->struct_size <
-            offsetof(assay_llm_provider, error_message) +
-                sizeof(ep->prov->error_message) ||
+    if (ep->prov->struct_size < offsetof(assay_llm_provider, error_message) +
+                                    sizeof(ep->prov->error_message) ||
         !ep->prov->chat_url || !ep->prov->headers || !ep->prov->chat_body ||
         !ep->prov->chat_parse || !ep->prov->error_message)
         return EP_ERR("llm.%s.provider: plugin '%s' lacks required "
-                      "provider callbacks", name, full);
+                      "provider callbacks",
+                      name, full);
     if (!(ep->provider = cfg_strdup(full)))
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
 
@@ -272,19 +294,21 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     const char *url = json_string_value(v);
     if (v && (!url || !*url))
         return EP_ERR("llm.%s.base_url: expected a non-empty URL string "
-                      "(is its environment variable set?)", name);
+                      "(is its environment variable set?)",
+                      name);
     if (!url) {
         if (strcmp(full, "llm.openai") == 0)
             url = "https://api.openai.com/v1";
         else if (strcmp(full, "llm.anthropic") == 0)
             url = "https://api.anthropic.com/v1";
         else
-            return EP_ERR("llm.%s.base_url: required for provider %s",
-                          name, full);
+            return EP_ERR("llm.%s.base_url: required for provider %s", name,
+                          full);
     }
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return EP_ERR("llm.%s.base_url: expected an http:// or https:// "
-                      "URL", name);
+                      "URL",
+                      name);
     ep->base_url = cfg_strdup(url);
     if (ep->base_url) {
         size_t l = strlen(ep->base_url);
@@ -305,8 +329,8 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     rc = ep->prov->chat_url(&ep->pe, ep->chat_url, sizeof ep->chat_url, err);
     if (rc == 0 && ep->prov->embed_url &&
         ASSAY_PROVIDER_HAS(ep->prov, embed_vector))
-        rc = ep->prov->embed_url(&ep->pe, ep->embed_url,
-                                 sizeof ep->embed_url, err);
+        rc = ep->prov->embed_url(&ep->pe, ep->embed_url, sizeof ep->embed_url,
+                                 err);
     if (rc) {
         llm_error_prefix(err, "llm.%s.base_url: ", name);
         return rc;
@@ -317,33 +341,38 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     if ((v = json_object_get(cfg, "max_concurrency"))) {
         if (!cfg_integer(v, &i) || i <= 0 || i > 100000)
             return EP_ERR("llm.%s.max_concurrency: expected a positive "
-                          "integer", name);
+                          "integer",
+                          name);
         ep->max_concurrency = (int)i;
     }
     if ((v = json_object_get(cfg, "requests_per_minute"))) {
         if (!cfg_number(v, &x) || x <= 0)
             return EP_ERR("llm.%s.requests_per_minute: expected a positive "
-                          "number", name);
+                          "number",
+                          name);
         ep->rpm = x;
     }
     if ((v = json_object_get(cfg, "tokens_per_minute"))) {
         if (!cfg_number(v, &x) || x <= 0)
             return EP_ERR("llm.%s.tokens_per_minute: expected a positive "
-                          "number", name);
+                          "number",
+                          name);
         ep->tpm = x;
     }
     ep->timeout_ms = 120000;
     if ((v = json_object_get(cfg, "timeout"))) {
         if (!cfg_number(v, &x) || x <= 0 || x > 86400)
             return EP_ERR("llm.%s.timeout: expected a positive number of "
-                          "seconds", name);
+                          "seconds",
+                          name);
         ep->timeout_ms = (long)ceil(x * 1000);
     }
     ep->connect_timeout_ms = 10000;
     if ((v = json_object_get(cfg, "connect_timeout"))) {
         if (!cfg_number(v, &x) || x <= 0 || x > 86400)
             return EP_ERR("llm.%s.connect_timeout: expected a positive "
-                          "number of seconds", name);
+                          "number of seconds",
+                          name);
         ep->connect_timeout_ms = (long)ceil(x * 1000);
     }
     ep->retries = 5;
@@ -357,14 +386,16 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     if ((v = json_object_get(cfg, "backoff"))) {
         if (!cfg_number(v, &x) || x < 0 || x > 3600)
             return EP_ERR("llm.%s.backoff: expected a number of seconds "
-                          ">= 0", name);
+                          ">= 0",
+                          name);
         ep->backoff_s = x;
     }
     ep->backoff_max_s = 30;
     if ((v = json_object_get(cfg, "backoff_max"))) {
         if (!cfg_number(v, &x) || x < 0 || x > 86400)
             return EP_ERR("llm.%s.backoff_max: expected a number of "
-                          "seconds >= 0", name);
+                          "seconds >= 0",
+                          name);
         ep->backoff_max_s = x;
     }
 
@@ -373,15 +404,19 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
         json_t *pv;
         if (!json_is_object(v))
             return EP_ERR("llm.%s.price: expected {input: USD, output: "
-                          "USD} per 1M tokens", name);
-        json_object_foreach(v, k, pv) {
+                          "USD} per 1M tokens",
+                          name);
+        json_object_foreach(v, k, pv)
+        {
             bool in = strcmp(k, "input") == 0, out = strcmp(k, "output") == 0;
             if (!in && !out)
                 return EP_ERR("llm.%s.price.%s: unknown key (expected "
-                              "input, output)", name, k);
+                              "input, output)",
+                              name, k);
             if (!cfg_number(pv, &x) || x < 0)
                 return EP_ERR("llm.%s.price.%s: expected a non-negative "
-                              "number (USD per 1M tokens)", name, k);
+                              "number (USD per 1M tokens)",
+                              name, k);
             if (in)
                 ep->price_in = x;
             else
@@ -442,7 +477,8 @@ int llm_budget_parse(const json_t *cfg, llm_budget *b, assay_error *err)
     if (!json_is_object(cfg))
         return EP_ERR("budget: expected a mapping (max_cost, max_tokens, "
                       "max_requests)");
-    json_object_foreach((json_t *)cfg, k, v) {
+    json_object_foreach((json_t *)cfg, k, v)
+    {
         double x;
         long long i;
         if (strcmp(k, "max_cost") == 0) {
@@ -462,7 +498,8 @@ int llm_budget_parse(const json_t *cfg, llm_budget *b, assay_error *err)
             b->max_requests = (uint64_t)i;
         } else {
             return EP_ERR("budget.%s: unknown key (expected max_cost, "
-                          "max_tokens, max_requests)", k);
+                          "max_tokens, max_requests)",
+                          k);
         }
     }
     return ASSAY_OK;

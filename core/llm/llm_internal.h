@@ -16,12 +16,12 @@ enum { LLM_CACHE_RW = 0, LLM_CACHE_OFF = 1, LLM_CACHE_REPLAY = 2 };
 /* Counters of one endpoint or one node (guarded by the service's stats
  * lock). */
 typedef struct llm_stats {
-    uint64_t requests;   /* results delivered (every outcome) */
-    uint64_t sent;       /* HTTP attempts */
+    uint64_t requests; /* results delivered (every outcome) */
+    uint64_t sent;     /* HTTP attempts */
     uint64_t ok, cached, retried, failed, skipped, replay_miss;
     uint64_t prompt_tokens, completion_tokens;
     double cost;
-    double *lat;         /* latency of each successful attempt, ms */
+    double *lat; /* latency of each successful attempt, ms */
     size_t nlat, caplat;
     /* dry run: estimates of what would be sent */
     uint64_t est_prompt, est_completion;
@@ -34,17 +34,17 @@ typedef struct llm_job llm_job;
  * thread's scheduling state. */
 typedef struct llm_endpoint {
     char *name;
-    char *provider;          /* plugin name, "llm.openai" */
+    char *provider; /* plugin name, "llm.openai" */
     const assay_llm_provider *prov;
     char *base_url, *model, *api_key;
     assay_provider_endpoint pe;
     char chat_url[1024];
     char embed_url[1024];
     struct curl_slist *headers;
-    json_t *defaults;        /* default parameters (object) */
+    json_t *defaults;           /* default parameters (object) */
     json_t *extra_header_names; /* for endpoint_info (values hidden) */
     int max_concurrency;
-    double rpm, tpm;         /* 0: unlimited */
+    double rpm, tpm; /* 0: unlimited */
     long timeout_ms, connect_timeout_ms;
     int retries;
     double backoff_s, backoff_max_s;
@@ -54,10 +54,10 @@ typedef struct llm_endpoint {
     /* loop thread only */
     llm_job *q_head, *q_tail; /* waiting to be sent, FIFO */
     int in_flight;
-    double cwnd;              /* adaptive concurrency limit */
-    uint64_t since_decrease;  /* completions since the last decrease */
+    double cwnd;             /* adaptive concurrency limit */
+    uint64_t since_decrease; /* completions since the last decrease */
     double rpm_tokens, tpm_tokens, bucket_t;
-    CURL **idle;              /* reusable easy handles */
+    CURL **idle; /* reusable easy handles */
     size_t n_idle, cap_idle;
 
     llm_stats stats;
@@ -69,9 +69,8 @@ typedef struct llm_endpoint {
  * (zeroed by the caller); cache_mode_override may be NULL.  Looks the
  * provider up with `find`.  Errors name "llm.NAME.KEY". */
 int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
-                       const char *cache_mode_override,
-                       llm_find_plugin_fn find, void *find_ud,
-                       assay_error *err);
+                       const char *cache_mode_override, llm_find_plugin_fn find,
+                       void *find_ud, assay_error *err);
 void llm_endpoint_free(llm_endpoint *ep);
 
 /* Run-wide budget limits (0: none). */

@@ -51,18 +51,18 @@ typedef struct llm_nodestat {
 } llm_nodestat;
 
 struct llm_job {
-    llm_job *next;             /* queue, delayed, submit or done list */
+    llm_job *next;              /* queue, delayed, submit or done list */
     llm_job *fl_prev, *fl_next; /* in-flight list */
     assay_llm_stream *st;
     llm_endpoint *ep;
     size_t index, item;
     int kind;
     bool in_flight;
-    bool counted;              /* first attempt counted against budget */
+    bool counted; /* first attempt counted against budget */
     char *body;
     size_t body_len;
     char key[65];
-    uint64_t est_tokens;       /* for tokens_per_minute */
+    uint64_t est_tokens; /* for tokens_per_minute */
     uint32_t attempts;
     double ready_at;
     double t_start;
@@ -71,7 +71,7 @@ struct llm_job {
     size_t len, cap;
     char errbuf[CURL_ERROR_SIZE];
     assay_llm_result res;
-    json_t *emb_doc;           /* JOB_EMBED: the parsed answer */
+    json_t *emb_doc; /* JOB_EMBED: the parsed answer */
     size_t emb_first, emb_n;
 };
 
@@ -99,14 +99,14 @@ struct llm_service {
     llm_budget budget;
     llm_cache *cache;
     char *cache_path;
-    char *ca_file, *ca_path;  /* from CURL_CA_BUNDLE/SSL_CERT_FILE/DIR */
+    char *ca_file, *ca_path; /* from CURL_CA_BUNDLE/SSL_CERT_FILE/DIR */
     CURLM *multi;
-    int epfd, evfd;           /* the loop's epoll set and wake-up fd */
-    double curl_due;          /* curl's next timeout (loop thread), -1 */
+    int epfd, evfd;  /* the loop's epoll set and wake-up fd */
+    double curl_due; /* curl's next timeout (loop thread), -1 */
     pthread_t thread;
     bool thread_started;
 
-    pthread_mutex_t mu;       /* submit list */
+    pthread_mutex_t mu; /* submit list */
     llm_job *sub_head, *sub_tail;
     atomic_bool stop, cancelled, budget_hit, dry_run;
     atomic_uint cancel_gen;
@@ -117,7 +117,7 @@ struct llm_service {
     double b_cost;
 
     /* loop thread only */
-    llm_job *delayed;         /* sorted by ready_at */
+    llm_job *delayed; /* sorted by ready_at */
     llm_job *inflight;
     unsigned seen_gen;
     uint64_t rng;
@@ -195,8 +195,9 @@ static int unknown_ep(llm_service *s, const char *name, assay_error *err)
     return assay_error_set(err, ASSAY_EINVAL,
                            "unknown LLM endpoint '%s' (%s%s)",
                            name ? name : "(null)",
-                           s->neps ? "defined: " : "the experiment has no "
-                                                   "llm: section",
+                           s->neps ? "defined: "
+                                   : "the experiment has no "
+                                     "llm: section",
                            list);
 }
 
@@ -311,8 +312,8 @@ static void easy_put(llm_endpoint *ep, CURL *e)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void job_error(llm_job *j, assay_llm_status status, const char *fmt,
-                      ...)
+static void
+job_error(llm_job *j, assay_llm_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -478,16 +479,15 @@ static void buckets_refill(llm_endpoint *ep, double t)
  * allow.  Returns the delay (s) after which a bucket allows the next one,
  * or a large value.
  */
-static double dispatch(llm_service *s, llm_endpoint *ep, double t,
-                       loop_out *o)
+static double dispatch(llm_service *s, llm_endpoint *ep, double t, loop_out *o)
 {
     double wait = 3600;
     buckets_refill(ep, t);
     while (ep->q_head) {
         llm_job *j = ep->q_head;
         int window = ep->cwnd < 1 ? 1 : (int)ep->cwnd;
-        bool drop = atomic_load(&s->cancelled) ||
-                    atomic_load(&j->st->cancelled);
+        bool drop =
+            atomic_load(&s->cancelled) || atomic_load(&j->st->cancelled);
         if (!drop && ep->in_flight >= window)
             break;
         if (!drop && !j->counted && budget_reached(s)) {
@@ -511,8 +511,8 @@ static double dispatch(llm_service *s, llm_endpoint *ep, double t,
             break;
         }
         if (ep->tpm > 0) {
-            double need = fmin((double)j->est_tokens,
-                               fmax(1.0, ep->tpm / 60.0));
+            double need =
+                fmin((double)j->est_tokens, fmax(1.0, ep->tpm / 60.0));
             if (ep->tpm_tokens < need) {
                 wait = fmin(wait, (need - ep->tpm_tokens) * 60.0 / ep->tpm);
                 break;
@@ -646,27 +646,25 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
             j->res.latency_ms = (t - j->t_start) * 1e3;
             /* additive increase: one more slot per window of successes */
             if (ep->cwnd < ep->max_concurrency)
-                ep->cwnd = fmin(ep->max_concurrency, ep->cwnd + 1.0 /
-                                                        fmax(1.0, ep->cwnd));
+                ep->cwnd = fmin(ep->max_concurrency,
+                                ep->cwnd + 1.0 / fmax(1.0, ep->cwnd));
             /* correct the token bucket by what was really used */
             if (ep->tpm > 0)
-                ep->tpm_tokens -= (double)(j->res.prompt_tokens +
-                                           j->res.completion_tokens) -
-                                  (double)j->est_tokens;
+                ep->tpm_tokens -=
+                    (double)(j->res.prompt_tokens + j->res.completion_tokens) -
+                    (double)j->est_tokens;
             pthread_mutex_lock(&s->stats_mu);
             s->b_tokens += j->res.prompt_tokens + j->res.completion_tokens;
-            s->b_cost += ep_cost(ep, j->res.prompt_tokens,
-                                 j->res.completion_tokens);
+            s->b_cost +=
+                ep_cost(ep, j->res.prompt_tokens, j->res.completion_tokens);
             pthread_mutex_unlock(&s->stats_mu);
             if (j->kind == JOB_CHAT && s->cache &&
                 ep->cache_mode == LLM_CACHE_RW) {
                 llm_cached v = {.text = j->res.text,
                                 .prompt_tokens = j->res.prompt_tokens,
-                                .completion_tokens =
-                                    j->res.completion_tokens,
+                                .completion_tokens = j->res.completion_tokens,
                                 .latency_ms = j->res.latency_ms};
-                snprintf(v.finish, sizeof v.finish, "%s",
-                         j->res.finish_reason);
+                snprintf(v.finish, sizeof v.finish, "%s", j->res.finish_reason);
                 llm_cache_put(s->cache, j->key, ep->model, &v, NULL);
             }
             out_push(o, j);
@@ -740,8 +738,7 @@ static void sweep_cancelled(llm_service *s, loop_out *o)
  * flight.  An eventfd in the same epoll set wakes the loop when a
  * calling thread submits or cancels. */
 
-static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud,
-                     void *sockp)
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
     llm_service *s = ud;
     (void)e;
@@ -749,13 +746,11 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud,
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
         return 0;
     }
-    struct epoll_event ev = {
-        .events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-                  ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u),
-        .data.fd = fd};
+    struct epoll_event ev = {.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u),
+                             .data.fd = fd};
     if (!sockp) {
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-            errno == EEXIST)
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
             epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
         curl_multi_assign(s->multi, fd, s);
     } else if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
@@ -847,11 +842,11 @@ static void *loop_main(void *arg)
                 (void)r;
                 continue;
             }
-            int flags = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
-                        ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                        ((evs[i].events & (EPOLLERR | EPOLLHUP))
-                             ? CURL_CSELECT_ERR
-                             : 0);
+            int flags =
+                ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR
+                                                         : 0);
             curl_multi_socket_action(s->multi, fd, flags, &running);
         }
         curl_timeouts(s);
@@ -892,7 +887,8 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
     if (cache_mode && llm_cache_mode_parse(cache_mode) < 0)
         return assay_error_set(err, ASSAY_EINVAL,
                                "LLM cache mode '%s': expected read-write, "
-                               "off or replay", cache_mode);
+                               "off or replay",
+                               cache_mode);
     if (endpoints && !json_is_object(endpoints) && !json_is_null(endpoints))
         return assay_error_set(err, ASSAY_EINVAL,
                                "llm: expected a mapping of named endpoints");
@@ -920,7 +916,8 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
     long total_conc = 0;
     bool need_cache = false;
     if (n) {
-        json_object_foreach((json_t *)endpoints, k, v) {
+        json_object_foreach((json_t *)endpoints, k, v)
+        {
             llm_endpoint *ep = &s->eps[s->neps++];
             rc = llm_endpoint_parse(ep, k, v, cache_mode, find, find_ud, err);
             if (rc)
@@ -929,7 +926,8 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
             if (ep->cache_mode == LLM_CACHE_REPLAY && !cache_path) {
                 rc = assay_error_set(err, ASSAY_EINVAL,
                                      "llm.%s.cache: replay needs a cache "
-                                     "file and this run has none", k);
+                                     "file and this run has none",
+                                     k);
                 goto fail;
             }
             need_cache = need_cache || ep->cache_mode != LLM_CACHE_OFF;
@@ -1067,13 +1065,13 @@ static int build_chat(llm_endpoint *ep, const assay_llm_request *req,
     int rc;
     if (!req->messages || req->n_messages == 0)
         return assay_error_set(err, ASSAY_EINVAL,
-                               "item %zu: request has no messages",
-                               req->item);
+                               "item %zu: request has no messages", req->item);
     if (req->params) {
         if (!json_is_object(req->params))
             return assay_error_set(err, ASSAY_EINVAL,
                                    "item %zu: request params must be a JSON "
-                                   "object", req->item);
+                                   "object",
+                                   req->item);
         merged = json_copy(ep->defaults);
         if (!merged || json_object_update(merged, (json_t *)req->params))
             goto oom;
@@ -1294,22 +1292,27 @@ static void account(llm_service *s, assay_llm_stream *st, llm_job *list)
                 x->ok++;
                 x->prompt_tokens += j->res.prompt_tokens;
                 x->completion_tokens += j->res.completion_tokens;
-                x->cost += ep_cost(ep, j->res.prompt_tokens,
-                                   j->res.completion_tokens);
+                x->cost +=
+                    ep_cost(ep, j->res.prompt_tokens, j->res.completion_tokens);
                 stats_lat(x, j->res.latency_ms);
                 break;
-            case ASSAY_LLM_FAILED: x->failed++; break;
-            case ASSAY_LLM_SKIPPED: x->skipped++; break;
-            case ASSAY_LLM_REPLAY_MISS: x->replay_miss++; break;
+            case ASSAY_LLM_FAILED:
+                x->failed++;
+                break;
+            case ASSAY_LLM_SKIPPED:
+                x->skipped++;
+                break;
+            case ASSAY_LLM_REPLAY_MISS:
+                x->replay_miss++;
+                break;
             }
         }
     }
     pthread_mutex_unlock(&s->stats_mu);
 }
 
-static int stream_setup(llm_service *s, assay_llm_stream *st,
-                        const char *node, const char *endpoint,
-                        assay_error *err)
+static int stream_setup(llm_service *s, assay_llm_stream *st, const char *node,
+                        const char *endpoint, assay_error *err)
 {
     memset(st, 0, sizeof *st);
     st->s = s;
@@ -1394,11 +1397,10 @@ static int stream_run(assay_llm_stream *st)
     return rc;
 }
 
-int llm_service_stream(llm_service *s, const char *node,
-                       const char *endpoint, const assay_llm_request *reqs,
-                       size_t n, assay_llm_on_result cb, void *ud,
-                       llm_progress_fn progress, void *pud,
-                       assay_error *err)
+int llm_service_stream(llm_service *s, const char *node, const char *endpoint,
+                       const assay_llm_request *reqs, size_t n,
+                       assay_llm_on_result cb, void *ud,
+                       llm_progress_fn progress, void *pud, assay_error *err)
 {
     assay_llm_stream st;
     llm_job *head = NULL, *tail = NULL;
@@ -1489,7 +1491,8 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
         stream_teardown(&st);
         return assay_error_set(err, ASSAY_ENOTSUP,
                                "endpoint '%s': provider %s has no "
-                               "embeddings", ep->name, ep->provider);
+                               "embeddings",
+                               ep->name, ep->provider);
     }
     if (n == 0) {
         stream_teardown(&st);
@@ -1559,9 +1562,9 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
         if (j->res.status != ASSAY_LLM_OK) {
             rc = assay_error_set(err, ASSAY_ELLM,
                                  "embedding texts %zu..%zu on endpoint "
-                                 "'%s': %s", j->emb_first,
-                                 j->emb_first + j->emb_n - 1, ep->name,
-                                 j->res.error);
+                                 "'%s': %s",
+                                 j->emb_first, j->emb_first + j->emb_n - 1,
+                                 ep->name, j->res.error);
             break;
         }
         for (size_t i = 0; i < j->emb_n && rc == 0; i++) {
@@ -1569,8 +1572,7 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
             const json_t *vec = ep->prov->embed_vector(j->emb_doc, i, &e);
             size_t len = json_array_size(vec);
             if (!vec || len == 0) {
-                rc = assay_error_set(err, ASSAY_ELLM,
-                                     "embedding text %zu: %s",
+                rc = assay_error_set(err, ASSAY_ELLM, "embedding text %zu: %s",
                                      j->emb_first + i,
                                      vec ? "empty vector" : e.text);
                 break;
@@ -1586,8 +1588,8 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
             if (len != d) {
                 rc = assay_error_set(err, ASSAY_ELLM,
                                      "embedding text %zu: dimension %zu, "
-                                     "expected %zu", j->emb_first + i, len,
-                                     d);
+                                     "expected %zu",
+                                     j->emb_first + i, len, d);
                 break;
             }
             double *row = out + (j->emb_first + i) * d;
@@ -1635,16 +1637,15 @@ json_t *llm_service_endpoint_info(llm_service *s, const char *endpoint)
     static const char *const modes[] = {"read-write", "off", "replay"};
     if (!ep)
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:i, s:f, s:f, s:{s:f, "
-                     "s:f}, s:s, s:b}",
-                     "name", ep->name, "provider", ep->provider, "model",
-                     ep->model, "base_url", ep->base_url, "defaults",
-                     ep->defaults, "extra_headers", ep->extra_header_names,
-                     "max_concurrency", ep->max_concurrency,
-                     "requests_per_minute", ep->rpm, "tokens_per_minute",
-                     ep->tpm, "price", "input", ep->price_in, "output",
-                     ep->price_out, "cache", modes[ep->cache_mode],
-                     "has_api_key", ep->api_key[0] != '\0');
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:O, s:O, s:i, s:f, s:f, s:{s:f, "
+        "s:f}, s:s, s:b}",
+        "name", ep->name, "provider", ep->provider, "model", ep->model,
+        "base_url", ep->base_url, "defaults", ep->defaults, "extra_headers",
+        ep->extra_header_names, "max_concurrency", ep->max_concurrency,
+        "requests_per_minute", ep->rpm, "tokens_per_minute", ep->tpm, "price",
+        "input", ep->price_in, "output", ep->price_out, "cache",
+        modes[ep->cache_mode], "has_api_key", ep->api_key[0] != '\0');
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -1673,17 +1674,16 @@ static json_t *stats_json(const llm_stats *x)
         p99 = pct(v, x->nlat, 99);
         free(v);
     }
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:f, s:{s:f, s:f, s:f}}",
-                     "requests", (json_int_t)x->requests, "sent",
-                     (json_int_t)x->sent, "ok", (json_int_t)x->ok, "cached",
-                     (json_int_t)x->cached, "retried",
-                     (json_int_t)x->retried, "failed", (json_int_t)x->failed,
-                     "skipped", (json_int_t)x->skipped, "replay_miss",
-                     (json_int_t)x->replay_miss, "prompt_tokens",
-                     (json_int_t)x->prompt_tokens, "completion_tokens",
-                     (json_int_t)x->completion_tokens, "cost", x->cost,
-                     "latency_ms", "p50", p50, "p90", p90, "p99", p99);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:f, s:{s:f, s:f, s:f}}",
+        "requests", (json_int_t)x->requests, "sent", (json_int_t)x->sent, "ok",
+        (json_int_t)x->ok, "cached", (json_int_t)x->cached, "retried",
+        (json_int_t)x->retried, "failed", (json_int_t)x->failed, "skipped",
+        (json_int_t)x->skipped, "replay_miss", (json_int_t)x->replay_miss,
+        "prompt_tokens", (json_int_t)x->prompt_tokens, "completion_tokens",
+        (json_int_t)x->completion_tokens, "cost", x->cost, "latency_ms", "p50",
+        p50, "p90", p90, "p99", p99);
 }
 
 json_t *llm_service_usage(llm_service *s)
@@ -1721,10 +1721,10 @@ json_t *llm_service_usage(llm_service *s)
                           (json_int_t)n->stats.est_completion, "cost_est",
                           n->stats.est_cost));
     }
-    json_t *b = json_pack("{s:I, s:I, s:f, s:b}", "requests",
-                          (json_int_t)s->b_requests, "tokens",
-                          (json_int_t)s->b_tokens, "cost", s->b_cost,
-                          "exhausted", atomic_load(&s->budget_hit));
+    json_t *b =
+        json_pack("{s:I, s:I, s:f, s:b}", "requests", (json_int_t)s->b_requests,
+                  "tokens", (json_int_t)s->b_tokens, "cost", s->b_cost,
+                  "exhausted", atomic_load(&s->budget_hit));
     pthread_mutex_unlock(&s->stats_mu);
     if (b) {
         if (s->budget.max_cost > 0)

@@ -47,8 +47,9 @@
  * Stats: {"requests", "answered", "status": {code: n}, "faults": {kind:
  * n}, "inflight_max", "max_answered_per_key", "max_received_per_key",
  * "nkeys", "span_s" (first request received to last answer sent, the
- * evaluation time of a client), "keys": {hash: [received, answered]}}.  The key of a request is a hash
- * of its path and body, so one request retried is one key.
+ * evaluation time of a client), "keys": {hash: [received, answered]}}.  The key
+ * of a request is a hash of its path and body, so one request retried is one
+ * key.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -72,9 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-    F_429, F_500, F_503, F_STALL, F_TRUNC, F_BADJSON, F_RESET, F_N
-};
+enum { F_429, F_500, F_503, F_STALL, F_TRUNC, F_BADJSON, F_RESET, F_N };
 static const char *const fault_names[F_N] = {
     "429", "500", "503", "stall", "truncated", "invalid_json", "reset"};
 
@@ -114,9 +113,9 @@ typedef struct conn {
     size_t in_len, in_cap;
     char *out;
     size_t out_len, out_off, out_cap;
-    bool busy;          /* a request is being answered */
+    bool busy; /* a request is being answered */
     bool stalled;
-    bool close_after;   /* close once `out` is flushed */
+    bool close_after; /* close once `out` is flushed */
     double stall_until;
 } conn;
 
@@ -124,11 +123,11 @@ typedef struct timer {
     double due;
     int fd;
     uint32_t gen;
-    char *resp;         /* full response bytes */
+    char *resp; /* full response bytes */
     size_t len;
     bool truncate, reset, held;
     uint64_t key;
-    bool answered;      /* counts as answered when sent */
+    bool answered; /* counts as answered when sent */
 } timer;
 
 typedef struct server {
@@ -136,9 +135,9 @@ typedef struct server {
     config cfg;
     conn **conns;
     size_t nconns;
-    timer *timers;      /* min-heap by due */
+    timer *timers; /* min-heap by due */
     size_t ntimers, captimers;
-    timer *held;        /* pause_after: held answers */
+    timer *held; /* pause_after: held answers */
     size_t nheld, capheld;
     keystat *keys;
     size_t keycap, nkeys;
@@ -271,28 +270,28 @@ static int config_parse(const json_t *j, config *c, char *msg, size_t msgsz)
         c->emb_dim = 8;
     if ((v = json_object_get(j, "seed")))
         c->seed = (uint64_t)json_integer_value(v);
-    c->api_key = xstrdup_or_null(json_string_value(json_object_get(j,
-                                                                   "api_key")));
-    c->default_answer = strdup(
-        json_string_value(json_object_get(j, "default_answer"))
-            ? json_string_value(json_object_get(j, "default_answer"))
-            : "echo: {{user}}");
+    c->api_key =
+        xstrdup_or_null(json_string_value(json_object_get(j, "api_key")));
+    c->default_answer =
+        strdup(json_string_value(json_object_get(j, "default_answer"))
+                   ? json_string_value(json_object_get(j, "default_answer"))
+                   : "echo: {{user}}");
     json_t *rules = json_object_get(j, "rules");
     c->nrules = json_array_size(rules);
     c->rules = calloc(c->nrules ? c->nrules : 1, sizeof *c->rules);
     for (size_t i = 0; i < c->nrules; i++) {
         json_t *r = json_array_get(rules, i);
         rule *ru = &c->rules[i];
-        ru->model = xstrdup_or_null(
-            json_string_value(json_object_get(r, "model")));
-        ru->system = xstrdup_or_null(
-            json_string_value(json_object_get(r, "system")));
-        ru->user = xstrdup_or_null(
-            json_string_value(json_object_get(r, "user")));
-        ru->answer = xstrdup_or_null(
-            json_string_value(json_object_get(r, "answer")));
-        ru->error = xstrdup_or_null(
-            json_string_value(json_object_get(r, "error")));
+        ru->model =
+            xstrdup_or_null(json_string_value(json_object_get(r, "model")));
+        ru->system =
+            xstrdup_or_null(json_string_value(json_object_get(r, "system")));
+        ru->user =
+            xstrdup_or_null(json_string_value(json_object_get(r, "user")));
+        ru->answer =
+            xstrdup_or_null(json_string_value(json_object_get(r, "answer")));
+        ru->error =
+            xstrdup_or_null(json_string_value(json_object_get(r, "error")));
         ru->status = (int)json_integer_value(json_object_get(r, "status"));
         const char *re = json_string_value(json_object_get(r, "user_regex"));
         if (re) {
@@ -475,17 +474,15 @@ static char *http_response(int status, const char *extra_headers,
 
 static char *error_body(int status, const char *message, bool anthropic)
 {
-    json_t *j = anthropic
-                    ? json_pack("{s:s, s:{s:s, s:s}}", "type", "error",
-                                "error", "type",
-                                status == 429 ? "rate_limit_error"
-                                              : "api_error",
-                                "message", message)
-                    : json_pack("{s:{s:s, s:s, s:i}}", "error", "message",
-                                message, "type",
-                                status == 429 ? "rate_limit_exceeded"
-                                              : "server_error",
-                                "code", status);
+    json_t *j =
+        anthropic
+            ? json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+                        status == 429 ? "rate_limit_error" : "api_error",
+                        "message", message)
+            : json_pack("{s:{s:s, s:s, s:i}}", "error", "message", message,
+                        "type",
+                        status == 429 ? "rate_limit_exceeded" : "server_error",
+                        "code", status);
     char *b = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return b;
@@ -569,7 +566,8 @@ static void stats_json(server *s, sbuf *b)
         if (s->status[i]) {
             char k[8];
             snprintf(k, sizeof k, "%d", i);
-            json_object_set_new(codes, k, json_integer((json_int_t)s->status[i]));
+            json_object_set_new(codes, k,
+                                json_integer((json_int_t)s->status[i]));
         }
     for (int i = 0; i < F_N; i++)
         json_object_set_new(faults, fault_names[i],
@@ -580,8 +578,8 @@ static void stats_json(server *s, sbuf *b)
             continue;
         char h[17];
         snprintf(h, sizeof h, "%016llx", (unsigned long long)k->key);
-        json_object_set_new(keys, h, json_pack("[i,i]", k->received,
-                                               k->answered));
+        json_object_set_new(keys, h,
+                            json_pack("[i,i]", k->received, k->answered));
         if (k->answered > max_a)
             max_a = k->answered;
         if (k->received > max_r)
@@ -595,10 +593,9 @@ static void stats_json(server *s, sbuf *b)
     json_object_set_new(st, "max_answered_per_key", json_integer(max_a));
     json_object_set_new(st, "max_received_per_key", json_integer(max_r));
     json_object_set_new(st, "nkeys", json_integer((json_int_t)s->nkeys));
-    json_object_set_new(st, "span_s",
-                        json_real(s->t_last > s->t_first
-                                      ? s->t_last - s->t_first
-                                      : 0));
+    json_object_set_new(
+        st, "span_s",
+        json_real(s->t_last > s->t_first ? s->t_last - s->t_first : 0));
     json_object_set_new(st, "keys", keys);
     char *txt = json_dumps(st, JSON_COMPACT);
     json_decref(st);
@@ -627,7 +624,8 @@ static const char *last_role(json_t *msgs, const char *role)
     const char *out = "";
     size_t i;
     json_t *m;
-    json_array_foreach(msgs, i, m) {
+    json_array_foreach(msgs, i, m)
+    {
         const char *r = json_string_value(json_object_get(m, "role"));
         const char *t = json_string_value(json_object_get(m, "content"));
         if (r && t && strcmp(r, role) == 0)
@@ -724,8 +722,8 @@ static void handle(server *s, conn *c, const char *method, const char *path,
     s->requests++;
     if (s->t_first == 0)
         s->t_first = now_s();
-    uint64_t key = fnv1a(body, blen, fnv1a(path, strlen(path),
-                                           0xcbf29ce484222325ULL));
+    uint64_t key =
+        fnv1a(body, blen, fnv1a(path, strlen(path), 0xcbf29ce484222325ULL));
     keystat *ks = key_get(s, key);
     key = ks->key;
     uint32_t attempt = ks->received++;
@@ -784,7 +782,8 @@ static void handle(server *s, conn *c, const char *method, const char *path,
     if (cfg->max_faults_per_key < 0 ||
         ks->faulted < (uint32_t)cfg->max_faults_per_key) {
         double u = (double)(mix64(key ^ mix64(attempt + cfg->seed)) >> 11) *
-                   0x1.0p-53, acc = 0;
+                   0x1.0p-53,
+               acc = 0;
         for (int i = 0; i < F_N; i++) {
             acc += cfg->fault[i];
             if (u < acc) {
@@ -809,11 +808,12 @@ static void handle(server *s, conn *c, const char *method, const char *path,
         size_t i;
         json_t *tx;
         uint32_t ptok = 0;
-        json_array_foreach(in, i, tx) {
+        json_array_foreach(in, i, tx)
+        {
             const char *t = json_string_value(tx);
             json_t *vec = json_array();
-            uint64_t h = fnv1a(t ? t : "", t ? strlen(t) : 0,
-                               0xcbf29ce484222325ULL);
+            uint64_t h =
+                fnv1a(t ? t : "", t ? strlen(t) : 0, 0xcbf29ce484222325ULL);
             double norm = 0, v[4096];
             for (int d = 0; d < cfg->emb_dim; d++) {
                 h = mix64(h);
@@ -823,30 +823,28 @@ static void handle(server *s, conn *c, const char *method, const char *path,
             norm = sqrt(norm);
             for (int d = 0; d < cfg->emb_dim; d++)
                 json_array_append_new(vec, json_real(v[d] / norm));
-            json_array_append_new(data, json_pack("{s:s, s:I, s:o}", "object",
-                                                  "embedding", "index",
-                                                  (json_int_t)i, "embedding",
-                                                  vec));
+            json_array_append_new(
+                data, json_pack("{s:s, s:I, s:o}", "object", "embedding",
+                                "index", (json_int_t)i, "embedding", vec));
             ptok += tokens_of(t ? t : "");
         }
         json_decref(in);
-        json_t *o = json_pack("{s:s, s:o, s:s, s:{s:i, s:i}}", "object",
-                              "list", "data", data, "model", model, "usage",
+        json_t *o = json_pack("{s:s, s:o, s:s, s:{s:i, s:i}}", "object", "list",
+                              "data", data, "model", model, "usage",
                               "prompt_tokens", ptok, "total_tokens", ptok);
         out = json_dumps(o, JSON_COMPACT);
         json_decref(o);
     } else {
         json_t *msgs = json_object_get(req, "messages");
         const char *user = last_role(msgs, "user");
-        const char *system = is_msg
-                                 ? json_string_value(json_object_get(req,
-                                                                     "system"))
-                                 : last_role(msgs, "system");
+        const char *system =
+            is_msg ? json_string_value(json_object_get(req, "system"))
+                   : last_role(msgs, "system");
         if (!system)
             system = "";
         char *mtxt = json_dumps(msgs, JSON_COMPACT);
-        uint64_t h = fnv1a(mtxt, mtxt ? strlen(mtxt) : 0,
-                           0xcbf29ce484222325ULL);
+        uint64_t h =
+            fnv1a(mtxt, mtxt ? strlen(mtxt) : 0, 0xcbf29ce484222325ULL);
         free(mtxt);
         const rule *hit = NULL;
         regmatch_t m[10];
@@ -882,11 +880,10 @@ static void handle(server *s, conn *c, const char *method, const char *path,
         uint32_t ptok = 0;
         size_t i;
         json_t *mm;
-        json_array_foreach(msgs, i, mm)
-            ptok += tokens_of(json_string_value(json_object_get(mm, "content"))
-                                  ? json_string_value(
-                                        json_object_get(mm, "content"))
-                                  : "");
+        json_array_foreach(msgs, i, mm) ptok +=
+            tokens_of(json_string_value(json_object_get(mm, "content"))
+                          ? json_string_value(json_object_get(mm, "content"))
+                          : "");
         ptok += tokens_of(is_msg ? system : "");
         uint32_t ctok = tokens_of(answer);
         json_t *o;
@@ -902,12 +899,11 @@ static void handle(server *s, conn *c, const char *method, const char *path,
         else
             o = json_pack("{s:s, s:s, s:s, s:[{s:i, s:{s:s, s:s}, s:s}], "
                           "s:{s:i, s:i, s:i}}",
-                          "id", id, "object", "chat.completion", "model",
-                          model, "choices", "index", 0, "message", "role",
-                          "assistant", "content", answer, "finish_reason",
-                          "stop", "usage", "prompt_tokens", ptok,
-                          "completion_tokens", ctok, "total_tokens",
-                          ptok + ctok);
+                          "id", id, "object", "chat.completion", "model", model,
+                          "choices", "index", 0, "message", "role", "assistant",
+                          "content", answer, "finish_reason", "stop", "usage",
+                          "prompt_tokens", ptok, "completion_tokens", ctok,
+                          "total_tokens", ptok + ctok);
         out = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         free(answer);
@@ -1013,9 +1009,8 @@ static void process_input(server *s, conn *c)
                 snprintf(xkey, sizeof xkey, "%.*s", (int)(e - v), v);
                 have_x = true;
             } else if (l > 11 && strncasecmp(p, "connection:", 11) == 0 &&
-                       strstr(p + 11, "close") && (size_t)(strstr(p + 11,
-                                                                 "close") -
-                                                          p) < l)
+                       strstr(p + 11, "close") &&
+                       (size_t)(strstr(p + 11, "close") - p) < l)
                 keep = false;
             p = e + 2;
         }
@@ -1029,8 +1024,8 @@ static void process_input(server *s, conn *c)
         if (!keep)
             c->close_after = true;
         int fd = c->fd;
-        handle(s, c, method, path, auth[0] ? auth : NULL,
-               have_x ? xkey : NULL, body, clen);
+        handle(s, c, method, path, auth[0] ? auth : NULL, have_x ? xkey : NULL,
+               body, clen);
         free(body);
         c = conn_of(s, fd);
         if (!c)
@@ -1138,8 +1133,7 @@ int main(int argc, char **argv)
         json_decref(cj);
         cj = json_load_file(cfg_path, 0, &je);
         if (!cj) {
-            fprintf(stderr, "fakellm: %s:%d: %s\n", cfg_path, je.line,
-                    je.text);
+            fprintf(stderr, "fakellm: %s:%d: %s\n", cfg_path, je.line, je.text);
             return 2;
         }
     }

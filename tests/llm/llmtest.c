@@ -190,8 +190,8 @@ const assay_plugin *test_find_plugin(void *ud, const char *name)
 json_t *test_endpoints(const char *name, const char *provider,
                        const fake_server *f, const char *extra)
 {
-    json_t *ep = json_pack("{s:s, s:s, s:s}", "provider", provider,
-                           "base_url", f->base_url, "model", "fake-model");
+    json_t *ep = json_pack("{s:s, s:s, s:s}", "provider", provider, "base_url",
+                           f->base_url, "model", "fake-model");
     if (extra) {
         json_t *x = json_loads(extra, 0, NULL);
         if (!x) {

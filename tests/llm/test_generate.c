@@ -149,8 +149,7 @@ static json_t *options(const char *given)
 }
 
 static int run_node(llm_service *s, const char *opts, const char *items,
-                    struct assay_io *io, assay_estimate *est,
-                    assay_error *err)
+                    struct assay_io *io, assay_estimate *est, assay_error *err)
 {
     const assay_plugin *p = load_generate();
     mini_host m;
@@ -196,8 +195,9 @@ static void test_generate_n1(void **state)
                      0);
     struct assay_io io;
     assay_estimate est = {0};
-    int rc = run_node(s, "{\"system\": \"Answer briefly.\", \"user\": "
-                         "\"Q{{id}}: {{ question }}\"}",
+    int rc = run_node(s,
+                      "{\"system\": \"Answer briefly.\", \"user\": "
+                      "\"Q{{id}}: {{ question }}\"}",
                       items3, &io, &est, &err);
     if (rc)
         fprintf(stderr, "%s\n", err.text);
@@ -218,9 +218,8 @@ static void test_generate_n1(void **state)
                     0);
         assert_null(json_object_get(r, "answer_error"));
     }
-    assert_int_equal(json_integer_value(json_object_get(io.out_info,
-                                                        "requests")),
-                     3);
+    assert_int_equal(
+        json_integer_value(json_object_get(io.out_info, "requests")), 3);
     assert_string_equal(
         json_string_value(json_object_get(
             json_object_get(io.out_info, "endpoint_info"), "model")),
@@ -245,12 +244,12 @@ static void test_generate_samples_and_cache(void **state)
     for (int round = 0; round < 2; round++) {
         llm_service *s = NULL;
         assert_int_equal(llm_service_create(eps, NULL, path, NULL,
-                                            test_find_plugin, NULL, &s,
-                                            &err),
+                                            test_find_plugin, NULL, &s, &err),
                          0);
-        assert_int_equal(run_node(s, "{\"user\": \"{{question}}\", \"n\": 4, "
-                                     "\"field\": \"resp\", \"params\": "
-                                     "{\"temperature\": 0.9}}",
+        assert_int_equal(run_node(s,
+                                  "{\"user\": \"{{question}}\", \"n\": 4, "
+                                  "\"field\": \"resp\", \"params\": "
+                                  "{\"temperature\": 0.9}}",
                                   items3, &io, NULL, &err),
                          0);
         for (size_t i = 0; i < 3; i++) {
@@ -290,37 +289,36 @@ static void test_generate_errors(void **state)
                                         test_find_plugin, NULL, &s, &err),
                      0);
     /* missing field: names the record and the field */
-    assert_int_equal(run_node(s, "{\"user\": \"{{prompt}}\"}", items3, &io,
-                              NULL, &err),
-                     ASSAY_EDATA);
+    assert_int_equal(
+        run_node(s, "{\"user\": \"{{prompt}}\"}", items3, &io, NULL, &err),
+        ASSAY_EDATA);
     assert_non_null(strstr(err.text, "record 0: missing field 'prompt'"));
     /* on_error fail: the node fails naming the record */
-    assert_int_equal(run_node(s, "{\"user\": \"{{question}}\"}", items3, &io,
-                              NULL, &err),
-                     ASSAY_ELLM);
+    assert_int_equal(
+        run_node(s, "{\"user\": \"{{question}}\"}", items3, &io, NULL, &err),
+        ASSAY_ELLM);
     assert_non_null(strstr(err.text, "record 1 sample 0"));
     assert_non_null(strstr(err.text, "content policy"));
     /* on_error record: null answer plus the reason */
-    assert_int_equal(run_node(s, "{\"user\": \"{{question}}\", \"on_error\": "
-                                 "\"record\"}",
+    assert_int_equal(run_node(s,
+                              "{\"user\": \"{{question}}\", \"on_error\": "
+                              "\"record\"}",
                               items3, &io, NULL, &err),
                      0);
     json_t *r1 = json_array_get(io.out_items, 1);
     assert_true(json_is_null(json_object_get(r1, "answer")));
-    assert_non_null(strstr(json_string_value(json_object_get(r1,
-                                                             "answer_error")),
-                           "HTTP 400: content policy"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(r1, "answer_error")),
+               "HTTP 400: content policy"));
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(io.out_items, 2), "answer")),
                         "echo: sun?");
-    assert_int_equal(json_integer_value(json_object_get(io.out_info,
-                                                        "failed")),
+    assert_int_equal(json_integer_value(json_object_get(io.out_info, "failed")),
                      1);
     json_decref(io.out_items);
     json_decref(io.out_info);
     /* neither user nor user_file */
-    assert_int_equal(run_node(s, "{}", items3, &io, NULL, &err),
-                     ASSAY_EINVAL);
+    assert_int_equal(run_node(s, "{}", items3, &io, NULL, &err), ASSAY_EINVAL);
     assert_non_null(strstr(err.text, "user"));
     llm_service_destroy(s);
     json_decref(eps);

@@ -46,9 +46,8 @@ static reqset *reqset_new(size_t n, const char *tag, const char *system)
         } else {
             m[0] = (assay_llm_message){"user", r->text[i]};
         }
-        r->reqs[i] = (assay_llm_request){.messages = m,
-                                         .n_messages = system ? 2 : 1,
-                                         .item = i};
+        r->reqs[i] = (assay_llm_request){
+            .messages = m, .n_messages = system ? 2 : 1, .item = i};
     }
     return r;
 }
@@ -140,9 +139,9 @@ static void test_batch_answers_in_order(void **state)
     reqset *r = reqset_new(40, "basic", "be brief");
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err),
-                     0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     uint64_t pt = 0, ct = 0;
     for (size_t i = 0; i < r->n; i++) {
@@ -187,8 +186,9 @@ static void test_cache_modes(void **state)
     assay_error err = {0};
 
     llm_service *s = svc_new(&f, "openai", NULL, NULL, path, NULL);
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     llm_service_destroy(s);
 
@@ -196,8 +196,9 @@ static void test_cache_modes(void **state)
     for (size_t i = 0; i < r->n; i++)
         llm_result_clear(&res[i]);
     s = svc_new(&f, "openai", NULL, NULL, path, NULL);
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     for (size_t i = 0; i < r->n; i++) {
         assert_true(res[i].cached);
@@ -213,8 +214,8 @@ static void test_cache_modes(void **state)
     /* a different sample index is a different entry */
     r->reqs[0].sample = 1;
     uint64_t cached = 99;
-    assert_int_equal(llm_service_cached_count(s, "ep", r->reqs, r->n,
-                                              &cached, &err), 0);
+    assert_int_equal(
+        llm_service_cached_count(s, "ep", r->reqs, r->n, &cached, &err), 0);
     assert_int_equal(cached, 24);
     llm_service_destroy(s);
 
@@ -223,7 +224,8 @@ static void test_cache_modes(void **state)
         llm_result_clear(&res[i]);
     s = svc_new(&f, "openai", NULL, NULL, path, "replay");
     assert_int_equal(llm_service_batch(s, "judge", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+                                       NULL, NULL, &err),
+                     0);
     assert_int_equal(res[0].status, ASSAY_LLM_REPLAY_MISS);
     assert_non_null(strstr(res[0].error, "node 'judge' item 0"));
     for (size_t i = 1; i < r->n; i++)
@@ -235,8 +237,9 @@ static void test_cache_modes(void **state)
         llm_result_clear(&res[i]);
     r->reqs[0].sample = 0;
     s = svc_new(&f, "openai", NULL, NULL, path, "off");
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     assert_false(res[3].cached);
     llm_service_destroy(s);
@@ -262,7 +265,8 @@ static void test_replay_empty_cache(void **state)
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
     assert_int_equal(llm_service_batch(s, "judge", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+                                       NULL, NULL, &err),
+                     0);
     for (size_t i = 0; i < r->n; i++) {
         char want[64];
         assert_int_equal(res[i].status, ASSAY_LLM_REPLAY_MISS);
@@ -278,8 +282,8 @@ static void test_replay_empty_cache(void **state)
     /* replay without any cache file is a configuration error */
     json_t *eps = test_endpoints("ep", "openai", &f, NULL);
     assert_int_not_equal(llm_service_create(eps, NULL, NULL, "replay",
-                                            test_find_plugin, NULL, &s,
-                                            &err), 0);
+                                            test_find_plugin, NULL, &s, &err),
+                         0);
     assert_non_null(strstr(err.text, "replay"));
     json_decref(eps);
     results_free(res, r->n);
@@ -306,8 +310,9 @@ static void run_fault(const char *kind, const char *extra_ep,
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
     double t0 = test_now();
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     double el = test_now() - t0;
     if (getenv("LLM_DEBUG")) {
         json_t *dbg = fake_stats(&f);
@@ -338,8 +343,7 @@ static void run_fault(const char *kind, const char *extra_ep,
     assert_int_equal(stat_int(st, "answered", NULL), 12);
     json_decref(st);
     json_t *u = llm_service_usage(s);
-    assert_int_equal(stat_int(json_object_get(u, "endpoints"), "ep",
-                              "retried"),
+    assert_int_equal(stat_int(json_object_get(u, "endpoints"), "ep", "retried"),
                      ours);
     assert_true(reset || ours == 12);
     json_decref(u);
@@ -401,14 +405,15 @@ static void test_retries_exhausted(void **state)
     (void)state;
     fake_server f;
     assert_int_equal(fake_start(&f, "{\"faults\": {\"503\": 1.0}}"), 0);
-    llm_service *s = svc_new(&f, "openai",
-                             "{\"backoff\": 0.005, \"retries\": 2}", NULL,
-                             NULL, "off");
+    llm_service *s =
+        svc_new(&f, "openai", "{\"backoff\": 0.005, \"retries\": 2}", NULL,
+                NULL, "off");
     reqset *r = reqset_new(3, "exhaust", NULL);
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     for (size_t i = 0; i < r->n; i++) {
         assert_int_equal(res[i].status, ASSAY_LLM_FAILED);
         assert_int_equal(res[i].attempts, 3);
@@ -418,8 +423,7 @@ static void test_retries_exhausted(void **state)
         assert_null(res[i].text);
     }
     json_t *u = llm_service_usage(s);
-    assert_int_equal(stat_int(json_object_get(u, "nodes"), "gen", "failed"),
-                     3);
+    assert_int_equal(stat_int(json_object_get(u, "nodes"), "gen", "failed"), 3);
     json_decref(u);
     results_free(res, r->n);
     reqset_free(r);
@@ -438,19 +442,19 @@ static void test_non_retryable(void **state)
                        "\"model not found\"}, {\"user\": \"bad\", "
                        "\"status\": 400, \"error\": \"bad request body\"}]}"),
         0);
-    llm_service *s = svc_new(&f, "openai", "{\"backoff\": 0.005}", NULL,
-                             NULL, "off");
+    llm_service *s =
+        svc_new(&f, "openai", "{\"backoff\": 0.005}", NULL, NULL, "off");
     assay_llm_message m[3] = {{"user", "forbidden topic"},
                               {"user", "missing model"},
                               {"user", "bad one"}};
     assay_llm_request q[3];
     for (int i = 0; i < 3; i++)
-        q[i] = (assay_llm_request){.messages = &m[i], .n_messages = 1,
-                                   .item = (size_t)i};
+        q[i] = (assay_llm_request){
+            .messages = &m[i], .n_messages = 1, .item = (size_t)i};
     assay_llm_result res[3] = {0};
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", q, 3, res, NULL, NULL,
-                                       &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", q, 3, res, NULL, NULL, &err), 0);
     const char *want[3] = {"HTTP 403: this prompt is not allowed",
                            "HTTP 404: model not found",
                            "HTTP 400: bad request body"};
@@ -483,8 +487,9 @@ static void test_secret_never_shown(void **state)
     reqset *r = reqset_new(10, "secret", NULL);
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     json_t *info = llm_service_endpoint_info(s, "ep");
     char *txt = json_dumps(info, 0);
@@ -510,8 +515,9 @@ static void test_secret_never_shown(void **state)
     s = svc_new(&f, "openai", extra, NULL, path, "off");
     for (size_t i = 0; i < r->n; i++)
         llm_result_clear(&res[i]);
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, 2, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, 2, res, NULL, NULL, &err),
+        0);
     assert_int_equal(res[0].status, ASSAY_LLM_FAILED);
     assert_int_equal(res[0].http_status, 401);
     assert_int_equal(res[0].attempts, 1);
@@ -548,15 +554,16 @@ static void test_many_with_faults(void **state)
     reqset *r = reqset_new(2000, "bulk", "system prompt");
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     json_t *st = fake_stats(&f);
     json_int_t faults = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(st, "faults"), k, v)
-        faults += json_integer_value(v);
+    json_object_foreach(json_object_get(st, "faults"), k, v) faults +=
+        json_integer_value(v);
     fprintf(stderr, "2000 requests: %lld attempts, %lld faults\n",
             (long long)stat_int(st, "requests", NULL), (long long)faults);
     assert_true(faults >= 300); /* ~20% of attempts */
@@ -581,8 +588,9 @@ static void test_budget(void **state)
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
     assert_false(llm_service_budget_exhausted(s));
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     size_t ok = 0, skipped = 0;
     for (size_t i = 0; i < r->n; i++) {
         if (res[i].status == ASSAY_LLM_OK)
@@ -608,8 +616,9 @@ static void test_budget(void **state)
                 "{\"max_tokens\": 30}", NULL, "off");
     r = reqset_new(50, "tokens", NULL);
     res = results_new(r->n);
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     assert_int_equal(res[0].status, ASSAY_LLM_OK);
     assert_int_equal(res[49].status, ASSAY_LLM_SKIPPED);
     assert_non_null(strstr(res[49].error, "max_tokens"));
@@ -643,8 +652,8 @@ static int follow_cb(void *ud, assay_llm_stream *st, size_t index,
         snprintf(c->bufs[index], sizeof c->bufs[index], "follow %s",
                  c->answers[index]);
         c->msgs[index] = (assay_llm_message){"user", c->bufs[index]};
-        assay_llm_request q = {.messages = &c->msgs[index], .n_messages = 1,
-                               .item = index};
+        assay_llm_request q = {
+            .messages = &c->msgs[index], .n_messages = 1, .item = index};
         size_t at = 0;
         assay_error err;
         assert_int_equal(llm_stream_add(st, &q, &at, &err), 0);
@@ -701,14 +710,15 @@ static void test_anthropic(void **state)
         fake_start(&f, "{\"rules\": [{\"system\": \"pirate\", \"user_regex\": "
                        "\"^q([0-9]+) \", \"answer\": \"arr $1 {{model}}\"}]}"),
         0);
-    llm_service *s = svc_new(&f, "anthropic",
-                             "{\"max_tokens\": 64, \"stop\": \"END\"}", NULL,
-                             NULL, "off");
+    llm_service *s =
+        svc_new(&f, "anthropic", "{\"max_tokens\": 64, \"stop\": \"END\"}",
+                NULL, NULL, "off");
     reqset *r = reqset_new(6, "anth", "you are a pirate");
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     for (size_t i = 0; i < r->n; i++) {
         char want[64];
         snprintf(want, sizeof want, "arr %zu fake-model", i);
@@ -731,8 +741,8 @@ static void test_embeddings(void **state)
                                     "{\"500\": 0.3}, \"max_faults_per_key\": "
                                     "1}"),
                      0);
-    llm_service *s = svc_new(&f, "openai", "{\"backoff\": 0.005}", NULL,
-                             NULL, "off");
+    llm_service *s =
+        svc_new(&f, "openai", "{\"backoff\": 0.005}", NULL, NULL, "off");
     size_t n = 300;
     char **t = calloc(n, sizeof *t);
     for (size_t i = 0; i < n; i++) {
@@ -743,8 +753,9 @@ static void test_embeddings(void **state)
     double *v = NULL;
     size_t dim = 0;
     assay_error err = {0};
-    assert_int_equal(llm_service_embed(s, "emb", "ep", (const char **)t, n,
-                                       &v, &dim, &err), 0);
+    assert_int_equal(
+        llm_service_embed(s, "emb", "ep", (const char **)t, n, &v, &dim, &err),
+        0);
     assert_int_equal(dim, 16);
     for (size_t i = 0; i < 150; i++) {
         double norm = 0;
@@ -767,8 +778,8 @@ static void test_embeddings(void **state)
     /* anthropic has no embeddings */
     s = svc_new(&f, "anthropic", NULL, NULL, NULL, "off");
     const char *one = "x";
-    assert_int_equal(llm_service_embed(s, "emb", "ep", &one, 1, &v, &dim,
-                                       &err), ASSAY_ENOTSUP);
+    assert_int_equal(llm_service_embed(s, "emb", "ep", &one, 1, &v, &dim, &err),
+                     ASSAY_ENOTSUP);
     llm_service_destroy(s);
     fake_stop(&f);
 }
@@ -789,13 +800,13 @@ static void test_adaptive_concurrency(void **state)
     reqset *r = reqset_new(150, "aimd", NULL);
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     check_echo(r, res);
     json_t *u = llm_service_usage(s);
     double conc = json_number_value(json_object_get(
-        json_object_get(json_object_get(u, "endpoints"), "ep"),
-        "concurrency"));
+        json_object_get(json_object_get(u, "endpoints"), "ep"), "concurrency"));
     json_t *st = fake_stats(&f);
     json_int_t n429 = stat_int(st, "status", "429");
     fprintf(stderr, "aimd: window %.2f, %lld 429s for 150 requests\n", conc,
@@ -826,8 +837,9 @@ static void test_rate_limit(void **state)
     assay_llm_result *res = results_new(r->n);
     assay_error err = {0};
     double t0 = test_now();
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     assert_true(test_now() - t0 >= 1.9);
     check_echo(r, res);
     results_free(res, r->n);
@@ -857,8 +869,8 @@ static void test_cancel(void **state)
     (void)state;
     fake_server f;
     assert_int_equal(fake_start(&f, "{\"latency\": {\"ms\": 5000}}"), 0);
-    llm_service *s = svc_new(&f, "openai", "{\"max_concurrency\": 4}", NULL,
-                             NULL, "off");
+    llm_service *s =
+        svc_new(&f, "openai", "{\"max_concurrency\": 4}", NULL, NULL, "off");
     cancel_ctx c = {s, reqset_new(10, "cancel", NULL), NULL, -1};
     c.res = results_new(10);
     pthread_t th;
@@ -892,8 +904,9 @@ static void test_dry_run(void **state)
                              "{\"max_tokens\": 100, \"price\": {\"input\": "
                              "1, \"output\": 1}}",
                              NULL, path, NULL);
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, 4, res, NULL,
-                                       NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, 4, res, NULL, NULL, &err),
+        0);
     llm_service_destroy(s);
     for (size_t i = 0; i < r->n; i++)
         llm_result_clear(&res[i]);
@@ -902,8 +915,9 @@ static void test_dry_run(void **state)
                 "\"output\": 1}}",
                 NULL, path, NULL);
     llm_service_set_dry_run(s, true);
-    assert_int_equal(llm_service_batch(s, "gen", "ep", r->reqs, r->n, res,
-                                       NULL, NULL, &err), 0);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
     for (size_t i = 0; i < r->n; i++)
         assert_int_equal(res[i].status,
                          i < 4 ? ASSAY_LLM_OK : ASSAY_LLM_SKIPPED);
@@ -916,8 +930,8 @@ static void test_dry_run(void **state)
     assert_true(json_number_value(json_object_get(d, "cost_est")) > 0);
     json_decref(u);
     double cost;
-    assert_int_equal(llm_service_estimate(s, "ep", 1000000, 2000000, &cost,
-                                          &err), 0);
+    assert_int_equal(
+        llm_service_estimate(s, "ep", 1000000, 2000000, &cost, &err), 0);
     assert_true(fabs(cost - 3.0) < 1e-9);
     json_t *st = fake_stats(&f);
     assert_int_equal(stat_int(st, "requests", NULL), 4);
@@ -938,8 +952,8 @@ static void expect_config_error(const char *endpoints, const char *budget,
     llm_service *s = NULL;
     assay_error err = {0};
     assert_non_null(e);
-    int rc = llm_service_create(e, b, NULL, NULL, test_find_plugin, NULL, &s,
-                                &err);
+    int rc =
+        llm_service_create(e, b, NULL, NULL, test_find_plugin, NULL, &s, &err);
     if (rc == 0 || !strstr(err.text, want))
         fprintf(stderr, "want '%s', got '%s'\n", want, err.text);
     assert_int_equal(rc, ASSAY_EINVAL);
@@ -962,8 +976,9 @@ static void test_config_errors(void **state)
                         NULL, "llm.judge.max_concurency: unknown key");
     expect_config_error("{\"j\": {\"provider\": \"nosuch\", \"model\": "
                         "\"m\"}}",
-                        NULL, "llm.j.provider: no provider plugin "
-                              "'llm.nosuch'");
+                        NULL,
+                        "llm.j.provider: no provider plugin "
+                        "'llm.nosuch'");
     expect_config_error("{\"j\": {\"provider\": \"openai\"}}", NULL,
                         "llm.j.model: required");
     expect_config_error("{\"j\": {\"provider\": \"openai\", \"model\": \"m\", "
@@ -989,19 +1004,20 @@ static void test_config_errors(void **state)
     llm_service *s = NULL;
     assay_error err = {0};
     assert_int_equal(llm_service_create(e, NULL, NULL, NULL, test_find_plugin,
-                                        NULL, &s, &err), 0);
+                                        NULL, &s, &err),
+                     0);
     json_t *info = llm_service_endpoint_info(s, "j");
-    assert_int_equal(json_integer_value(json_object_get(info,
-                                                        "max_concurrency")),
-                     16);
+    assert_int_equal(
+        json_integer_value(json_object_get(info, "max_concurrency")), 16);
     assert_string_equal(json_string_value(json_object_get(info, "base_url")),
                         "https://api.openai.com/v1");
     json_decref(info);
     assay_llm_result r;
     assay_llm_message m = {"user", "x"};
     assay_llm_request q = {.messages = &m, .n_messages = 1};
-    assert_int_equal(llm_service_batch(s, "n", "nope", &q, 1, &r, NULL, NULL,
-                                       &err), ASSAY_EINVAL);
+    assert_int_equal(
+        llm_service_batch(s, "n", "nope", &q, 1, &r, NULL, NULL, &err),
+        ASSAY_EINVAL);
     assert_non_null(strstr(err.text, "unknown LLM endpoint 'nope'"));
     llm_service_destroy(s);
     json_decref(e);
@@ -1011,8 +1027,8 @@ static void test_cache_key(void **state)
 {
     (void)state;
     fake_server f = {.base_url = "http://127.0.0.1:9/v1"};
-    llm_service *s = svc_new(&f, "openai", "{\"temperature\": 0.5}", NULL,
-                             NULL, "off");
+    llm_service *s =
+        svc_new(&f, "openai", "{\"temperature\": 0.5}", NULL, NULL, "off");
     assay_llm_message m = {"user", "hello"};
     assay_llm_request q = {.messages = &m, .n_messages = 1};
     char k1[65], k2[65], k3[65], k4[65];

@@ -28,16 +28,15 @@ static const assay_llm_provider *prov(const char *name)
 
 static const assay_provider_endpoint ep = {"https://example.test/v1", "m-1",
                                            "sk-abc123456789"};
-static const assay_llm_message msgs[3] = {{"system", "be brief"},
-                                          {"system", "be kind"},
-                                          {"user", "hello \"world\""}};
+static const assay_llm_message msgs[3] = {
+    {"system", "be brief"}, {"system", "be kind"}, {"user", "hello \"world\""}};
 
 static bool has_header(const json_t *h, const char *line)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(h, i, v) if (strcmp(json_string_value(v), line) == 0)
-        return true;
+    json_array_foreach(h, i, v) if (strcmp(json_string_value(v), line) ==
+                                    0) return true;
     return false;
 }
 
@@ -64,18 +63,18 @@ static void test_openai(void **state)
     assert_int_equal(json_array_size(h), 1); /* no Authorization */
     json_decref(h);
 
-    json_t *params = json_pack("{s:f, s:i, s:s, s:{s:s}}", "temperature",
-                               0.5, "max_tokens", 20, "stop", "END",
-                               "response_format", "type", "json_object");
+    json_t *params =
+        json_pack("{s:f, s:i, s:s, s:{s:s}}", "temperature", 0.5, "max_tokens",
+                  20, "stop", "END", "response_format", "type", "json_object");
     json_t *body = NULL;
     assert_int_equal(p->chat_body(&ep, msgs, 3, params, &body, &err), 0);
     assert_string_equal(json_string_value(json_object_get(body, "model")),
                         "m-1");
     json_t *m = json_object_get(body, "messages");
     assert_int_equal(json_array_size(m), 3);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(m, 2), "content")),
-                        "hello \"world\"");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 2), "content")),
+        "hello \"world\"");
     assert_int_equal(json_integer_value(json_object_get(body, "max_tokens")),
                      20);
     assert_string_equal(json_string_value(json_object_get(body, "stop")),
@@ -112,10 +111,9 @@ static void test_openai(void **state)
     json_decref(doc);
 
     char msg[64];
-    const char *shapes[4] = {"{\"error\": {\"message\": \"bad key\"}}",
-                             "{\"error\": \"bad key\"}",
-                             "{\"detail\": \"bad key\"}",
-                             "{\"message\": \"bad key\"}"};
+    const char *shapes[4] = {
+        "{\"error\": {\"message\": \"bad key\"}}", "{\"error\": \"bad key\"}",
+        "{\"detail\": \"bad key\"}", "{\"message\": \"bad key\"}"};
     for (int i = 0; i < 4; i++) {
         doc = json_loads(shapes[i], 0, NULL);
         assert_int_equal(p->error_message(doc, msg, sizeof msg), 7);
@@ -169,9 +167,9 @@ static void test_anthropic(void **state)
                      1024);
     json_decref(body);
 
-    json_t *params = json_pack("{s:i, s:s, s:i, s:s, s:f}", "max_tokens", 50,
-                               "stop", "END", "seed", 7, "response_format",
-                               "x", "top_p", 0.9);
+    json_t *params =
+        json_pack("{s:i, s:s, s:i, s:s, s:f}", "max_tokens", 50, "stop", "END",
+                  "seed", 7, "response_format", "x", "top_p", 0.9);
     assert_int_equal(p->chat_body(&ep, msgs + 2, 1, params, &body, &err), 0);
     assert_null(json_object_get(body, "system"));
     assert_int_equal(json_integer_value(json_object_get(body, "max_tokens")),

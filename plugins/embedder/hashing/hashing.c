@@ -17,38 +17,66 @@ typedef struct hs_state {
 } hs_state;
 
 static const assay_port hs_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "records holding the text to embed"},
     {0}};
 
 static const assay_port hs_outputs[] = {
-    {.name = "table", .type = ASSAY_T_TABLE,
+    {.name = "table",
+     .type = ASSAY_T_TABLE,
      .doc = "one row per record: the id column (with id_field) and "
             "float64 columns v0..v<dim-1>"},
-    {.name = "items", .type = ASSAY_T_RECORDS,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
      .doc = "the input records with the vector added as a list of numbers"},
     {0}};
 
 static const assay_option hs_options[] = {
-    {.name = "field", .type = ASSAY_OPT_STRING, .def = "\"text\"",
+    {.name = "field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"text\"",
      .doc = "record field holding the text"},
-    {.name = "dim", .type = ASSAY_OPT_INT, .def = "256", .has_min = true,
-     .min = 1, .has_max = true, .max = 1048576,
+    {.name = "dim",
+     .type = ASSAY_OPT_INT,
+     .def = "256",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1048576,
      .doc = "vector dimension (hash buckets)"},
-    {.name = "ngram", .type = ASSAY_OPT_INT, .def = "1", .has_min = true,
-     .min = 1, .has_max = true, .max = 3,
+    {.name = "ngram",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 3,
      .doc = "word n-grams of 1..ngram tokens are features"},
-    {.name = "lowercase", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "lowercase",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "lowercase ASCII letters before hashing"},
-    {.name = "idf", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "idf",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "weight by smoothed inverse document frequency over the input"},
-    {.name = "sublinear_tf", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "sublinear_tf",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "term frequency 1 + ln(count) instead of count"},
-    {.name = "norm", .type = ASSAY_OPT_ENUM, .def = "\"l2\"",
-     .choices = "l2|none", .doc = "normalise each vector to unit length"},
-    {.name = "id_field", .type = ASSAY_OPT_STRING,
+    {.name = "norm",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"l2\"",
+     .choices = "l2|none",
+     .doc = "normalise each vector to unit length"},
+    {.name = "id_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "record field copied as the first column of the table"},
-    {.name = "vector_field", .type = ASSAY_OPT_STRING, .def = "\"vector\"",
+    {.name = "vector_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"vector\"",
      .doc = "field receiving the vector in the items output"},
     {0}};
 
@@ -100,16 +128,16 @@ static int hs_create(const assay_host *host, const json_t *o, void **state,
 }
 
 /* The id column: int64 when every id is an integer, else strings. */
-static int hs_id_column(const hs_state *s, const json_t *recs,
-                        assay_table *t, assay_error *err)
+static int hs_id_column(const hs_state *s, const json_t *recs, assay_table *t,
+                        assay_error *err)
 {
     const assay_host *h = s->host;
     size_t n = json_array_size(recs);
     bool all_int = true;
     for (size_t i = 0; i < n; i++) {
         json_t *v;
-        int rc = assay_rec_get(json_array_get(recs, i), i, s->id_field, &v,
-                               err);
+        int rc =
+            assay_rec_get(json_array_get(recs, i), i, s->id_field, &v, err);
         if (rc)
             return rc;
         all_int = all_int && json_is_integer(v);
@@ -124,12 +152,12 @@ static int hs_id_column(const hs_state *s, const json_t *recs,
             ((int64_t *)col)[i] = json_integer_value(v);
             continue;
         }
-        char *txt = json_is_string(v) ? NULL
-                                      : json_dumps(v, JSON_COMPACT |
-                                                          JSON_ENCODE_ANY);
+        char *txt = json_is_string(v)
+                        ? NULL
+                        : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         const char *str = json_is_string(v) ? json_string_value(v) : txt;
-        int rc = str ? h->table_set_str(t, 0, i, str, strlen(str))
-                     : ASSAY_ENOMEM;
+        int rc =
+            str ? h->table_set_str(t, 0, i, str, strlen(str)) : ASSAY_ENOMEM;
         free(txt);
         if (rc)
             return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -156,8 +184,8 @@ static int hs_run(void *state, assay_io *io, assay_error *err)
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        rc = assay_rec_str(json_array_get(recs, i), i, s->field, &texts[i],
-                           err);
+        rc =
+            assay_rec_str(json_array_get(recs, i), i, s->field, &texts[i], err);
         if (rc)
             goto done;
     }
@@ -184,7 +212,8 @@ static int hs_run(void *state, assay_io *io, assay_error *err)
         if (!col) {
             rc = assay_error_set(err, ASSAY_ENOMEM,
                                  "out of memory (or a column named %s "
-                                 "already exists)", name);
+                                 "already exists)",
+                                 name);
             goto done;
         }
         for (size_t i = 0; i < n; i++)
@@ -233,22 +262,21 @@ static const assay_plugin hs_plugin = {
     .kind = "embedder",
     .version = "1.0.0",
     .summary = "Deterministic feature-hashed TF-IDF text vectors, offline",
-    .doc =
-        "Embeds the text in field `field` of every input record without a "
-        "model or a server, so that pipelines needing embeddings run "
-        "offline and reproducibly (same texts and options, same vectors, "
-        "on every machine).\n"
-        "Tokens are maximal runs of ASCII letters/digits and non-ASCII "
-        "bytes (UTF-8 letters stay in words), ASCII lowercased by default. "
-        "Features are word n-grams of 1..ngram tokens, hashed with 64-bit "
-        "FNV-1a into `dim` buckets with a hash-derived sign (the hashing "
-        "trick of Weinberger et al., 2009), weighted by tf = 1 + ln(count) "
-        "(or the raw count) times the smoothed idf ln((1+N)/(1+df)) + 1 "
-        "over the N input texts (as scikit-learn's TfidfTransformer with "
-        "smooth_idf), and L2-normalised.\n"
-        "Outputs the vectors twice: `table` (float64 columns v0..v<dim-1>, "
-        "after the id column when id_field is set) and `items` (the input "
-        "records with `vector_field` holding the list of numbers).",
+    .doc = "Embeds the text in field `field` of every input record without a "
+           "model or a server, so that pipelines needing embeddings run "
+           "offline and reproducibly (same texts and options, same vectors, "
+           "on every machine).\n"
+           "Tokens are maximal runs of ASCII letters/digits and non-ASCII "
+           "bytes (UTF-8 letters stay in words), ASCII lowercased by default. "
+           "Features are word n-grams of 1..ngram tokens, hashed with 64-bit "
+           "FNV-1a into `dim` buckets with a hash-derived sign (the hashing "
+           "trick of Weinberger et al., 2009), weighted by tf = 1 + ln(count) "
+           "(or the raw count) times the smoothed idf ln((1+N)/(1+df)) + 1 "
+           "over the N input texts (as scikit-learn's TfidfTransformer with "
+           "smooth_idf), and L2-normalised.\n"
+           "Outputs the vectors twice: `table` (float64 columns v0..v<dim-1>, "
+           "after the id column when id_field is set) and `items` (the input "
+           "records with `vector_field` holding the list of numbers).",
     .inputs = hs_inputs,
     .outputs = hs_outputs,
     .options = hs_options,

@@ -161,8 +161,7 @@ static uint32_t *hv_df_slot(hv_df *m, uint64_t key, bool insert)
     return &m->df[h];
 }
 
-int hv_embed(const char *const *texts, size_t n, const hv_opts *o,
-             double *out)
+int hv_embed(const char *const *texts, size_t n, const hv_opts *o, double *out)
 {
     hv_vec f = {0};
     hv_df df = {0};

@@ -19,7 +19,7 @@
 
 typedef struct hv_opts {
     size_t dim;
-    int ngram;        /* 1..3 */
+    int ngram; /* 1..3 */
     bool lowercase;
     bool idf;
     bool sublinear_tf;
@@ -30,8 +30,7 @@ typedef struct hv_opts {
  * Embed texts[0..n-1] (NULL counts as empty) into out (n x dim, row-major,
  * zeroed by the caller).  0, or -1 when out of memory.
  */
-int hv_embed(const char *const *texts, size_t n, const hv_opts *o,
-             double *out);
+int hv_embed(const char *const *texts, size_t n, const hv_opts *o, double *out);
 
 /* The 64-bit FNV-1a hash used for features. */
 uint64_t hv_hash(const char *s, size_t len);

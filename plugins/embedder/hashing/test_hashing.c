@@ -76,8 +76,8 @@ static void test_missing_field(void **state)
     assay_error err;
     assert_int_equal(assay_testkit_run(p, NULL, in, &out, &err), ASSAY_EDATA);
     assert_non_null(strstr(err.text, "record 1: missing field 'text'"));
-    assert_int_not_equal(assay_testkit_run(p, "{\"dim\": 0}", in, &out,
-                                           &err), 0);
+    assert_int_not_equal(assay_testkit_run(p, "{\"dim\": 0}", in, &out, &err),
+                         0);
     json_decref(in);
 }
 

@@ -16,8 +16,11 @@
 
 #define BIG (1u << 20) /* no collisions among a handful of features */
 
-static const hv_opts defaults = {.dim = BIG, .ngram = 1, .lowercase = true,
-                                 .idf = true, .sublinear_tf = true,
+static const hv_opts defaults = {.dim = BIG,
+                                 .ngram = 1,
+                                 .lowercase = true,
+                                 .idf = true,
+                                 .sublinear_tf = true,
                                  .l2 = true};
 
 static size_t bucket(const char *tok, size_t dim)

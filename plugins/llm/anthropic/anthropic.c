@@ -29,8 +29,8 @@ static int an_header(json_t *headers, const char *name, const char *value,
     char line[1024];
     int n = snprintf(line, sizeof line, "%s: %s", name, value);
     if (n < 0 || (size_t)n >= sizeof line)
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "header %s is too long", name);
+        return assay_error_set(err, ASSAY_EINVAL, "header %s is too long",
+                               name);
     if (json_array_append_new(headers, json_string(line)) != 0)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     return ASSAY_OK;
@@ -56,8 +56,7 @@ static int an_headers(const assay_provider_endpoint *ep, json_t *headers,
  */
 static int an_chat_body(const assay_provider_endpoint *ep,
                         const assay_llm_message *msgs, size_t n_msgs,
-                        const json_t *params, json_t **body,
-                        assay_error *err)
+                        const json_t *params, json_t **body, assay_error *err)
 {
     json_t *b = json_object(), *arr = json_array();
     char *sys = NULL;
@@ -87,8 +86,8 @@ static int an_chat_body(const assay_provider_endpoint *ep,
             sys_len += l;
             continue;
         }
-        json_t *m = json_pack("{s:s, s:s}", "role", msgs[i].role,
-                              "content", msgs[i].content);
+        json_t *m = json_pack("{s:s, s:s}", "role", msgs[i].role, "content",
+                              msgs[i].content);
         if (!m) {
             rc = assay_error_set(err, ASSAY_EINVAL,
                                  "message %zu is not valid UTF-8", i);
@@ -115,12 +114,13 @@ static int an_chat_body(const assay_provider_endpoint *ep,
     if (params) {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)params, k, v) {
+        json_object_foreach((json_t *)params, k, v)
+        {
             if (strcmp(k, "seed") == 0 || strcmp(k, "response_format") == 0)
                 continue;
             if (strcmp(k, "stop") == 0) {
-                json_t *st = json_is_string(v) ? json_pack("[O]", v)
-                                               : json_incref(v);
+                json_t *st =
+                    json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
                 if (!st || json_object_set_new(b, "stop_sequences", st))
                     goto fail;
                 continue;
@@ -160,7 +160,8 @@ static int an_chat_parse(const json_t *doc, assay_provider_reply *out,
                                "response has no content array");
     out->text = "";
     out->text_len = 0;
-    json_array_foreach(content, i, blk) {
+    json_array_foreach(content, i, blk)
+    {
         const char *type = json_string_value(json_object_get(blk, "type"));
         json_t *t = json_object_get(blk, "text");
         if (type && strcmp(type, "text") == 0 && json_is_string(t)) {
@@ -170,8 +171,7 @@ static int an_chat_parse(const json_t *doc, assay_provider_reply *out,
         }
     }
     const char *sr = json_string_value(json_object_get(doc, "stop_reason"));
-    if (sr && (strcmp(sr, "end_turn") == 0 ||
-               strcmp(sr, "stop_sequence") == 0))
+    if (sr && (strcmp(sr, "end_turn") == 0 || strcmp(sr, "stop_sequence") == 0))
         sr = "stop";
     else if (sr && strcmp(sr, "max_tokens") == 0)
         sr = "length";
@@ -238,20 +238,19 @@ static const assay_plugin an_plugin = {
     .kind = "llm-provider",
     .version = "1.0.0",
     .summary = "Anthropic Messages API wire format",
-    .doc =
-        "Provider for endpoints declared in the experiment's llm: section "
-        "with `provider: anthropic`.  Sends POST {base_url}/messages "
-        "(base_url default https://api.anthropic.com/v1) with headers "
-        "x-api-key and anthropic-version: " AN_API_VERSION ".\n"
-        "System messages become the top-level `system` text (several are "
-        "joined by blank lines).  max_tokens is required by the API and "
-        "defaults to 1024; temperature and top_p pass through; stop "
-        "becomes stop_sequences; seed and response_format have no "
-        "equivalent and are dropped.  The answer is the first text block; "
-        "stop_reason end_turn/stop_sequence is reported as \"stop\" and "
-        "max_tokens as \"length\".  Usage from usage.input_tokens / "
-        "usage.output_tokens.  No embeddings.\n"
-        "Not a graph node: running it as one fails.",
+    .doc = "Provider for endpoints declared in the experiment's llm: section "
+           "with `provider: anthropic`.  Sends POST {base_url}/messages "
+           "(base_url default https://api.anthropic.com/v1) with headers "
+           "x-api-key and anthropic-version: " AN_API_VERSION ".\n"
+           "System messages become the top-level `system` text (several are "
+           "joined by blank lines).  max_tokens is required by the API and "
+           "defaults to 1024; temperature and top_p pass through; stop "
+           "becomes stop_sequences; seed and response_format have no "
+           "equivalent and are dropped.  The answer is the first text block; "
+           "stop_reason end_turn/stop_sequence is reported as \"stop\" and "
+           "max_tokens as \"length\".  Usage from usage.input_tokens / "
+           "usage.output_tokens.  No embeddings.\n"
+           "Not a graph node: running it as one fails.",
     .flags = ASSAY_F_DETERMINISTIC,
     .create = an_create,
     .run = an_run,

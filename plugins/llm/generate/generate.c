@@ -18,7 +18,7 @@ typedef struct gen_state {
     const assay_host *host;
     char *endpoint;
     gen_tpl *system, *user;
-    json_t *params;       /* per-request parameter overrides or NULL */
+    json_t *params; /* per-request parameter overrides or NULL */
     int64_t n;
     bool on_error_record;
     bool usage;
@@ -28,39 +28,61 @@ typedef struct gen_state {
 } gen_state;
 
 static const assay_port gen_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "records whose fields fill the prompt templates"},
     {0}};
 
 static const assay_port gen_outputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
      .doc = "the input records with the answers (and usage) added"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "endpoint description (no key) and totals of this node"},
     {0}};
 
 static const assay_option gen_options[] = {
-    {.name = "llm", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "llm",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "name of the endpoint in the experiment's llm: section"},
-    {.name = "user", .type = ASSAY_OPT_STRING,
+    {.name = "user",
+     .type = ASSAY_OPT_STRING,
      .doc = "user message template with {{field}} placeholders"},
-    {.name = "user_file", .type = ASSAY_OPT_STRING,
+    {.name = "user_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file holding the user template (instead of `user`)"},
-    {.name = "system", .type = ASSAY_OPT_STRING,
+    {.name = "system",
+     .type = ASSAY_OPT_STRING,
      .doc = "system message template (optional)"},
-    {.name = "system_file", .type = ASSAY_OPT_STRING,
+    {.name = "system_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file holding the system template (instead of `system`)"},
-    {.name = "n", .type = ASSAY_OPT_INT, .def = "1", .has_min = true,
-     .min = 1, .has_max = true, .max = 10000,
+    {.name = "n",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 10000,
      .doc = "samples per record (distinct cache entries)"},
-    {.name = "params", .type = ASSAY_OPT_OBJECT,
+    {.name = "params",
+     .type = ASSAY_OPT_OBJECT,
      .doc = "parameters overriding the endpoint's defaults (temperature, "
             "top_p, max_tokens, seed, stop, response_format)"},
-    {.name = "field", .type = ASSAY_OPT_STRING, .def = "\"answer\"",
+    {.name = "field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"answer\"",
      .doc = "output field: a string (n = 1) or a list of strings (n > 1)"},
-    {.name = "usage", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "usage",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "add <field>_usage {prompt_tokens, completion_tokens, cached}"},
-    {.name = "on_error", .type = ASSAY_OPT_ENUM, .def = "\"fail\"",
+    {.name = "on_error",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"fail\"",
      .choices = "fail|record",
      .doc = "a failed request fails the node, or is recorded as null with "
             "<field>_error"},
@@ -89,8 +111,8 @@ static char *gen_strdup(const char *s)
 }
 
 /* Read a whole template file (resolved against the config dir). */
-static int gen_read_file(const assay_host *h, const char *opt,
-                         const char *path, char **out, assay_error *err)
+static int gen_read_file(const assay_host *h, const char *opt, const char *path,
+                         char **out, assay_error *err)
 {
     char full[4096];
     int rc = h->resolve_path(h, path, full, sizeof full, err);
@@ -98,8 +120,7 @@ static int gen_read_file(const assay_host *h, const char *opt,
         return rc;
     FILE *f = fopen(full, "rb");
     if (!f)
-        return assay_error_set(err, ASSAY_EIO, "%s: cannot open %s", opt,
-                               full);
+        return assay_error_set(err, ASSAY_EIO, "%s: cannot open %s", opt, full);
     char *buf = NULL;
     size_t len = 0, cap = 0, r;
     char chunk[4096];
@@ -143,8 +164,8 @@ static int gen_template(const assay_host *h, const json_t *o,
     if (!txt && !file) {
         if (required)
             return assay_error_set(err, ASSAY_EINVAL,
-                                   "option %s (or %s) is required",
-                                   inline_opt, file_opt);
+                                   "option %s (or %s) is required", inline_opt,
+                                   file_opt);
         return ASSAY_OK;
     }
     if (file) {
@@ -189,8 +210,8 @@ static int gen_create(const assay_host *host, const json_t *o, void **state,
         g->params = json_deep_copy(p);
     rc = gen_template(host, o, "user", "user_file", true, &g->user, err);
     if (rc == 0)
-        rc = gen_template(host, o, "system", "system_file", false,
-                          &g->system, err);
+        rc = gen_template(host, o, "system", "system_file", false, &g->system,
+                          err);
     if (rc) {
         gen_destroy(g);
         return rc;
@@ -220,8 +241,8 @@ static int gen_estimate(void *state, assay_io *io, assay_estimate *est,
     gen_state *g = state;
     const assay_host *h = g->host;
     est->endpoint = g->endpoint;
-    const json_t *recs = h->in_type(io, "items") ? h->in_records(io, "items")
-                                                 : NULL;
+    const json_t *recs =
+        h->in_type(io, "items") ? h->in_records(io, "items") : NULL;
     if (!recs)
         return ASSAY_OK; /* input size unknown yet */
     size_t n = json_array_size(recs);
@@ -253,10 +274,14 @@ typedef struct gen_prompt {
 static const char *gen_status_name(assay_llm_status s)
 {
     switch (s) {
-    case ASSAY_LLM_OK: return "ok";
-    case ASSAY_LLM_FAILED: return "failed";
-    case ASSAY_LLM_SKIPPED: return "skipped";
-    case ASSAY_LLM_REPLAY_MISS: return "replay miss";
+    case ASSAY_LLM_OK:
+        return "ok";
+    case ASSAY_LLM_FAILED:
+        return "failed";
+    case ASSAY_LLM_SKIPPED:
+        return "skipped";
+    case ASSAY_LLM_REPLAY_MISS:
+        return "replay miss";
     }
     return "?";
 }
@@ -286,8 +311,8 @@ static int gen_run(void *state, assay_io *io, assay_error *err)
         goto done;
     }
     for (i = 0; i < nrec; i++) {
-        rc = gen_render(g, json_array_get(recs, i), i, &pr[i].sys,
-                        &pr[i].usr, err);
+        rc = gen_render(g, json_array_get(recs, i), i, &pr[i].sys, &pr[i].usr,
+                        err);
         if (rc)
             goto done;
         size_t k = 0;
@@ -330,8 +355,7 @@ static int gen_run(void *state, assay_io *io, assay_error *err)
                     json_decref(rec);
                     json_decref(answers);
                     json_decref(errors);
-                    rc = assay_error_set(err, ASSAY_ENOMEM,
-                                         "out of memory");
+                    rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
                     goto done;
                 }
                 p += r->prompt_tokens;
@@ -351,18 +375,16 @@ static int gen_run(void *state, assay_io *io, assay_error *err)
                             : ASSAY_ELLM,
                         "record %zu sample %lld: %s: %s (set on_error: "
                         "record to keep going)",
-                        i, (long long)s, gen_status_name(r->status),
-                        r->error);
+                        i, (long long)s, gen_status_name(r->status), r->error);
                     goto done;
                 }
                 char msg[600];
-                snprintf(msg, sizeof msg, "%s: %s",
-                         gen_status_name(r->status), r->error);
+                snprintf(msg, sizeof msg, "%s: %s", gen_status_name(r->status),
+                         r->error);
                 if (!errors)
                     errors = g->n > 1 ? json_array() : NULL;
                 if (g->n > 1) {
-                    while (errors &&
-                           json_array_size(errors) < (size_t)s)
+                    while (errors && json_array_size(errors) < (size_t)s)
                         json_array_append_new(errors, json_null());
                     json_array_append_new(errors, json_string(msg));
                 } else {
@@ -397,15 +419,16 @@ static int gen_run(void *state, assay_io *io, assay_error *err)
         }
     }
     if (tot_failed)
-        h->log(h, ASSAY_LOG_WARN, "%llu of %zu requests failed (recorded in "
-               "%s)", (unsigned long long)tot_failed, nreq, g->error_field);
-    json_t *info = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
-                             "endpoint", g->endpoint, "records",
-                             (json_int_t)nrec, "requests", (json_int_t)nreq,
-                             "cached", (json_int_t)tot_cached, "failed",
-                             (json_int_t)tot_failed, "prompt_tokens",
-                             (json_int_t)tot_p, "completion_tokens",
-                             (json_int_t)tot_c);
+        h->log(h, ASSAY_LOG_WARN,
+               "%llu of %zu requests failed (recorded in "
+               "%s)",
+               (unsigned long long)tot_failed, nreq, g->error_field);
+    json_t *info =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "endpoint",
+                  g->endpoint, "records", (json_int_t)nrec, "requests",
+                  (json_int_t)nreq, "cached", (json_int_t)tot_cached, "failed",
+                  (json_int_t)tot_failed, "prompt_tokens", (json_int_t)tot_p,
+                  "completion_tokens", (json_int_t)tot_c);
     json_t *ep = h->llm_endpoint_info(h, g->endpoint);
     if (info && ep)
         json_object_set_new(info, "endpoint_info", ep);
@@ -437,26 +460,25 @@ static const assay_plugin gen_plugin = {
     .kind = "generator",
     .version = "1.0.0",
     .summary = "Fill a prompt template per record and add n LLM answers",
-    .doc =
-        "For every input record, fills the `system` (optional) and `user` "
-        "templates and sends n chat requests (samples 0..n-1, distinct "
-        "cache entries) to the endpoint named by `llm`, all as one batch "
-        "so the host runs them concurrently under the endpoint's limits, "
-        "retries and cache.\n"
-        "Templates: {{name}} is replaced by the record's field `name` "
-        "(strings as they are, other values as compact JSON); dotted names "
-        "reach into objects ({{meta.lang}}); spaces inside the braces are "
-        "ignored.  A missing field is an error naming the record and the "
-        "field.  Templates may come from files (user_file, system_file; "
-        "relative to the experiment file).\n"
-        "Output: each input record plus `<field>` (the answer string for "
-        "n = 1, a list of n answers otherwise) and, with usage: true, "
-        "`<field>_usage` {prompt_tokens, completion_tokens, cached}.  A "
-        "request that failed (retries exhausted, non-retryable HTTP error, "
-        "budget reached, replay miss) fails the node with on_error: fail "
-        "(the default); with on_error: record its answer is null and "
-        "`<field>_error` says why (a list for n > 1).  The `info` output "
-        "describes the endpoint (never the key) and totals.",
+    .doc = "For every input record, fills the `system` (optional) and `user` "
+           "templates and sends n chat requests (samples 0..n-1, distinct "
+           "cache entries) to the endpoint named by `llm`, all as one batch "
+           "so the host runs them concurrently under the endpoint's limits, "
+           "retries and cache.\n"
+           "Templates: {{name}} is replaced by the record's field `name` "
+           "(strings as they are, other values as compact JSON); dotted names "
+           "reach into objects ({{meta.lang}}); spaces inside the braces are "
+           "ignored.  A missing field is an error naming the record and the "
+           "field.  Templates may come from files (user_file, system_file; "
+           "relative to the experiment file).\n"
+           "Output: each input record plus `<field>` (the answer string for "
+           "n = 1, a list of n answers otherwise) and, with usage: true, "
+           "`<field>_usage` {prompt_tokens, completion_tokens, cached}.  A "
+           "request that failed (retries exhausted, non-retryable HTTP error, "
+           "budget reached, replay miss) fails the node with on_error: fail "
+           "(the default); with on_error: record its answer is null and "
+           "`<field>_error` says why (a list for n > 1).  The `info` output "
+           "describes the endpoint (never the key) and totals.",
     .inputs = gen_inputs,
     .outputs = gen_outputs,
     .options = gen_options,

@@ -9,8 +9,8 @@
 #include <string.h>
 
 typedef struct gen_seg {
-    bool field;      /* placeholder, else literal */
-    char *text;      /* literal text or the field path */
+    bool field; /* placeholder, else literal */
+    char *text; /* literal text or the field path */
     size_t len;
 } gen_seg;
 
@@ -129,8 +129,8 @@ static int tb_put(tbuf *b, const char *s, size_t n)
     return 0;
 }
 
-int gen_tpl_render(const gen_tpl *t, const json_t *rec, size_t idx,
-                   char **out, assay_error *err)
+int gen_tpl_render(const gen_tpl *t, const json_t *rec, size_t idx, char **out,
+                   assay_error *err)
 {
     tbuf b = {0};
     if (!json_is_object(rec))

@@ -23,8 +23,8 @@ int gen_tpl_compile(const char *text, gen_tpl **out, assay_error *err);
  * missing field is ASSAY_EDATA "record IDX: missing field 'NAME'".
  * *out is a new string the caller frees with free().
  */
-int gen_tpl_render(const gen_tpl *t, const json_t *rec, size_t idx,
-                   char **out, assay_error *err);
+int gen_tpl_render(const gen_tpl *t, const json_t *rec, size_t idx, char **out,
+                   assay_error *err);
 
 void gen_tpl_free(gen_tpl *t);
 

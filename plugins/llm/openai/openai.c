@@ -42,8 +42,8 @@ static int oa_header(json_t *headers, const char *name, const char *value,
     char line[1024];
     int n = snprintf(line, sizeof line, "%s: %s", name, value);
     if (n < 0 || (size_t)n >= sizeof line)
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "header %s is too long", name);
+        return assay_error_set(err, ASSAY_EINVAL, "header %s is too long",
+                               name);
     if (json_array_append_new(headers, json_string(line)) != 0)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     return ASSAY_OK;
@@ -57,8 +57,7 @@ static int oa_headers(const assay_provider_endpoint *ep, json_t *headers,
         char v[900];
         int n = snprintf(v, sizeof v, "Bearer %s", ep->api_key);
         if (n < 0 || (size_t)n >= sizeof v)
-            return assay_error_set(err, ASSAY_EINVAL,
-                                   "api_key is too long");
+            return assay_error_set(err, ASSAY_EINVAL, "api_key is too long");
         rc = oa_header(headers, "Authorization", v, err);
     }
     return rc;
@@ -69,8 +68,7 @@ static int oa_headers(const assay_provider_endpoint *ep, json_t *headers,
  * servers use the names assay's parameters are named after. */
 static int oa_chat_body(const assay_provider_endpoint *ep,
                         const assay_llm_message *msgs, size_t n_msgs,
-                        const json_t *params, json_t **body,
-                        assay_error *err)
+                        const json_t *params, json_t **body, assay_error *err)
 {
     json_t *b = json_object(), *arr = json_array();
     if (!b || !arr)
@@ -84,8 +82,8 @@ static int oa_chat_body(const assay_provider_endpoint *ep,
             return assay_error_set(err, ASSAY_EINVAL,
                                    "message %zu has no role or content", i);
         }
-        json_t *m = json_pack("{s:s, s:s}", "role", msgs[i].role,
-                              "content", msgs[i].content);
+        json_t *m = json_pack("{s:s, s:s}", "role", msgs[i].role, "content",
+                              msgs[i].content);
         if (!m) {
             json_decref(arr);
             json_decref(b);
@@ -100,7 +98,8 @@ static int oa_chat_body(const assay_provider_endpoint *ep,
     if (params) {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)params, k, v) {
+        json_object_foreach((json_t *)params, k, v)
+        {
             if (json_object_set(b, k, v) != 0)
                 goto oom;
         }
@@ -134,8 +133,7 @@ static int oa_chat_parse(const json_t *doc, assay_provider_reply *out,
                                "choices[0].message.content is not a "
                                "string");
     out->text = json_is_string(content) ? json_string_value(content) : "";
-    out->text_len = json_is_string(content) ? json_string_length(content)
-                                            : 0;
+    out->text_len = json_is_string(content) ? json_string_length(content) : 0;
     out->finish_reason =
         json_string_value(json_object_get(choice, "finish_reason"));
     json_t *usage = json_object_get(doc, "usage");
@@ -168,13 +166,13 @@ static int oa_embed_body(const assay_provider_endpoint *ep,
 {
     json_t *in = json_array();
     for (size_t i = 0; in && i < n; i++)
-        if (json_array_append_new(in, json_string(texts[i] ? texts[i] : ""))
-            != 0) {
+        if (json_array_append_new(in, json_string(texts[i] ? texts[i] : "")) !=
+            0) {
             json_decref(in);
             in = NULL;
         }
-    json_t *b = in ? json_pack("{s:s, s:o}", "model", ep->model, "input", in)
-                   : NULL;
+    json_t *b =
+        in ? json_pack("{s:s, s:o}", "model", ep->model, "input", in) : NULL;
     if (!b)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     *body = b;
@@ -188,10 +186,10 @@ static const json_t *oa_embed_vector(const json_t *doc, size_t i,
 {
     json_t *data = json_object_get(doc, "data"), *d;
     size_t j;
-    json_array_foreach(data, j, d) {
+    json_array_foreach(data, j, d)
+    {
         json_t *idx = json_object_get(d, "index");
-        size_t at = json_is_integer(idx) ? (size_t)json_integer_value(idx)
-                                         : j;
+        size_t at = json_is_integer(idx) ? (size_t)json_integer_value(idx) : j;
         if (at == i) {
             json_t *v = json_object_get(d, "embedding");
             if (json_is_array(v))
@@ -246,20 +244,19 @@ static const assay_plugin oa_plugin = {
     .kind = "llm-provider",
     .version = "1.0.0",
     .summary = "OpenAI Chat Completions and embeddings wire format",
-    .doc =
-        "Provider for endpoints declared in the experiment's llm: section "
-        "with `provider: openai`.  Speaks the OpenAI Chat Completions "
-        "protocol (POST {base_url}/chat/completions) used by OpenAI, vLLM, "
-        "SGLang, llama.cpp's server, Ollama, LM Studio, TGI and most hosted "
-        "APIs, and the embeddings protocol (POST {base_url}/embeddings).\n"
-        "base_url includes the version prefix (default "
-        "https://api.openai.com/v1).  The key is sent as "
-        "`Authorization: Bearer KEY`.  Parameters (temperature, top_p, "
-        "max_tokens, seed, stop, response_format and any extra `params:`) "
-        "are passed through unchanged.  Usage comes from the response's "
-        "usage.prompt_tokens / usage.completion_tokens; error messages "
-        "from error.message (or error, detail, message).\n"
-        "Not a graph node: running it as one fails.",
+    .doc = "Provider for endpoints declared in the experiment's llm: section "
+           "with `provider: openai`.  Speaks the OpenAI Chat Completions "
+           "protocol (POST {base_url}/chat/completions) used by OpenAI, vLLM, "
+           "SGLang, llama.cpp's server, Ollama, LM Studio, TGI and most hosted "
+           "APIs, and the embeddings protocol (POST {base_url}/embeddings).\n"
+           "base_url includes the version prefix (default "
+           "https://api.openai.com/v1).  The key is sent as "
+           "`Authorization: Bearer KEY`.  Parameters (temperature, top_p, "
+           "max_tokens, seed, stop, response_format and any extra `params:`) "
+           "are passed through unchanged.  Usage comes from the response's "
+           "usage.prompt_tokens / usage.completion_tokens; error messages "
+           "from error.message (or error, detail, message).\n"
+           "Not a graph node: running it as one fails.",
     .flags = ASSAY_F_DETERMINISTIC,
     .create = oa_create,
     .run = oa_run,

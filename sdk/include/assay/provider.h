@@ -37,12 +37,12 @@ extern "C" {
 typedef struct assay_provider_endpoint {
     const char *base_url; /* no trailing slash, e.g. https://host/v1 */
     const char *model;
-    const char *api_key;  /* NULL when the endpoint has none */
+    const char *api_key; /* NULL when the endpoint has none */
 } assay_provider_endpoint;
 
 /* The fields of a successful chat response (borrowed from its JSON). */
 typedef struct assay_provider_reply {
-    const char *text;          /* answer text; "" when empty */
+    const char *text; /* answer text; "" when empty */
     size_t text_len;
     const char *finish_reason; /* may be NULL */
     uint32_t prompt_tokens;
@@ -54,8 +54,8 @@ typedef struct assay_llm_provider {
 
     /* URL of a chat request: base_url + the provider's path, written into
      * `url` (fails with ASSAY_EINVAL when it does not fit). */
-    int (*chat_url)(const assay_provider_endpoint *ep, char *url,
-                    size_t urlsz, assay_error *err);
+    int (*chat_url)(const assay_provider_endpoint *ep, char *url, size_t urlsz,
+                    assay_error *err);
 
     /* Append the request headers (authentication, API version, content
      * type) to `headers`, a JSON array of "Name: value" strings. */
@@ -85,8 +85,8 @@ typedef struct assay_llm_provider {
     /* ---- embeddings (NULL when the provider has none) --------------- */
 
     /* URL of an embedding request. */
-    int (*embed_url)(const assay_provider_endpoint *ep, char *url,
-                     size_t urlsz, assay_error *err);
+    int (*embed_url)(const assay_provider_endpoint *ep, char *url, size_t urlsz,
+                     assay_error *err);
 
     /* Body embedding texts[0..n-1]; *body is new, the caller decrefs. */
     int (*embed_body)(const assay_provider_endpoint *ep,
@@ -100,8 +100,8 @@ typedef struct assay_llm_provider {
 } assay_llm_provider;
 
 /* True when provider vtable `p` is recent enough to have `member`. */
-#define ASSAY_PROVIDER_HAS(p, member)                                        \
-    ((p)->struct_size >=                                                     \
+#define ASSAY_PROVIDER_HAS(p, member)                                          \
+    ((p)->struct_size >=                                                       \
      offsetof(assay_llm_provider, member) + sizeof((p)->member))
 
 #ifdef __cplusplus

@@ -95,10 +95,10 @@ static int cmd_run(int argc, char **argv)
     if (!url || !plugin_path || n <= 0 || conc <= 0)
         return usage();
 
-    json_t *eps = json_pack("{s:{s:s, s:s, s:s, s:I, s:f}}", "bench",
-                            "provider", "openai", "base_url", url, "model",
-                            "fake-model", "max_concurrency", (json_int_t)conc,
-                            "timeout", 60.0);
+    json_t *eps =
+        json_pack("{s:{s:s, s:s, s:s, s:I, s:f}}", "bench", "provider",
+                  "openai", "base_url", url, "model", "fake-model",
+                  "max_concurrency", (json_int_t)conc, "timeout", 60.0);
     llm_service *s = NULL;
     assay_error err = {0};
     if (llm_service_create(eps, NULL, cache, cache ? "read-write" : "off",
@@ -114,19 +114,19 @@ static int cmd_run(int argc, char **argv)
         return 1;
     for (long i = 0; i < n; i++) {
         char b[96];
-        snprintf(b, sizeof b, "Question %s-%ld: what is %ld plus %ld?", tag,
-                 i, i, i + 1);
+        snprintf(b, sizeof b, "Question %s-%ld: what is %ld plus %ld?", tag, i,
+                 i, i + 1);
         text[i] = strdup(b);
         msgs[i] = (assay_llm_message){"user", text[i]};
-        reqs[i] = (assay_llm_request){.messages = &msgs[i], .n_messages = 1,
-                                      .item = (size_t)i};
+        reqs[i] = (assay_llm_request){
+            .messages = &msgs[i], .n_messages = 1, .item = (size_t)i};
     }
 
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
     double t0 = now_s();
-    int rc = llm_service_batch(s, "bench", "bench", reqs, (size_t)n, res,
-                               NULL, NULL, &err);
+    int rc = llm_service_batch(s, "bench", "bench", reqs, (size_t)n, res, NULL,
+                               NULL, &err);
     double wall = now_s() - t0;
     getrusage(RUSAGE_SELF, &r1);
     if (rc) {
