@@ -80,8 +80,7 @@ static void bad1(const char *text, int line, int col, const char *msg,
     }
     assert_string_equal(d.items[0].msg, msg);
     if (hint)
-        assert_string_equal(d.items[0].hint ? d.items[0].hint : "(none)",
-                             hint);
+        assert_string_equal(d.items[0].hint ? d.items[0].hint : "(none)", hint);
     else
         assert_null(d.items[0].hint);
     assert_string_equal(d.items[0].file, "exp.yaml");
@@ -135,9 +134,8 @@ static void test_chain_order(void **state)
     assert_string_equal(b->inputs[0].refs[0].port->name, "items");
     assert_int_equal(b->inputs[0].refs[0].line, 6);
     char buf[64];
-    assert_string_equal(graph_ref_name(g, &b->inputs[0].refs[0], buf,
-                                       sizeof buf),
-                        "a.items");
+    assert_string_equal(
+        graph_ref_name(g, &b->inputs[0].refs[0], buf, sizeof buf), "a.items");
     assert_int_equal(g->nreport, 1);
     assert_string_equal(graph_ref_name(g, &g->report[0], buf, sizeof buf),
                         "total.summary");
@@ -231,8 +229,7 @@ static void test_wide(void **state)
     strbuf sb = {0};
     sb_puts(&sb, "nodes:\n  root: {plugin: test.noop}\n");
     for (int i = 0; i < 100; i++)
-        sb_printf(&sb, "  n%d: {plugin: test.noop, inputs: {x: root.y}}\n",
-                  i);
+        sb_printf(&sb, "  n%d: {plugin: test.noop, inputs: {x: root.y}}\n", i);
     sb_puts(&sb, "  sink:\n    plugin: test.noop\n    inputs:\n      x:\n");
     for (int i = 0; i < 100; i++)
         sb_printf(&sb, "        - n%d.y\n", i);
@@ -251,8 +248,9 @@ static void test_cycles(void **state)
     (void)state;
     bad1("nodes:\n"
          "  a: {plugin: test.add, inputs: {items: a.items}}\n",
-         2, 41, "node 'a' cannot take its own output as input (cycle: a -> "
-                "a)",
+         2, 41,
+         "node 'a' cannot take its own output as input (cycle: a -> "
+         "a)",
          "connect an output of another node");
     diag d = load_bad("nodes:\n"
                       "  src: {plugin: test.source}\n"
@@ -311,8 +309,9 @@ static void test_type_and_required(void **state)
     bad1("nodes:\n"
          "  src: {plugin: test.source}\n"
          "  a: {plugin: test.add, inputs: {items: [src.items, src]}}\n",
-         3, 41, "node 'a': input 'items' of test.add takes one value, not a "
-                "list",
+         3, 41,
+         "node 'a': input 'items' of test.add takes one value, not a "
+         "list",
          "connect one value, or combine them upstream");
     bad1("nodes:\n"
          "  src: {plugin: test.source}\n"
@@ -366,8 +365,8 @@ static void test_did_you_mean(void **state)
     assert_int_equal(d.items[0].col, 34);
     diag_free(&d);
     d = load_bad("nodes:\n"
-                      "  src: {plugin: test.source}\n"
-                      "  a: {plugin: test.add, inputs: {data: src.items}}\n");
+                 "  src: {plugin: test.source}\n"
+                 "  a: {plugin: test.add, inputs: {data: src.items}}\n");
     assert_int_equal(d.n, 2);
     assert_string_equal(d.items[0].msg,
                         "node 'a': test.add has no input port 'data'");
@@ -384,15 +383,13 @@ static void test_did_you_mean(void **state)
          "did you mean 'n'?");
     bad1("nodes:\n"
          "  src: {plugin: test.source, inptus: {}}\n",
-         2, 30, "unknown key 'inptus' in node 'src'",
-         "did you mean 'inputs'?");
+         2, 30, "unknown key 'inptus' in node 'src'", "did you mean 'inputs'?");
     bad1("experiment: x\n"
          "node:\n"
          "  src: {plugin: test.source}\n"
          "nodes:\n"
          "  a: {plugin: test.source}\n",
-         2, 1, "unknown key 'node' in the experiment",
-         "did you mean 'nodes'?");
+         2, 1, "unknown key 'node' in the experiment", "did you mean 'nodes'?");
 }
 
 static void test_top_level(void **state)
@@ -416,8 +413,7 @@ static void test_top_level(void **state)
     bad1("nodes:\n  a: {with: {n: 1}}\n", 2, 3,
          "node 'a' needs 'plugin: <name>'",
          "`assay plugins` lists the plugins");
-    bad1("nodes:\n  a.b: {plugin: test.source}\n", 2, 3,
-         "bad node name 'a.b'",
+    bad1("nodes:\n  a.b: {plugin: test.source}\n", 2, 3, "bad node name 'a.b'",
          "use letters, digits, '_' and '-' (no dots)");
     bad1("experiment: my exp\nnodes:\n  a: {plugin: test.source}\n", 1, 13,
          "'experiment' must be a simple name",
@@ -435,8 +431,8 @@ static void test_top_level(void **state)
          "node 'a' (test.source) has no output port 'nothing'",
          "test.source output ports: items");
     bad1("nodes:\n  s: {plugin: test.source}\n"
-         "  a: {plugin: test.sum, inputs: {items: s}, group_by: [x]}\n", 3, 55,
-         "node 'a': 'group_by' must be a field name",
+         "  a: {plugin: test.sum, inputs: {items: s}, group_by: [x]}\n",
+         3, 55, "node 'a': 'group_by' must be a field name",
          "write group_by: FIELD, one field of the input records");
     bad1("nodes:\n  s: {plugin: test.source}\n"
          "  a: {plugin: test.add, inputs: {items: s}, group_by: group}\n",
@@ -453,8 +449,7 @@ static void test_top_level(void **state)
          "mapping",
          "write <node>.<port>, e.g. 'data.records'");
     bad1("nodes:\n  a: {plugin: test.source}\nreport: [b.items]\n", 3, 10,
-         "unknown node 'b' in report entry 'b.items'",
-         "the nodes are: a");
+         "unknown node 'b' in report entry 'b.items'", "the nodes are: a");
 
     graph *g = load_ok("experiment: e-1\ncache: replay\n"
                        "llm: {j: {provider: openai, model: m}}\n"
@@ -549,9 +544,8 @@ static void test_env_and_sets(void **state)
     assert_int_equal(d.items[0].line, 5);
     assert_int_equal(d.items[0].col, 15);
     diag_free(&d);
-    assert_int_not_equal(graph_load("/nonexistent/x.yaml", NULL, 0, REG, &g,
-                                    &d),
-                         0);
+    assert_int_not_equal(
+        graph_load("/nonexistent/x.yaml", NULL, 0, REG, &g, &d), 0);
     assert_int_equal(d.n, 1);
     assert_non_null(strstr(d.items[0].msg, "cannot read the file"));
     diag_free(&d);

@@ -19,23 +19,48 @@
 #include "options.h"
 
 static const assay_option OPTS[] = {
-    {.name = "count", .type = ASSAY_OPT_INT, .def = "3", .has_min = true,
-     .min = 1, .has_max = true, .max = 10, .doc = "an int in [1, 10]"},
-    {.name = "ratio", .type = ASSAY_OPT_FLOAT, .def = "0.5", .has_min = true,
-     .min = 0, .has_max = true, .max = 1, .doc = "a float in [0, 1]"},
+    {.name = "count",
+     .type = ASSAY_OPT_INT,
+     .def = "3",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 10,
+     .doc = "an int in [1, 10]"},
+    {.name = "ratio",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.5",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1,
+     .doc = "a float in [0, 1]"},
     {.name = "flag", .type = ASSAY_OPT_BOOL, .def = "true", .doc = "a bool"},
-    {.name = "label", .type = ASSAY_OPT_STRING, .def = "\"x\"",
+    {.name = "label",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"x\"",
      .doc = "a string"},
-    {.name = "smooth", .type = ASSAY_OPT_ENUM, .def = "\"exp\"",
-     .choices = "exp|floor|add-k|none", .doc = "an enum"},
+    {.name = "smooth",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"exp\"",
+     .choices = "exp|floor|add-k|none",
+     .doc = "an enum"},
     {.name = "ks", .type = ASSAY_OPT_LIST, .def = "[1, 5]", .doc = "a list"},
     {.name = "extra", .type = ASSAY_OPT_OBJECT, .doc = "a mapping"},
     {.name = "anything", .type = ASSAY_OPT_ANY, .doc = "any value"},
-    {.name = "path", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "path",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "file to read"},
-    {.name = "low", .type = ASSAY_OPT_INT, .has_min = true, .min = 0,
+    {.name = "low",
+     .type = ASSAY_OPT_INT,
+     .has_min = true,
+     .min = 0,
      .doc = "at least 0"},
-    {.name = "high", .type = ASSAY_OPT_FLOAT, .has_max = true, .max = 100,
+    {.name = "high",
+     .type = ASSAY_OPT_FLOAT,
+     .has_max = true,
+     .max = 100,
      .doc = "at most 100"},
     {0}};
 
@@ -57,13 +82,13 @@ static void dummy_destroy(void *s)
 }
 
 static const assay_plugin P = {
-    ASSAY_PLUGIN_HEADER, .name = "test.opts", .kind = "transform",
-    .version = "1.0.0", .summary = "options", .options = OPTS,
-    .create = dummy_create, .run = dummy_run, .destroy = dummy_destroy};
+    ASSAY_PLUGIN_HEADER,    .name = "test.opts",  .kind = "transform",
+    .version = "1.0.0",     .summary = "options", .options = OPTS,
+    .create = dummy_create, .run = dummy_run,     .destroy = dummy_destroy};
 static const assay_plugin NOOPTS = {
-    ASSAY_PLUGIN_HEADER, .name = "test.none", .kind = "transform",
-    .version = "1.0.0", .summary = "no options", .create = dummy_create,
-    .run = dummy_run, .destroy = dummy_destroy};
+    ASSAY_PLUGIN_HEADER, .name = "test.none",     .kind = "transform",
+    .version = "1.0.0",  .summary = "no options", .create = dummy_create,
+    .run = dummy_run,    .destroy = dummy_destroy};
 
 /* Resolve `given` (JSON text) expecting success; returns the result. */
 static json_t *resolve_ok(const assay_plugin *p, const char *given)
@@ -73,8 +98,7 @@ static json_t *resolve_ok(const assay_plugin *p, const char *given)
         assert_non_null(g);
     diag d = {0};
     json_t *out = NULL;
-    int rc = options_resolve(p, g, NULL, "t.yaml", 4, 5, "node 'n'", &d,
-                             &out);
+    int rc = options_resolve(p, g, NULL, "t.yaml", 4, 5, "node 'n'", &d, &out);
     if (rc) {
         diag_print(&d, stderr);
         fail_msg("options %s refused", given);
@@ -85,17 +109,16 @@ static json_t *resolve_ok(const assay_plugin *p, const char *given)
 }
 
 /* Resolve expecting exactly the given messages (and hints, NULL = none). */
-static void resolve_bad(const assay_plugin *p, const char *given,
-                        size_t nmsg, const char *const *msgs,
-                        const char *const *hints)
+static void resolve_bad(const assay_plugin *p, const char *given, size_t nmsg,
+                        const char *const *msgs, const char *const *hints)
 {
     json_t *g = json_loads(given, 0, NULL);
     assert_non_null(g);
     diag d = {0};
     json_t *out = NULL;
-    assert_int_equal(options_resolve(p, g, NULL, "t.yaml", 4, 5, "node 'n'",
-                                     &d, &out),
-                     ASSAY_EINVAL);
+    assert_int_equal(
+        options_resolve(p, g, NULL, "t.yaml", 4, 5, "node 'n'", &d, &out),
+        ASSAY_EINVAL);
     assert_null(out);
     if (d.n != nmsg) {
         diag_print(&d, stderr);
@@ -181,8 +204,7 @@ static void test_every_type_accepted(void **state)
     json_decref(o);
     o = resolve_ok(&P, "{\"path\": \"p\", \"ks\": \"one\"}");
     assert_string_equal(
-        json_string_value(json_array_get(json_object_get(o, "ks"), 0)),
-        "one");
+        json_string_value(json_array_get(json_object_get(o, "ks"), 0)), "one");
     json_decref(o);
 }
 
@@ -193,13 +215,11 @@ static void test_wrong_types(void **state)
          "node 'n': option 'count' expects an integer, got string '5'",
          "remove the quotes: a quoted value is a string");
     bad1("{\"path\": \"p\", \"count\": 2.5}",
-         "node 'n': option 'count' expects an integer, got number 2.5",
-         NULL);
+         "node 'n': option 'count' expects an integer, got number 2.5", NULL);
     bad1("{\"path\": \"p\", \"count\": true}",
          "node 'n': option 'count' expects an integer, got true", NULL);
     bad1("{\"path\": \"p\", \"ratio\": \"half\"}",
-         "node 'n': option 'ratio' expects a number, got string 'half'",
-         NULL);
+         "node 'n': option 'ratio' expects a number, got string 'half'", NULL);
     bad1("{\"path\": \"p\", \"flag\": \"yes\"}",
          "node 'n': option 'flag' expects true or false, got string 'yes'",
          "write true or false (YAML 1.2 reads 'yes' as a string)");
@@ -208,8 +228,7 @@ static void test_wrong_types(void **state)
          "'false'",
          "remove the quotes: a quoted value is a string");
     bad1("{\"path\": \"p\", \"flag\": 1}",
-         "node 'n': option 'flag' expects true or false, got integer 1",
-         NULL);
+         "node 'n': option 'flag' expects true or false, got integer 1", NULL);
     bad1("{\"path\": \"p\", \"label\": 5}",
          "node 'n': option 'label' expects a string, got integer 5",
          "quote the value to make it a string");
@@ -226,8 +245,7 @@ static void test_wrong_types(void **state)
     bad1("{\"path\": \"p\", \"extra\": [1]}",
          "node 'n': option 'extra' expects a mapping, got a list", NULL);
     bad1("{\"path\": \"p\", \"extra\": \"k=v\"}",
-         "node 'n': option 'extra' expects a mapping, got string 'k=v'",
-         NULL);
+         "node 'n': option 'extra' expects a mapping, got string 'k=v'", NULL);
 }
 
 static void test_bounds(void **state)
@@ -236,14 +254,11 @@ static void test_bounds(void **state)
     bad1("{\"path\": \"p\", \"count\": 0}",
          "node 'n': option 'count' is 0; it must be between 1 and 10", NULL);
     bad1("{\"path\": \"p\", \"count\": 11}",
-         "node 'n': option 'count' is 11; it must be between 1 and 10",
-         NULL);
+         "node 'n': option 'count' is 11; it must be between 1 and 10", NULL);
     bad1("{\"path\": \"p\", \"ratio\": 1.25}",
-         "node 'n': option 'ratio' is 1.25; it must be between 0 and 1",
-         NULL);
+         "node 'n': option 'ratio' is 1.25; it must be between 0 and 1", NULL);
     bad1("{\"path\": \"p\", \"ratio\": -0.1}",
-         "node 'n': option 'ratio' is -0.1; it must be between 0 and 1",
-         NULL);
+         "node 'n': option 'ratio' is -0.1; it must be between 0 and 1", NULL);
     bad1("{\"path\": \"p\", \"low\": -1}",
          "node 'n': option 'low' is -1; it must be at least 0", NULL);
     bad1("{\"path\": \"p\", \"high\": 100.5}",
@@ -254,8 +269,7 @@ static void test_bounds(void **state)
     json_decref(o);
     /* an integral real is range-checked as an integer */
     bad1("{\"path\": \"p\", \"count\": 20.0}",
-         "node 'n': option 'count' is 20; it must be between 1 and 10",
-         NULL);
+         "node 'n': option 'count' is 20; it must be between 1 and 10", NULL);
 }
 
 static void test_enum(void **state)
@@ -303,27 +317,27 @@ static void test_unknown_and_required(void **state)
          "node 'n': option 'path' expects a string, got null (no value)",
          "quote the value to make it a string");
     /* every problem is reported, in schema order after unknown keys */
-    resolve_bad(&P,
-                "{\"bogus\": 1, \"count\": 99, \"flag\": \"no\","
-                " \"smooth\": \"x\"}",
-                5,
-                (const char *[]){
-                    "node 'n': unknown option 'bogus' for test.opts",
-                    "node 'n': option 'count' is 99; it must be between 1 "
-                    "and 10",
-                    "node 'n': option 'flag' expects true or false, got "
-                    "string 'no'",
-                    "node 'n': option 'smooth': 'x' is not one of "
-                    "exp|floor|add-k|none",
-                    "node 'n': missing required option 'path'"},
-                NULL);
+    resolve_bad(
+        &P,
+        "{\"bogus\": 1, \"count\": 99, \"flag\": \"no\","
+        " \"smooth\": \"x\"}",
+        5,
+        (const char *[]){"node 'n': unknown option 'bogus' for test.opts",
+                         "node 'n': option 'count' is 99; it must be between 1 "
+                         "and 10",
+                         "node 'n': option 'flag' expects true or false, got "
+                         "string 'no'",
+                         "node 'n': option 'smooth': 'x' is not one of "
+                         "exp|floor|add-k|none",
+                         "node 'n': missing required option 'path'"},
+        NULL);
     /* options that are not a mapping */
     json_t *g = json_loads("[1]", 0, NULL);
     diag d = {0};
     json_t *out = NULL;
-    assert_int_equal(options_resolve(&P, g, NULL, "t.yaml", 2, 3, "node 'n'",
-                                     &d, &out),
-                     ASSAY_EINVAL);
+    assert_int_equal(
+        options_resolve(&P, g, NULL, "t.yaml", 2, 3, "node 'n'", &d, &out),
+        ASSAY_EINVAL);
     assert_int_equal(d.n, 1);
     assert_string_equal(d.items[0].msg,
                         "node 'n': 'with' must be a mapping of options");
@@ -341,8 +355,7 @@ static void test_positions(void **state)
                        "  colour: red\n";
     ynode *root = NULL;
     diag d = {0};
-    assert_int_equal(yaml_load_string(yaml, strlen(yaml), "e.yaml", &root,
-                                      &d),
+    assert_int_equal(yaml_load_string(yaml, strlen(yaml), "e.yaml", &root, &d),
                      0);
     const ynode *with = ynode_get(root, "with", NULL);
     json_t *given = ynode_to_json(with);
@@ -389,28 +402,34 @@ static void test_check_default(void **state)
     (void)state;
     for (const assay_option *o = OPTS; o->name; o++)
         check_default(o, NULL);
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_INT,
-                                  .def = "ten"},
-                  "option 'k': default 'ten' is not JSON: *");
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_INT,
-                                  .def = "\"ten\""},
-                  "default of option 'k' expects an integer, got string "
-                  "'ten'");
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_INT,
-                                  .def = "0", .has_min = true, .min = 1},
+    check_default(
+        &(assay_option){.name = "k", .type = ASSAY_OPT_INT, .def = "ten"},
+        "option 'k': default 'ten' is not JSON: *");
+    check_default(
+        &(assay_option){.name = "k", .type = ASSAY_OPT_INT, .def = "\"ten\""},
+        "default of option 'k' expects an integer, got string "
+        "'ten'");
+    check_default(&(assay_option){.name = "k",
+                                  .type = ASSAY_OPT_INT,
+                                  .def = "0",
+                                  .has_min = true,
+                                  .min = 1},
                   "default of option 'k' is 0; it must be at least 1");
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_ENUM,
-                                  .def = "\"c\"", .choices = "a|b"},
+    check_default(&(assay_option){.name = "k",
+                                  .type = ASSAY_OPT_ENUM,
+                                  .def = "\"c\"",
+                                  .choices = "a|b"},
                   "default of option 'k': 'c' is not one of a|b");
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_STRING,
-                                  .def = "\"x\"", .required = true},
+    check_default(&(assay_option){.name = "k",
+                                  .type = ASSAY_OPT_STRING,
+                                  .def = "\"x\"",
+                                  .required = true},
                   "option 'k' is required and has a default");
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_LIST,
-                                  .def = "3"},
-                  NULL);
-    check_default(&(assay_option){.name = "k", .type = ASSAY_OPT_BOOL,
-                                  .def = "null"},
-                  NULL);
+    check_default(
+        &(assay_option){.name = "k", .type = ASSAY_OPT_LIST, .def = "3"}, NULL);
+    check_default(
+        &(assay_option){.name = "k", .type = ASSAY_OPT_BOOL, .def = "null"},
+        NULL);
     assert_string_equal(options_type_name(ASSAY_OPT_INT), "int");
     assert_string_equal(options_type_name(ASSAY_OPT_FLOAT), "float");
     assert_string_equal(options_type_name(ASSAY_OPT_BOOL), "bool");

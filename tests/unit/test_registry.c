@@ -132,8 +132,7 @@ static void test_broken_files(void **state)
         {"broken-bad_default.so", ASSAY_EINVAL,
          "plugin 'test.broken': default of option 'k' expects an integer, "
          "got string 'ten'"},
-        {"broken-not-elf.so", ASSAY_EINVAL,
-         "not a loadable shared object: *"},
+        {"broken-not-elf.so", ASSAY_EINVAL, "not a loadable shared object: *"},
         {"broken-dup_b.so", ASSAY_EINVAL, dup_msg},
     };
     registry *r = registry_new();
@@ -180,9 +179,9 @@ static void test_scan_broken_dir(void **state)
     assert_int_equal(registry_nproblems(r), 9);
     /* sorted file order: abi, bad_default, bad_name, dup_b, empty, ... */
     static const char *const order[] = {
-        "broken-abi.so",   "broken-bad_default.so", "broken-bad_name.so",
-        "broken-dup_b.so", "broken-empty.so",       "broken-no_entry.so",
-        "broken-not-elf.so", "broken-null_run.so",  "broken-small.so"};
+        "broken-abi.so",     "broken-bad_default.so", "broken-bad_name.so",
+        "broken-dup_b.so",   "broken-empty.so",       "broken-no_entry.so",
+        "broken-not-elf.so", "broken-null_run.so",    "broken-small.so"};
     for (size_t i = 0; i < 9; i++) {
         const char *p = registry_problem(r, i);
         assert_non_null(p);
@@ -195,8 +194,7 @@ static void test_scan_broken_dir(void **state)
      * again are recorded again, but nothing is registered twice) */
     assert_int_equal(registry_add_dir(r, dir, &err), 0);
     assert_int_equal(registry_count(r), 1);
-    assert_int_equal(registry_add_dir(r, "/nonexistent-dir", &err),
-                     ASSAY_EIO);
+    assert_int_equal(registry_add_dir(r, "/nonexistent-dir", &err), ASSAY_EIO);
     assert_string_equal(err.text,
                         "plugin directory /nonexistent-dir does not exist");
     registry_free(r);
@@ -295,11 +293,10 @@ static const assay_port GOOD_IN[] = {
 
 static assay_plugin good(void)
 {
-    assay_plugin p = {ASSAY_PLUGIN_HEADER,  .name = "x.good",
-                      .kind = "metric",     .version = "1.0",
-                      .summary = "good",    .inputs = GOOD_IN,
-                      .create = c_create,   .run = c_run,
-                      .destroy = c_destroy};
+    assay_plugin p = {
+        ASSAY_PLUGIN_HEADER, .name = "x.good",  .kind = "metric",
+        .version = "1.0",    .summary = "good", .inputs = GOOD_IN,
+        .create = c_create,  .run = c_run,      .destroy = c_destroy};
     return p;
 }
 
@@ -322,8 +319,9 @@ static void test_descriptor_checks(void **state)
 
     p = good();
     p.name = NULL;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin name '(null)' is not "
-                                "[a-z0-9_.-]+");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin name '(null)' is not "
+              "[a-z0-9_.-]+");
     p.name = "";
     check_bad(&p, ASSAY_EINVAL, "f.so: plugin name '' is not [a-z0-9_.-]+");
     p = good();
@@ -337,70 +335,80 @@ static void test_descriptor_checks(void **state)
     check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good' has no summary");
     p = good();
     p.create = NULL;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good' has a NULL create "
-                                "callback");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good' has a NULL create "
+              "callback");
     p = good();
     p.destroy = NULL;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good' has a NULL destroy "
-                                "callback");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good' has a NULL destroy "
+              "callback");
 
     p = good();
     const assay_port bad_port_name[] = {
         {.name = "Items", .type = ASSAY_T_RECORDS}, {0}};
     p.inputs = bad_port_name;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': input port name "
-                                "'Items' is not [a-z0-9_]+");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': input port name "
+              "'Items' is not [a-z0-9_]+");
     const assay_port bad_type[] = {{.name = "out", .type = 9}, {0}};
     p = good();
     p.outputs = bad_type;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': output port 'out' "
-                                "has an unknown type 9");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': output port 'out' "
+              "has an unknown type 9");
     const assay_port dup[] = {{.name = "a", .type = ASSAY_T_JSON},
                               {.name = "a", .type = ASSAY_T_JSON},
                               {0}};
     p = good();
     p.outputs = dup;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': duplicate output "
-                                "port 'a'");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': duplicate output "
+              "port 'a'");
 
-    const assay_option bad_opt_name[] = {
-        {.name = "k-1", .type = ASSAY_OPT_INT}, {0}};
+    const assay_option bad_opt_name[] = {{.name = "k-1", .type = ASSAY_OPT_INT},
+                                         {0}};
     p = good();
     p.options = bad_opt_name;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': option name 'k-1' "
-                                "is not [a-z0-9_]+");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': option name 'k-1' "
+              "is not [a-z0-9_]+");
     const assay_option bad_opt_type[] = {{.name = "k", .type = 0}, {0}};
     p.options = bad_opt_type;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': option 'k' has an "
-                                "unknown type");
-    const assay_option no_choices[] = {
-        {.name = "k", .type = ASSAY_OPT_ENUM}, {0}};
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': option 'k' has an "
+              "unknown type");
+    const assay_option no_choices[] = {{.name = "k", .type = ASSAY_OPT_ENUM},
+                                       {0}};
     p.options = no_choices;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': enum option 'k' has "
-                                "no choices");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': enum option 'k' has "
+              "no choices");
     const assay_option dup_opt[] = {{.name = "k", .type = ASSAY_OPT_INT},
                                     {.name = "k", .type = ASSAY_OPT_BOOL},
                                     {0}};
     p.options = dup_opt;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': duplicate option "
-                                "'k'");
-    const assay_option bad_def[] = {
-        {.name = "k", .type = ASSAY_OPT_FLOAT, .def = "2", .has_max = true,
-         .max = 1},
-        {0}};
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': duplicate option "
+              "'k'");
+    const assay_option bad_def[] = {{.name = "k",
+                                     .type = ASSAY_OPT_FLOAT,
+                                     .def = "2",
+                                     .has_max = true,
+                                     .max = 1},
+                                    {0}};
     p.options = bad_def;
-    check_bad(&p, ASSAY_EINVAL, "f.so: plugin 'x.good': default of option "
-                                "'k' is 2; it must be at most 1");
+    check_bad(&p, ASSAY_EINVAL,
+              "f.so: plugin 'x.good': default of option "
+              "'k' is 2; it must be at most 1");
 
     /* ABI and size are checked before anything else is read */
-    assay_plugin small = {.abi_version = ASSAY_ABI_VERSION,
-                          .struct_size = 8};
+    assay_plugin small = {.abi_version = ASSAY_ABI_VERSION, .struct_size = 8};
     assay_error e2;
     assert_int_equal(registry_check_descriptor(&small, "f.so", &e2),
                      ASSAY_EABI);
     assay_plugin old = {.abi_version = 0, .struct_size = sizeof old};
-    assert_int_equal(registry_check_descriptor(&old, "f.so", &e2),
-                     ASSAY_EABI);
+    assert_int_equal(registry_check_descriptor(&old, "f.so", &e2), ASSAY_EABI);
     assert_non_null(strstr(e2.text, "plugin ABI 0.0 does not match"));
 }
 

@@ -130,9 +130,8 @@ static size_t count_lines(const char *path)
 static const char *node_str(const json_t *m, const char *node,
                             const char *field)
 {
-    return json_string_value(
-        json_object_get(json_object_get(json_object_get(m, "nodes"), node),
-                        field));
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(m, "nodes"), node), field));
 }
 
 static void test_outputs_and_lineage(void **state)
@@ -160,10 +159,9 @@ static void test_outputs_and_lineage(void **state)
     char p[4200];
     snprintf(p, sizeof p, "%s/nodes/plus/items.jsonl", rd);
     char *txt = slurp(p);
-    assert_string_equal(txt,
-                        "{\"id\":0,\"value\":0.5,\"group\":\"g0\"}\n"
-                        "{\"id\":1,\"value\":1.5,\"group\":\"g0\"}\n"
-                        "{\"id\":2,\"value\":2.5,\"group\":\"g0\"}\n");
+    assert_string_equal(txt, "{\"id\":0,\"value\":0.5,\"group\":\"g0\"}\n"
+                             "{\"id\":1,\"value\":1.5,\"group\":\"g0\"}\n"
+                             "{\"id\":2,\"value\":2.5,\"group\":\"g0\"}\n");
     free(txt);
     json_t *sum = load_json(rd, "nodes/sum/summary.json");
     assert_true(json_number_value(json_object_get(sum, "sum")) == 4.5);
@@ -179,16 +177,14 @@ static void test_outputs_and_lineage(void **state)
 
     /* node.json: lineage with hashes that match the files */
     json_t *nj = load_json(rd, "nodes/plus/node.json");
-    assert_string_equal(json_string_value(json_object_get(nj, "node")),
-                        "plus");
+    assert_string_equal(json_string_value(json_object_get(nj, "node")), "plus");
     assert_string_equal(json_string_value(json_object_get(nj, "plugin")),
                         "test.add");
     assert_string_equal(json_string_value(json_object_get(nj, "status")),
                         "done");
     assert_string_equal(json_string_value(json_object_get(nj, "source")),
                         "run");
-    assert_int_equal(strlen(json_string_value(json_object_get(nj, "key"))),
-                     64);
+    assert_int_equal(strlen(json_string_value(json_object_get(nj, "key"))), 64);
     assert_true(json_number_value(json_object_get(
                     json_object_get(nj, "options"), "delta")) == 0.5);
     json_t *in0 = json_array_get(json_object_get(nj, "inputs"), 0);
@@ -199,8 +195,7 @@ static void test_outputs_and_lineage(void **state)
     char hex[65];
     snprintf(p, sizeof p, "%s/nodes/src/items.jsonl", rd);
     assert_int_equal(sha256_file_hex(p, hex), 0);
-    assert_string_equal(json_string_value(json_object_get(in0, "sha256")),
-                        hex);
+    assert_string_equal(json_string_value(json_object_get(in0, "sha256")), hex);
     json_t *out = json_object_get(json_object_get(nj, "outputs"), "items");
     assert_string_equal(json_string_value(json_object_get(out, "file")),
                         "items.jsonl");
@@ -209,8 +204,7 @@ static void test_outputs_and_lineage(void **state)
     assert_int_equal(json_integer_value(json_object_get(out, "count")), 3);
     snprintf(p, sizeof p, "%s/nodes/plus/items.jsonl", rd);
     assert_int_equal(sha256_file_hex(p, hex), 0);
-    assert_string_equal(json_string_value(json_object_get(out, "sha256")),
-                        hex);
+    assert_string_equal(json_string_value(json_object_get(out, "sha256")), hex);
     json_decref(nj);
     nj = load_json(rd, "nodes/tab/node.json");
     out = json_object_get(json_object_get(nj, "outputs"), "table");
@@ -223,8 +217,7 @@ static void test_outputs_and_lineage(void **state)
     json_t *m = load_json(rd, "manifest.json");
     assert_string_equal(json_string_value(json_object_get(m, "experiment")),
                         "lin");
-    assert_string_equal(json_string_value(json_object_get(m, "status")),
-                        "ok");
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "ok");
     assert_int_equal(json_integer_value(json_object_get(m, "seed")), 5);
     assert_non_null(json_string_value(json_object_get(m, "assay_version")));
     assert_non_null(json_string_value(json_object_get(m, "abi")));
@@ -246,8 +239,7 @@ static void test_outputs_and_lineage(void **state)
     const char *sofile = json_string_value(json_object_get(pl, "file"));
     assert_non_null(sofile);
     assert_int_equal(sha256_file_hex(sofile, hex), 0);
-    assert_string_equal(json_string_value(json_object_get(pl, "sha256")),
-                        hex);
+    assert_string_equal(json_string_value(json_object_get(pl, "sha256")), hex);
     assert_string_equal(node_str(m, "sum", "status"), "done");
     assert_string_equal(node_str(m, "sum", "source"), "run");
     assert_int_equal(strlen(node_str(m, "sum", "key")), 64);
@@ -314,8 +306,7 @@ static void test_cache(void **state)
     assert_string_equal(node_str(man, "b", "source"), "run");
     json_decref(man);
     /* another cache directory knows nothing */
-    assert_int_equal(run_text(yaml2, "other-cache", NULL, rd2, sizeof rd2),
-                     0);
+    assert_int_equal(run_text(yaml2, "other-cache", NULL, rd2, sizeof rd2), 0);
     assert_int_equal(count_lines(m), 14);
     /* the seed is part of the key */
     char yaml3[2100];
@@ -390,8 +381,7 @@ static void test_only(void **state)
     run_opts o = {.only = "a"};
     assert_int_equal(run_text(yaml, "cache", &o, rd, sizeof rd), 0);
     json_t *m = load_json(rd, "manifest.json");
-    assert_string_equal(json_string_value(json_object_get(m, "status")),
-                        "ok");
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "ok");
     assert_string_equal(node_str(m, "src", "status"), "done");
     assert_string_equal(node_str(m, "a", "status"), "done");
     assert_string_equal(node_str(m, "b", "status"), "omitted");
@@ -512,10 +502,10 @@ static void test_group_by(void **state)
     /* table input: values 0, 0.5, 1, 1.5; g0 = 0 + 1, g1 = 0.5 + 1.5 */
     s = load_json(rd, "nodes/st/summary.json");
     gs = json_object_get(s, "groups");
-    assert_true(json_number_value(json_object_get(json_object_get(gs, "g0"),
-                                                  "sum")) == 1.0);
-    assert_true(json_number_value(json_object_get(json_object_get(gs, "g1"),
-                                                  "sum")) == 2.0);
+    assert_true(json_number_value(
+                    json_object_get(json_object_get(gs, "g0"), "sum")) == 1.0);
+    assert_true(json_number_value(
+                    json_object_get(json_object_get(gs, "g1"), "sum")) == 2.0);
     json_decref(s);
     json_t *m = load_json(rd, "manifest.json");
     assert_string_equal(node_str(m, "missing", "status"), "failed");
@@ -592,9 +582,14 @@ static void test_setup_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_outputs_and_lineage), T(test_cache),      T(test_failures),
-        T(test_only),                T(test_resume),     T(test_interrupt),
-        T(test_group_by),            T(test_multi_inputs),
+        T(test_outputs_and_lineage),
+        T(test_cache),
+        T(test_failures),
+        T(test_only),
+        T(test_resume),
+        T(test_interrupt),
+        T(test_group_by),
+        T(test_multi_inputs),
         T(test_setup_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

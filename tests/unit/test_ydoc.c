@@ -220,19 +220,17 @@ static void test_alias_bomb(void **state)
 {
     (void)state;
     /* ten-fold growth per level: 10^7 leaves once fully expanded */
-    const char *bomb =
-        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
-        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
-        "h: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n";
+    const char *bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                       "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                       "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                       "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                       "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                       "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+                       "h: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n";
     ynode *r = NULL;
     diag d = {0};
-    assert_int_not_equal(yaml_load_string(bomb, strlen(bomb), "t.yaml", &r,
-                                          &d),
+    assert_int_not_equal(yaml_load_string(bomb, strlen(bomb), "t.yaml", &r, &d),
                          0);
     assert_null(r);
     assert_int_equal(d.n, 1);
@@ -364,8 +362,7 @@ static void set_bad(ynode *r, const char *a, const char *frag)
     assert_int_not_equal(yaml_set_path(r, a, &d), 0);
     assert_int_equal(d.n, 1);
     if (!strstr(d.items[0].msg, frag))
-        fail_msg("--set %s: message '%s' lacks '%s'", a, d.items[0].msg,
-                 frag);
+        fail_msg("--set %s: message '%s' lacks '%s'", a, d.items[0].msg, frag);
     assert_string_equal(d.items[0].file, "--set");
     diag_free(&d);
 }
@@ -380,12 +377,12 @@ static void test_set(void **state)
     set_ok(r, "nodes.a.with.k=2.5");
     set_ok(r, "nodes.a.with.new=hello");
     set_ok(r, "nodes.a.with.list=[1, 'two']");
-    set_ok(r, "nodes.b.plugin=y");       /* creates nodes.b */
-    set_ok(r, "deep.er.path=true");      /* creates nested mappings */
-    set_ok(r, "nodes.a.with.q='007'");   /* quoted: a string */
-    set_ok(r, "nodes.a.with.empty=");    /* empty: an empty string */
-    set_ok(r, "nodes.a.with.odd=[1");    /* not YAML: taken as text */
-    set_ok(r, "nodes.a.with.eq=a=b");    /* the first '=' splits */
+    set_ok(r, "nodes.b.plugin=y");     /* creates nodes.b */
+    set_ok(r, "deep.er.path=true");    /* creates nested mappings */
+    set_ok(r, "nodes.a.with.q='007'"); /* quoted: a string */
+    set_ok(r, "nodes.a.with.empty=");  /* empty: an empty string */
+    set_ok(r, "nodes.a.with.odd=[1");  /* not YAML: taken as text */
+    set_ok(r, "nodes.a.with.eq=a=b");  /* the first '=' splits */
     json_t *j = ynode_to_json(r);
     char *s = json_dumps(j, JSON_COMPACT);
     assert_string_equal(
@@ -414,14 +411,10 @@ static void test_set(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_positions),
-        cmocka_unit_test(test_typing),
-        cmocka_unit_test(test_anchors),
-        cmocka_unit_test(test_bad_documents),
-        cmocka_unit_test(test_alias_bomb),
-        cmocka_unit_test(test_clone),
-        cmocka_unit_test(test_env),
-        cmocka_unit_test(test_set),
+        cmocka_unit_test(test_positions),  cmocka_unit_test(test_typing),
+        cmocka_unit_test(test_anchors),    cmocka_unit_test(test_bad_documents),
+        cmocka_unit_test(test_alias_bomb), cmocka_unit_test(test_clone),
+        cmocka_unit_test(test_env),        cmocka_unit_test(test_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
