@@ -66,6 +66,8 @@ static const char RUN_HELP[] =
     "  --set PATH=VALUE   override a YAML value (e.g. nodes.j.with.k=3)\n"
     "  --resume DIR       continue an interrupted run in DIR\n"
     "  --fresh            recompute every node (ignore the node cache)\n"
+    "  --isolate          run every node in its own worker process, so a\n"
+    "                     crashing plugin costs only its node\n"
     "  --only NODE        run NODE and what it depends on\n"
     "  --dry-run          validate and show the plan; run nothing\n"
     "  --shard I/N        run shard I of N: sources keep the items whose key\n"
@@ -156,6 +158,8 @@ static int parse_args(int argc, char **argv, args *a, const char *help)
             a->ro.resume_dir = argv[++i];
         } else if (!strcmp(s, "--fresh")) {
             a->ro.fresh = true;
+        } else if (!strcmp(s, "--isolate")) {
+            a->ro.isolate_all = true;
         } else if (!strcmp(s, "--only")) {
             if (!need_value(i, argc, s))
                 return 2;

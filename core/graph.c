@@ -12,9 +12,9 @@
 static const char *const TOP_KEYS[] = {
     "experiment", "description", "seed",  "llm",    "budget", "plugin_dirs",
     "nodes",      "report",      "cache", "assay_version"};
-static const char *const NODE_KEYS[] = {"plugin",   "inputs",
-                                        "with",     "group_by",
-                                        "shard_key", "description"};
+static const char *const NODE_KEYS[] = {
+    "plugin",    "inputs",    "with",    "group_by",
+    "shard_key", "isolation", "timeout", "description"};
 
 const char *graph_type_name(assay_type t)
 {
@@ -691,6 +691,45 @@ static int build(graph *g, registry *reg, diag *d)
             rc = ASSAY_EINVAL;
         } else if (!(n->shard_key = strdup(sk ? sk->value : "id")))
             return ASSAY_ENOMEM;
+        const ynode *iso = ynode_get(def, "isolation", NULL);
+        if (iso && (iso->kind != Y_SCALAR || (strcmp(iso->value, "process") &&
+                                              strcmp(iso->value, "none")))) {
+            diag_add(d, g->file, iso->line, iso->col,
+                     "process: run the node in a separate worker process; "
+                     "none: in the host",
+                     "node '%s': 'isolation' must be process or none",
+                     n->name);
+            rc = ASSAY_EINVAL;
+        }
+        n->isolate = iso && iso->kind == Y_SCALAR &&
+                     strcmp(iso->value, "process") == 0;
+        const ynode *to = ynode_get(def, "timeout", NULL);
+        if (to) {
+            double t;
+            if (to->kind != Y_SCALAR || !util_parse_double(to->value, &t) ||
+                !(t > 0) || t > 1e7) {
+                diag_add(d, g->file, to->line, to->col,
+                         "seconds, e.g. timeout: 600",
+                         "node '%s': 'timeout' must be a positive number of "
+                         "seconds",
+                         n->name);
+                rc = ASSAY_EINVAL;
+            } else {
+                n->timeout = t;
+                /* only a separate process can be stopped when it hangs */
+                if (!(iso && strcmp(iso->value, "none") == 0))
+                    n->isolate = true;
+            }
+        }
+        if (n->isolate && (n->plugin->desc.flags & ASSAY_F_NEEDS_LLM)) {
+            const ynode *at = iso ? iso : to;
+            diag_add(d, g->file, at->line, at->col,
+                     "drop 'isolation'/'timeout' for this node",
+                     "node '%s': %s uses the LLM service, which cannot be "
+                     "reached from an isolated worker process",
+                     n->name, n->plugin->desc.name);
+            rc = ASSAY_EINVAL;
+        }
         size_t no = count_ports(n->plugin->desc.outputs);
         n->noutputs = no;
     }

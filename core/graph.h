@@ -35,6 +35,8 @@ typedef struct gnode {
     size_t noutputs;
     char *group_by;         /* NULL when not grouped */
     char *shard_key;        /* sources: item key for sharding ("id") */
+    bool isolate;           /* run in a forked worker process */
+    double timeout;         /* seconds (0: none); implies isolation */
     size_t *deps;           /* distinct upstream nodes */
     size_t ndeps;
     size_t *users;          /* distinct downstream nodes */

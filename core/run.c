@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -395,6 +398,126 @@ static int partition_outputs(runtime *rt, size_t idx, assay_io *io,
     return 0;
 }
 
+/*
+ * Run the plugin in a forked worker: a crash (segfault, abort), an exit()
+ * or a hang past the node's timeout costs this node only.  The child
+ * inherits the inputs (copy-on-write, nothing is serialised), writes the
+ * outputs into the node directory as usual and reports through a pipe;
+ * the parent loads the files back.
+ */
+static int exec_isolated(runtime *rt, size_t idx, assay_io *io,
+                         const char *ndir, assay_error *err)
+{
+    const gnode *gn = &rt->g->nodes[idx];
+    nstate *st = &rt->ns[idx];
+    const assay_plugin *p = &gn->plugin->desc;
+    int fd[2];
+    if (pipe(fd) != 0)
+        return assay_error_set(err, ASSAY_EIO, "cannot create a pipe: %s",
+                               strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return assay_error_set(err, ASSAY_EIO, "cannot fork a worker: %s",
+                               strerror(errno));
+    }
+    if (pid == 0) {
+        /* the worker: Ctrl-C is the parent's business */
+        signal(SIGINT, SIG_IGN);
+        close(fd[0]);
+        assay_error cerr = {0};
+        int rc = exec_plugin(&st->nc, gn->options, io, gn->group_by, &cerr);
+        for (size_t i = 0; !rc && i < io->nout; i++)
+            rc = value_save(io->out[i], ndir, p->outputs[i].name, &cerr);
+        char msg[ASSAY_ERROR_TEXT + 64];
+        int n;
+        if (rc)
+            n = snprintf(msg, sizeof msg, "E%d %s", rc, cerr.text);
+        else {
+            n = snprintf(msg, sizeof msg, "K");
+            for (size_t i = 0; i < io->nout && n < 60; i++)
+                n += snprintf(msg + n, sizeof msg - (size_t)n, "%d",
+                              (int)value_type(io->out[i]));
+        }
+        ssize_t w = write(fd[1], msg, (size_t)n);
+        (void)w;
+        close(fd[1]);
+        _exit(0);
+    }
+    close(fd[1]);
+    char msg[ASSAY_ERROR_TEXT + 64];
+    size_t got = 0;
+    double t0 = util_now();
+    bool timed_out = false, stopped = false, eof = false;
+    int status = 0;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd[0], .events = POLLIN};
+        if (!eof && poll(&pfd, 1, 50) > 0) {
+            ssize_t r = read(fd[0], msg + got, sizeof msg - 1 - got);
+            if (r > 0)
+                got += (size_t)r;
+            else
+                eof = true;
+        } else if (eof) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (gn->timeout > 0 && !timed_out && util_now() - t0 > gn->timeout) {
+            kill(pid, SIGKILL);
+            timed_out = true;
+        }
+        if (!stopped && atomic_load(&rt->cancel)) {
+            kill(pid, SIGTERM);
+            stopped = true;
+        }
+    }
+    /* drain what is left in the pipe */
+    ssize_t r;
+    while (got < sizeof msg - 1 &&
+           (r = read(fd[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd[0]);
+    msg[got] = '\0';
+    if (timed_out)
+        return assay_error_set(err, ASSAY_ETIMEOUT,
+                               "timed out after %g s (the worker process was "
+                               "killed)",
+                               gn->timeout);
+    if (WIFSIGNALED(status))
+        return assay_error_set(err, stopped ? ASSAY_ECANCELED : ASSAY_EINTERNAL,
+                               "%s crashed: the worker process was killed by "
+                               "signal %d (%s)",
+                               p->name, WTERMSIG(status),
+                               strsignal(WTERMSIG(status)));
+    if (got == 0)
+        return assay_error_set(err, ASSAY_EINTERNAL,
+                               "%s ended the worker process (exit status %d) "
+                               "without finishing",
+                               p->name,
+                               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (msg[0] == 'E') {
+        char *sp = strchr(msg, ' ');
+        int code = (int)strtol(msg + 1, NULL, 10);
+        return assay_error_set(err, code < 0 ? code : ASSAY_EINTERNAL, "%s",
+                               sp ? sp + 1 : "failed");
+    }
+    for (size_t i = 0; i < io->nout; i++) {
+        assay_type t = (assay_type)(msg[1 + i] - '0');
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s.%s", ndir, p->outputs[i].name,
+                 value_ext(t));
+        int rc = value_load(path, t, &io->out[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Try --resume: outputs recorded as done with the same key. */
 static bool try_resume(runtime *rt, size_t idx, const char *key,
                        assay_io *io)
@@ -450,10 +573,20 @@ static void execute(runtime *rt, size_t idx)
         } else {
             snprintf(st->source, sizeof st->source, "run");
             rlog(rt, "%s: started (%s %s)", gn->name, p->name, p->version);
-            rc = exec_plugin(&st->nc, gn->options, io, gn->group_by, &err);
-            if (!rc && rt->o->shard_count && rt->plan.partition[idx])
+            bool isolate = gn->isolate ||
+                           (rt->o->isolate_all &&
+                            !(p->flags & ASSAY_F_NEEDS_LLM));
+            bool partition = rt->o->shard_count && rt->plan.partition[idx];
+            if (isolate)
+                rc = exec_isolated(rt, idx, io, ndir, &err);
+            else
+                rc = exec_plugin(&st->nc, gn->options, io, gn->group_by,
+                                 &err);
+            if (!rc && partition)
                 rc = partition_outputs(rt, idx, io, &err);
-            for (size_t i = 0; !rc && i < io->nout; i++)
+            /* an isolated worker saved its outputs already */
+            for (size_t i = 0; !rc && (!isolate || partition) && i < io->nout;
+                 i++)
                 rc = value_save(io->out[i], ndir, p->outputs[i].name, &err);
             if (!rc && cacheable && rt->cache_dir[0])
                 store_cache_put(rt->cache_dir, st->key, ndir, io);

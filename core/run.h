@@ -33,6 +33,8 @@ typedef struct run_opts {
     bool progress_tty;      /* draw a live status line */
     unsigned shard_index;   /* --shard I/N: run the per-item part of */
     unsigned shard_count;   /* shard I of N (count 0: not sharded) */
+    bool isolate_all;       /* --isolate: every node in a worker process
+                               (but those using the LLM service) */
     const char *const *merge_dirs; /* `assay merge`: the shard run dirs, */
     size_t nmerge;          /* in shard order */
 } run_opts;

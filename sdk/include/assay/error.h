@@ -30,7 +30,8 @@ enum {
     ASSAY_EBUDGET = -7,   /* the run-wide LLM budget is exhausted */
     ASSAY_ENOTSUP = -8,   /* the host or plugin lacks this capability */
     ASSAY_EABI = -9,      /* ABI mismatch between host and plugin */
-    ASSAY_EINTERNAL = -10 /* a bug: an invariant was violated */
+    ASSAY_EINTERNAL = -10, /* a bug: an invariant was violated */
+    ASSAY_ETIMEOUT = -11   /* a time limit was reached */
 };
 
 /* Size of the message buffer in struct assay_error. */
@@ -109,6 +110,7 @@ static inline const char *assay_strerror(int code)
     case ASSAY_ENOTSUP: return "not supported";
     case ASSAY_EABI: return "abi mismatch";
     case ASSAY_EINTERNAL: return "internal error";
+    case ASSAY_ETIMEOUT: return "timed out";
     default: return "unknown error";
     }
 }
