@@ -91,6 +91,12 @@ struct assay_llm_stream {
     uint64_t cached;
     atomic_bool cancelled;
     bool in_cb;
+    /* wake-ups: a stream with a user callback is woken for every
+     * delivery (its follow-ups should go out at once); a batch only at
+     * the end and every 100 ms for progress (under mu) */
+    bool eager;
+    size_t submitted, finished;
+    double last_signal;
 };
 
 struct llm_service {
@@ -328,12 +334,16 @@ job_error(llm_job *j, assay_llm_status status, const char *fmt, ...)
 /* Hand finished jobs to their streams (grouped per stream). */
 static void deliver(llm_job *list)
 {
+    double t = now_s();
     while (list) {
         llm_job *j = list, *last = j;
         assay_llm_stream *st = j->st;
+        size_t k = 1;
         /* take the run of consecutive jobs of the same stream */
-        while (last->next && last->next->st == st)
+        while (last->next && last->next->st == st) {
             last = last->next;
+            k++;
+        }
         list = last->next;
         last->next = NULL;
         pthread_mutex_lock(&st->mu);
@@ -342,7 +352,12 @@ static void deliver(llm_job *list)
         else
             st->done_head = j;
         st->done_tail = last;
-        pthread_cond_signal(&st->cv);
+        st->finished += k;
+        if (st->eager || st->finished >= st->submitted ||
+            t - st->last_signal >= 0.1) {
+            st->last_signal = t;
+            pthread_cond_signal(&st->cv);
+        }
         pthread_mutex_unlock(&st->mu);
     }
 }
@@ -1146,10 +1161,18 @@ static void stream_done_local(assay_llm_stream *st, llm_job *j)
     pthread_mutex_unlock(&st->mu);
 }
 
-static void submit(llm_service *s, llm_job *head, llm_job *tail)
+/* Hand jobs of stream `st` to the loop. */
+static void submit(llm_service *s, assay_llm_stream *st, llm_job *head,
+                   llm_job *tail)
 {
+    size_t n = 0;
     if (!head)
         return;
+    for (llm_job *j = head; j; j = j->next)
+        n++;
+    pthread_mutex_lock(&st->mu);
+    st->submitted += n;
+    pthread_mutex_unlock(&st->mu);
     pthread_mutex_lock(&s->mu);
     if (s->sub_tail)
         s->sub_tail->next = head;
@@ -1263,7 +1286,7 @@ int llm_stream_add(assay_llm_stream *st, const assay_llm_request *req,
     if (index)
         *index = st->total;
     st->total++;
-    submit(st->s, head, tail);
+    submit(st->s, st, head, tail);
     return ASSAY_OK;
 }
 
@@ -1397,10 +1420,11 @@ static int stream_run(assay_llm_stream *st)
     return rc;
 }
 
-int llm_service_stream(llm_service *s, const char *node, const char *endpoint,
-                       const assay_llm_request *reqs, size_t n,
-                       assay_llm_on_result cb, void *ud,
-                       llm_progress_fn progress, void *pud, assay_error *err)
+static int stream_impl(llm_service *s, const char *node,
+                       const char *endpoint, const assay_llm_request *reqs,
+                       size_t n, assay_llm_on_result cb, void *ud,
+                       llm_progress_fn progress, void *pud, bool eager,
+                       assay_error *err)
 {
     assay_llm_stream st;
     llm_job *head = NULL, *tail = NULL;
@@ -1415,6 +1439,7 @@ int llm_service_stream(llm_service *s, const char *node, const char *endpoint,
     st.ud = ud;
     st.progress = progress;
     st.pud = pud;
+    st.eager = eager;
     for (size_t i = 0; i < n; i++) {
         rc = stream_prepare(&st, &reqs[i], i, &head, &tail, err);
         if (rc) {
@@ -1433,10 +1458,20 @@ int llm_service_stream(llm_service *s, const char *node, const char *endpoint,
         }
     }
     st.total = n;
-    submit(s, head, tail);
+    submit(s, &st, head, tail);
     rc = stream_run(&st);
     stream_teardown(&st);
     return rc;
+}
+
+int llm_service_stream(llm_service *s, const char *node,
+                       const char *endpoint, const assay_llm_request *reqs,
+                       size_t n, assay_llm_on_result cb, void *ud,
+                       llm_progress_fn progress, void *pud,
+                       assay_error *err)
+{
+    return stream_impl(s, node, endpoint, reqs, n, cb, ud, progress, pud,
+                       true, err);
 }
 
 typedef struct batch_ctx {
@@ -1466,8 +1501,8 @@ int llm_service_batch(llm_service *s, const char *node, const char *endpoint,
         return assay_error_set(err, ASSAY_EINVAL, "llm_batch: no results");
     for (size_t i = 0; i < n; i++)
         memset(&res[i], 0, sizeof res[i]);
-    return llm_service_stream(s, node, endpoint, reqs, n, batch_cb, &b,
-                              progress, pud, err);
+    return stream_impl(s, node, endpoint, reqs, n, batch_cb, &b, progress,
+                       pud, false, err);
 }
 
 /* ---- embeddings ---------------------------------------------------------- */
@@ -1536,7 +1571,7 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
         for (size_t i = 0; i < cnt; i++)
             j->est_tokens += llm_estimate_tokens(texts[at + i]);
     }
-    submit(s, head, tail);
+    submit(s, &st, head, tail);
     head = NULL;
 
     /* collect every chunk, then fill the matrix */
