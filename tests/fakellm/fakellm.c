@@ -46,10 +46,10 @@
  *
  * Stats: {"requests", "answered", "status": {code: n}, "faults": {kind:
  * n}, "inflight_max", "max_answered_per_key", "max_received_per_key",
- * "nkeys", "span_s" (first request received to last answer sent, the
- * evaluation time of a client), "keys": {hash: [received, answered]}}.  The key
- * of a request is a hash of its path and body, so one request retried is one
- * key.
+ * "nkeys", "connections" (accepted), "span_s" (first request received
+ * to last answer sent: the evaluation time of a client), "keys": {hash:
+ * [received, answered]}}.  The key of a request is a hash of its path and
+ * body, so one request retried is one key.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -144,6 +144,7 @@ typedef struct server {
     uint64_t requests, answered, status[600], faults[F_N];
     long inflight, inflight_max;
     double t_first, t_last; /* first request, last answer (since reset) */
+    uint64_t accepted;      /* connections accepted (since reset) */
     uint64_t rng;
     uint32_t next_gen;
 } server;
@@ -593,6 +594,8 @@ static void stats_json(server *s, sbuf *b)
     json_object_set_new(st, "max_answered_per_key", json_integer(max_a));
     json_object_set_new(st, "max_received_per_key", json_integer(max_r));
     json_object_set_new(st, "nkeys", json_integer((json_int_t)s->nkeys));
+    json_object_set_new(st, "connections",
+                        json_integer((json_int_t)s->accepted));
     json_object_set_new(
         st, "span_s",
         json_real(s->t_last > s->t_first ? s->t_last - s->t_first : 0));
@@ -667,6 +670,7 @@ static void handle(server *s, conn *c, const char *method, const char *path,
         memset(s->faults, 0, sizeof s->faults);
         s->inflight_max = 0;
         s->t_first = s->t_last = 0;
+        s->accepted = 0;
         resp = http_response(200, NULL, "{}", 2, &rlen);
         send_now(s, c, resp, rlen);
         return;
@@ -1073,6 +1077,7 @@ static void on_accept(server *s)
             die("calloc");
         c->fd = fd;
         c->gen = ++s->next_gen;
+        s->accepted++;
         s->conns[fd] = c;
         struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
         epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
