@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "cluster.h"
+#include "plugcheck.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -51,6 +52,8 @@ static const char USAGE[] =
     "  runs [compare A B]  list past runs, or compare two runs\n"
     "  report RUN_DIR      rebuild a run's report.html\n"
     "  merge DIR...        merge the shard runs of one experiment\n"
+    "  plugin-check FILE.so  check plugin files (descriptors, docs, exports,\n"
+    "                      robustness against a mock host)\n"
     "  slurm EXP.yaml --shards N   submit a sharded run to Slurm\n"
     "  k8s EXP.yaml --shards N     write Kubernetes Jobs for a sharded run\n"
     "  llm ping EXP.yaml NAME   send one request to an endpoint\n"
@@ -896,6 +899,8 @@ int cli_main(int argc, char **argv)
         return report_cmd_report(sub_argc, sub_argv);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(sub_argc, sub_argv);
+    if (!strcmp(cmd, "plugin-check"))
+        return plugcheck_main(sub_argc, sub_argv);
     if (!strcmp(cmd, "slurm"))
         return cluster_slurm_main(sub_argc, sub_argv);
     if (!strcmp(cmd, "k8s"))

@@ -28,6 +28,8 @@ static int create(const assay_host *h, const json_t *opts, void **out,
     s->h = h;
     s->opts = json_deep_copy(opts);
     *out = s;
+    if (!s->opts)
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     return 0;
 }
 
