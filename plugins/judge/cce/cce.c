@@ -439,6 +439,8 @@ static int cce_judge_call(const cce_state *s, cce_item *it, size_t i,
     const char *kv[] = {"question", it->input,
                         "answer_a", pos == 0 ? cand_text : crowd_text,
                         "answer_b", pos == 0 ? crowd_text : cand_text,
+                        "reference", NULL,
+                        "rubric", NULL,
                         NULL};
     json_t *ctx = jc_context(it->rec, kv);
     jc_call *q = &it->judg[k];
@@ -493,7 +495,8 @@ static int cce_final_call(const cce_run *run, cce_item *it, size_t i,
     snprintf(nbuf, sizeof nbuf, "%zu", it->nsel);
     const char *kv[] = {"question", it->input, "answer_a", it->out1,
                         "answer_b", it->out2, "crowd_judgments", it->context,
-                        "n_judgments", nbuf, NULL};
+                        "n_judgments", nbuf, "reference", NULL,
+                        "rubric", NULL, NULL};
     json_t *ctx = jc_context(it->rec, kv);
     jc_call *q = &it->final;
     if (!ctx)

@@ -164,8 +164,12 @@ json_t *jc_context(const json_t *rec, const char *const *kv)
     if (!ctx)
         return NULL;
     for (size_t i = 0; kv && kv[i]; i += 2) {
-        if (!kv[i + 1])
+        if (!kv[i + 1]) {
+            /* unset: hide an item field of the same name, so that e.g. a
+             * reference-free judge never shows the item's reference */
+            json_object_del(ctx, kv[i]);
             continue;
+        }
         if (json_object_set_new(ctx, kv[i], json_string(kv[i + 1]))) {
             json_decref(ctx);
             return NULL;

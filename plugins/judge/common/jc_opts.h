@@ -102,8 +102,10 @@ int jc_verdict_base(const assay_host *h, json_t *v, const json_t *rec,
 
 /*
  * A template context: a shallow copy of the item `rec` plus the given
- * string fields (`kv` holds name/value pairs, NULL-terminated; a NULL
- * value leaves the field out).  New reference; NULL on ENOMEM.
+ * string fields (`kv` holds name/value pairs, NULL-terminated).  The
+ * given names override item fields; a NULL value removes the item's
+ * field of that name (a reference-free judge must not show an item's
+ * `reference`).  New reference; NULL on ENOMEM.
  */
 json_t *jc_context(const json_t *rec, const char *const *kv);
 

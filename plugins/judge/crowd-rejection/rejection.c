@@ -306,7 +306,7 @@ static int cr_pair_call(const cr_state *s, const cr_item *it, size_t i,
                         assay_error *err)
 {
     const char *kv[] = {"question", it->input, "answer_a", x, "answer_b", y,
-                        NULL};
+                        "reference", NULL, "rubric", NULL, NULL};
     json_t *ctx = jc_context(it->rec, kv);
     if (!ctx || json_object_set_new(ctx, "ties", json_false())) {
         json_decref(ctx);
@@ -481,6 +481,8 @@ static int cr_stage_final(cr_run *run, jc_runner *r, cr_item *it, size_t i,
                                 "answer_b", it->resp[it->cand[b]],
                                 "crowd_judgments", it->ctx[k],
                                 "n_judgments", nb,
+                                "reference", NULL,
+                                "rubric", NULL,
                                 NULL};
             json_t *ctx = jc_context(it->rec, kv);
             jc_call *q = &it->fin[k];
