@@ -440,6 +440,7 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     if (rc == 0)
         rc = ep_headers(ep, name, cfg, err);
     ep->cwnd = ep->max_concurrency;
+    atomic_init(&ep->cwnd_milli, (unsigned)ep->max_concurrency * 1000u);
     return rc;
 }
 

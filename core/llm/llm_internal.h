@@ -9,6 +9,7 @@
 #include "llm.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 enum { LLM_CACHE_RW = 0, LLM_CACHE_OFF = 1, LLM_CACHE_REPLAY = 2 };
@@ -55,6 +56,7 @@ typedef struct llm_endpoint {
     llm_job *q_head, *q_tail; /* waiting to be sent, FIFO */
     int in_flight;
     double cwnd;             /* adaptive concurrency limit */
+    atomic_uint cwnd_milli;  /* cwnd * 1000, for reports from any thread */
     uint64_t since_decrease; /* completions since the last decrease */
     double rpm_tokens, tpm_tokens, bucket_t;
     CURL **idle; /* reusable easy handles */

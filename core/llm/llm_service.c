@@ -660,9 +660,13 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
         if (parse_answer(j)) {
             j->res.latency_ms = (t - j->t_start) * 1e3;
             /* additive increase: one more slot per window of successes */
-            if (ep->cwnd < ep->max_concurrency)
+            if (ep->cwnd < ep->max_concurrency) {
                 ep->cwnd = fmin(ep->max_concurrency,
                                 ep->cwnd + 1.0 / fmax(1.0, ep->cwnd));
+                atomic_store_explicit(&ep->cwnd_milli,
+                                      (unsigned)(ep->cwnd * 1000),
+                                      memory_order_relaxed);
+            }
             /* correct the token bucket by what was really used */
             if (ep->tpm > 0)
                 ep->tpm_tokens -=
@@ -696,6 +700,9 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
             if (ep->since_decrease >= (uint64_t)fmax(1.0, ep->cwnd) ||
                 ep->cwnd >= ep->max_concurrency) {
                 ep->cwnd = fmax(1.0, ep->cwnd / 2);
+                atomic_store_explicit(&ep->cwnd_milli,
+                                      (unsigned)(ep->cwnd * 1000),
+                                      memory_order_relaxed);
                 ep->since_decrease = 0;
             }
         }
@@ -1420,9 +1427,9 @@ static int stream_run(assay_llm_stream *st)
     return rc;
 }
 
-static int stream_impl(llm_service *s, const char *node,
-                       const char *endpoint, const assay_llm_request *reqs,
-                       size_t n, assay_llm_on_result cb, void *ud,
+static int stream_impl(llm_service *s, const char *node, const char *endpoint,
+                       const assay_llm_request *reqs, size_t n,
+                       assay_llm_on_result cb, void *ud,
                        llm_progress_fn progress, void *pud, bool eager,
                        assay_error *err)
 {
@@ -1464,14 +1471,13 @@ static int stream_impl(llm_service *s, const char *node,
     return rc;
 }
 
-int llm_service_stream(llm_service *s, const char *node,
-                       const char *endpoint, const assay_llm_request *reqs,
-                       size_t n, assay_llm_on_result cb, void *ud,
-                       llm_progress_fn progress, void *pud,
-                       assay_error *err)
+int llm_service_stream(llm_service *s, const char *node, const char *endpoint,
+                       const assay_llm_request *reqs, size_t n,
+                       assay_llm_on_result cb, void *ud,
+                       llm_progress_fn progress, void *pud, assay_error *err)
 {
-    return stream_impl(s, node, endpoint, reqs, n, cb, ud, progress, pud,
-                       true, err);
+    return stream_impl(s, node, endpoint, reqs, n, cb, ud, progress, pud, true,
+                       err);
 }
 
 typedef struct batch_ctx {
@@ -1501,8 +1507,8 @@ int llm_service_batch(llm_service *s, const char *node, const char *endpoint,
         return assay_error_set(err, ASSAY_EINVAL, "llm_batch: no results");
     for (size_t i = 0; i < n; i++)
         memset(&res[i], 0, sizeof res[i]);
-    return stream_impl(s, node, endpoint, reqs, n, batch_cb, &b, progress,
-                       pud, false, err);
+    return stream_impl(s, node, endpoint, reqs, n, batch_cb, &b, progress, pud,
+                       false, err);
 }
 
 /* ---- embeddings ---------------------------------------------------------- */
@@ -1739,7 +1745,11 @@ json_t *llm_service_usage(llm_service *s)
         if (o) {
             json_object_set_new(o, "provider", json_string(ep->provider));
             json_object_set_new(o, "model", json_string(ep->model));
-            json_object_set_new(o, "concurrency", json_real(ep->cwnd));
+            json_object_set_new(
+                o, "concurrency",
+                json_real(atomic_load_explicit(&ep->cwnd_milli,
+                                               memory_order_relaxed) /
+                          1000.0));
         }
         json_object_set_new(eps, ep->name, o);
     }
