@@ -94,7 +94,7 @@ static void bleu_destroy(void *state)
 typedef struct bleu_job {
     const bleu_state *s;
     const tc_items *items;
-    bleu_stats *stats;
+    int32_t *stats; /* n x bleu_packed_size(order) */
     bleu_worker *workers;
 } bleu_job;
 
@@ -103,13 +103,17 @@ static int bleu_range(void *vctx, unsigned tid, size_t b, size_t e,
 {
     bleu_job *j = vctx;
     const tc_items *it = j->items;
+    int order = j->s->cfg.order;
+    size_t k = bleu_packed_size(order);
     for (size_t i = b; i < e; i++) {
         size_t r0 = it->ref_off[i], nr = it->ref_off[i + 1] - r0;
+        bleu_stats st;
         int rc = bleu_segment(&j->workers[tid], &j->s->cfg, &it->hyp[i],
-                              it->refs + r0, nr, &j->stats[i]);
+                              it->refs + r0, nr, &st);
         if (rc)
             return assay_error_set(err, rc, "item %zu: %s", i,
                                    assay_strerror(rc));
+        bleu_stats_pack(&st, order, j->stats + i * k);
     }
     return ASSAY_OK;
 }
@@ -195,10 +199,12 @@ static json_t *bleu_summary(const bleu_state *s, const bleu_result *r,
 }
 
 static json_t *bleu_item(const bleu_state *s, const tc_items *it, size_t i,
-                         const bleu_stats *st)
+                         const int32_t *packed)
 {
     bleu_result r;
-    bleu_compute(st, s->cfg.order, s->smooth, s->smooth_value,
+    bleu_stats st;
+    bleu_stats_unpack(packed, s->cfg.order, &st);
+    bleu_compute(&st, s->cfg.order, s->smooth, s->smooth_value,
                  s->item_eff_order, &r);
     json_t *o = json_object();
     if (!o)
@@ -222,7 +228,7 @@ static int bleu_run(void *state, assay_io *io, assay_error *err)
     bleu_state *s = state;
     const assay_host *h = s->host;
     tc_items it;
-    bleu_stats *stats = NULL;
+    int32_t *stats = NULL;
     bleu_worker *workers = NULL;
     double *bs = NULL;
     json_t *summary = NULL, *items = NULL;
@@ -233,7 +239,8 @@ static int bleu_run(void *state, assay_io *io, assay_error *err)
     if (rc)
         return rc;
     nt = tc_threads_for(h, it.n);
-    stats = calloc(it.n ? it.n : 1, sizeof *stats);
+    size_t k = bleu_packed_size(order);
+    stats = calloc((it.n ? it.n : 1) * k, sizeof *stats);
     workers = calloc(nt, sizeof *workers);
     if (!stats || !workers) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -245,7 +252,7 @@ static int bleu_run(void *state, assay_io *io, assay_error *err)
 
     bleu_stats sum = {0};
     for (size_t i = 0; i < it.n; i++)
-        bleu_stats_add(&sum, &stats[i]);
+        bleu_stats_add_packed(&sum, stats + i * k, order);
     bleu_result r;
     bleu_compute(&sum, order, s->smooth, s->smooth_value, s->eff_order, &r);
     if (!(summary = bleu_summary(s, &r, &it))) {
@@ -253,21 +260,14 @@ static int bleu_run(void *state, assay_io *io, assay_error *err)
         goto cleanup;
     }
     if (s->common.bootstrap > 0 && it.n > 0) {
-        size_t k = 2 + 2 * (size_t)order;
+        /* rows in the packed layout: sys_len, ref_len, correct, total */
         bs = malloc(it.n * k * sizeof *bs);
         if (!bs) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto cleanup;
         }
-        for (size_t i = 0; i < it.n; i++) {
-            double *row = bs + i * k;
-            row[0] = (double)stats[i].sys_len;
-            row[1] = (double)stats[i].ref_len;
-            for (int n = 0; n < order; n++) {
-                row[2 + n] = (double)stats[i].correct[n];
-                row[2 + order + n] = (double)stats[i].total[n];
-            }
-        }
+        for (size_t i = 0; i < it.n * k; i++)
+            bs[i] = (double)stats[i];
         boot_par par = {order, s->smooth, s->smooth_value, s->eff_order};
         double lo, hi, sd;
         rc = tc_bootstrap(bs, it.n, k, bleu_boot_stat, &par,
@@ -283,7 +283,8 @@ static int bleu_run(void *state, assay_io *io, assay_error *err)
     }
     items = json_array();
     for (size_t i = 0; items && s->common.item_scores && i < it.n; i++)
-        if (json_array_append_new(items, bleu_item(s, &it, i, &stats[i]))) {
+        if (json_array_append_new(items,
+                                  bleu_item(s, &it, i, stats + i * k))) {
             json_decref(items);
             items = NULL;
         }

@@ -20,6 +20,7 @@ void bleu_worker_free(bleu_worker *w)
     tc_gtab_free(&w->tab);
     free(w->itab);
     free(w->ids);
+    free(w->vtab);
     memset(w, 0, sizeof *w);
 }
 
@@ -114,8 +115,9 @@ static inline bleu_ikey *itab_find(bleu_worker *w, uint64_t key, bool add)
     }
 }
 
-/* Token ids (1-based) of hypothesis and references; false when there
- * are too many distinct tokens for 16-bit ids. */
+/* Token ids (1-based) of hypothesis and references through a small
+ * open-addressing table of (hash, token) with exact comparison; false
+ * when there are too many distinct tokens for 16-bit ids. */
 static int token_ids(bleu_worker *w, bool *ok)
 {
     size_t nt = w->wh.n + w->wr.n;
@@ -127,20 +129,48 @@ static int token_ids(bleu_worker *w, bool *ok)
         w->ids = v;
         w->ncap_ids = nt + 1;
     }
-    if (tc_gtab_reset(&w->tab, nt, true))
-        return ASSAY_ENOMEM;
-    int32_t next = 0;
+    size_t cap = 64;
+    unsigned bits = 6;
+    while (cap < 2 * nt + 2) {
+        cap *= 2;
+        bits++;
+    }
+    if (cap > w->valloc) {
+        bleu_vkey *v = realloc(w->vtab, cap * sizeof *v);
+        if (!v)
+            return ASSAY_ENOMEM;
+        memset(v, 0, cap * sizeof *v);
+        w->vtab = v;
+        w->valloc = cap;
+        w->vepoch = 0;
+    }
+    if (++w->vepoch == 0) {
+        memset(w->vtab, 0, w->valloc * sizeof *w->vtab);
+        w->vepoch = 1;
+    }
+    size_t mask = cap - 1;
+    uint32_t next = 0, ep = w->vepoch;
     for (size_t i = 0; i < nt; i++) {
         const tc_word *t = i < w->wh.n ? &w->wh.v[i] : &w->wr.v[i - w->wh.n];
-        tc_gram *g = tc_gtab_find(&w->tab, t->h, t, 1, true);
-        if (!g)
-            return ASSAY_EINTERNAL;
-        if (g->a == 0) {
-            if (next == 65535)
-                return ASSAY_OK;
-            g->a = ++next;
+        size_t q = (size_t)(t->h >> (64 - bits));
+        for (;;) {
+            bleu_vkey *e = &w->vtab[q];
+            if (e->epoch != ep) {
+                if (next == 65535)
+                    return ASSAY_OK;
+                e->epoch = ep;
+                e->h = t->h;
+                e->w = t;
+                e->id = (uint16_t)++next;
+                w->ids[i] = e->id;
+                break;
+            }
+            if (e->h == t->h && tc_word_eq(e->w, t)) {
+                w->ids[i] = e->id;
+                break;
+            }
+            q = (q + 1) & mask;
         }
-        w->ids[i] = (uint16_t)g->a;
     }
     *ok = true;
     return ASSAY_OK;
@@ -295,6 +325,32 @@ void bleu_stats_add(bleu_stats *a, const bleu_stats *b)
     for (int n = 0; n < BLEU_MAX_ORDER; n++) {
         a->correct[n] += b->correct[n];
         a->total[n] += b->total[n];
+    }
+}
+
+void bleu_stats_pack(const bleu_stats *s, int order, int32_t *out)
+{
+    out[0] = (int32_t)s->sys_len;
+    out[1] = (int32_t)s->ref_len;
+    for (int n = 0; n < order; n++) {
+        out[2 + n] = (int32_t)s->correct[n];
+        out[2 + order + n] = (int32_t)s->total[n];
+    }
+}
+
+void bleu_stats_unpack(const int32_t *in, int order, bleu_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    bleu_stats_add_packed(s, in, order);
+}
+
+void bleu_stats_add_packed(bleu_stats *sum, const int32_t *in, int order)
+{
+    sum->sys_len += in[0];
+    sum->ref_len += in[1];
+    for (int n = 0; n < order; n++) {
+        sum->correct[n] += in[2 + n];
+        sum->total[n] += in[2 + order + n];
     }
 }
 

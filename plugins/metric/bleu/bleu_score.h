@@ -48,6 +48,14 @@ typedef struct bleu_ikey {
     int32_t a, b, c, d;
 } bleu_ikey;
 
+/* A token of the per-segment vocabulary (see bleu_score.c). */
+typedef struct bleu_vkey {
+    uint64_t h;
+    const tc_word *w;
+    uint32_t epoch;
+    uint16_t id;
+} bleu_vkey;
+
 /* Per-thread work space of bleu_segment (zero-initialise, then free). */
 typedef struct bleu_worker {
     tc_scratch scratch;
@@ -64,6 +72,9 @@ typedef struct bleu_worker {
     unsigned ishift;
     uint16_t *ids;
     size_t ncap_ids;
+    bleu_vkey *vtab;
+    size_t valloc;
+    uint32_t vepoch;
 } bleu_worker;
 
 void bleu_worker_free(bleu_worker *w);
@@ -80,6 +91,17 @@ int bleu_segment_ref(bleu_worker *w, const bleu_config *cfg,
 
 /* Add b into a. */
 void bleu_stats_add(bleu_stats *a, const bleu_stats *b);
+
+/* Compact per-item storage: sys_len, ref_len, correct[order],
+ * total[order] as 32-bit integers (bleu_packed_size(order) of them). */
+static inline size_t bleu_packed_size(int order)
+{
+    return 2 + 2 * (size_t)order;
+}
+void bleu_stats_pack(const bleu_stats *s, int order, int32_t *out);
+void bleu_stats_unpack(const int32_t *in, int order, bleu_stats *s);
+/* sum += unpack(in) */
+void bleu_stats_add_packed(bleu_stats *sum, const int32_t *in, int order);
 
 /*
  * The score from statistics.  `smooth_value` < 0 picks the method's

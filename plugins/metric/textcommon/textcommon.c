@@ -295,20 +295,14 @@ uint64_t tc_hash(const char *p, size_t n)
     return h ^ (h >> 32);
 }
 
-int tc_words_push(tc_words *w, const char *p, size_t len)
+int tc_words_grow(tc_words *w)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        tc_word *v = realloc(w->v, cap * sizeof *v);
-        if (!v)
-            return ASSAY_ENOMEM;
-        w->v = v;
-        w->cap = cap;
-    }
-    tc_word *t = &w->v[w->n++];
-    t->p = p;
-    t->len = (uint32_t)len;
-    t->h = tc_hash(p, len);
+    size_t cap = w->cap ? w->cap * 2 : 64;
+    tc_word *v = realloc(w->v, cap * sizeof *v);
+    if (!v)
+        return ASSAY_ENOMEM;
+    w->v = v;
+    w->cap = cap;
     return ASSAY_OK;
 }
 
@@ -637,10 +631,13 @@ static int rules_fast(const char *s, size_t n, bool pad, bool zh,
     w->a.len = 0;
     if (n >= UINT32_MAX)
         return ASSAY_EINVAL;
-    if (tc_buf_put(text, s, n) || tc_buf_reserve(&w->c, n + 2))
+    if (tc_buf_put(text, s, n) || tc_buf_reserve(&w->c, n + 2) ||
+        tc_buf_reserve(&w->a, (n + 1) * sizeof(special)))
         return ASSAY_ENOMEM;
     const unsigned char *t = (const unsigned char *)text->p;
     unsigned char *f = (unsigned char *)w->c.p;
+    special *sl = (special *)(void *)w->a.p; /* at most one per byte */
+    size_t ns = 0;
     memset(f, 0, n + 1);
     bool dc = false, dash = false;
     /* pass over the bytes: flags of rule 1 and the list of specials */
@@ -681,13 +678,9 @@ static int rules_fast(const char *s, size_t n, bool pad, bool zh,
             break;
         }
         }
-        if (tc_buf_reserve(&w->a, sizeof sp))
-            return ASSAY_ENOMEM;
-        memcpy(w->a.p + w->a.len, &sp, sizeof sp);
-        w->a.len += sizeof sp;
+        sl[ns++] = sp;
     }
-    const special *sv = (const special *)(void *)w->a.p;
-    size_t ns = w->a.len / sizeof *sv;
+    const special *sv = sl;
     if (dc) {
         /* rule 2: ([^0-9])([\.,]) -> "\1 \2 " */
         for (size_t q = 0; q < ns; q++) {

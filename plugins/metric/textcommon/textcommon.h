@@ -78,19 +78,60 @@ static inline uint64_t tc_hash_next(uint64_t h, uint64_t t)
     return h ^ (h >> 31);
 }
 
+/* Grow a token list (slow path of tc_words_push). */
+int tc_words_grow(tc_words *w);
+
 /* Append a token (hash computed here). */
-int tc_words_push(tc_words *w, const char *p, size_t len);
+static inline int tc_words_push(tc_words *w, const char *p, size_t len)
+{
+    if (w->n == w->cap && tc_words_grow(w))
+        return ASSAY_ENOMEM;
+    tc_word *t = &w->v[w->n++];
+    t->p = p;
+    t->len = (uint32_t)len;
+    t->h = tc_hash(p, len);
+    return ASSAY_OK;
+}
 void tc_words_free(tc_words *w);
 
 /* Python's str.split() with no argument: the non-whitespace runs of
  * s[0..n), appended to `out` (tokens point into `s`). */
 int tc_split(const char *s, size_t n, tc_words *out);
 
+/* Byte equality of two strings of n bytes (inline: tokens are short). */
+static inline bool tc_bytes_eq(const char *p, const char *q, size_t n)
+{
+    if (n >= 8) {
+        uint64_t a, b;
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&a, p + i, 8);
+            memcpy(&b, q + i, 8);
+            if (a != b)
+                return false;
+        }
+        memcpy(&a, p + n - 8, 8);
+        memcpy(&b, q + n - 8, 8);
+        return a == b;
+    }
+    if (n >= 4) {
+        uint32_t a, b, c, d;
+        memcpy(&a, p, 4);
+        memcpy(&b, q, 4);
+        memcpy(&c, p + n - 4, 4);
+        memcpy(&d, q + n - 4, 4);
+        return a == b && c == d;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i])
+            return false;
+    return true;
+}
+
 /* True when two tokens hold the same bytes. */
 static inline bool tc_word_eq(const tc_word *a, const tc_word *b)
 {
     return a->h == b->h && a->len == b->len &&
-           memcmp(a->p, b->p, a->len) == 0;
+           tc_bytes_eq(a->p, b->p, a->len);
 }
 
 /* ---- sacreBLEU tokenizers --------------------------------------------- */

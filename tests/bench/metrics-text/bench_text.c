@@ -119,7 +119,7 @@ static void usage(void)
 
 typedef struct job {
     tc_items *it;
-    bleu_stats *bst;
+    int32_t *bst; /* packed per-item statistics */
     rouge_prf *rst;
     bleu_worker *bw;
     rouge_worker *rw;
@@ -131,10 +131,13 @@ static int bleu_range(void *vctx, unsigned tid, size_t b, size_t e,
 {
     job *j = vctx;
     static const bleu_config cfg = {TC_TOK_13A, false, 4};
-    for (size_t i = b; i < e; i++)
+    for (size_t i = b; i < e; i++) {
+        bleu_stats st;
         if (bleu_segment(&j->bw[tid], &cfg, &j->it->hyp[i],
-                         &j->it->refs[i], 1, &j->bst[i]))
+                         &j->it->refs[i], 1, &st))
             return assay_error_set(err, ASSAY_ENOMEM, "item %zu", i);
+        bleu_stats_pack(&st, 4, j->bst + i * bleu_packed_size(4));
+    }
     return 0;
 }
 
@@ -284,7 +287,7 @@ int main(int argc, char **argv)
     it.ref_off = calloc(n + 1, sizeof *it.ref_off);
     job j = {0};
     j.it = &it;
-    j.bst = calloc(n ? n : 1, sizeof *j.bst);
+    j.bst = calloc((n ? n : 1) * bleu_packed_size(4), sizeof *j.bst);
     j.rst = calloc(n ? n : 1, sizeof *j.rst);
     j.bw = calloc(threads, sizeof *j.bw);
     j.rw = calloc(threads, sizeof *j.rw);
@@ -313,7 +316,7 @@ int main(int argc, char **argv)
     }
     bleu_stats sum = {0};
     for (size_t i = 0; i < n; i++)
-        bleu_stats_add(&sum, &j.bst[i]);
+        bleu_stats_add_packed(&sum, j.bst + i * bleu_packed_size(4), 4);
     bleu_result br;
     bleu_compute(&sum, 4, BLEU_SMOOTH_EXP, -1, false, &br);
     dt = now() - t0;
