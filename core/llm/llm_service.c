@@ -107,8 +107,7 @@ struct llm_service {
     char *cache_path;
     char *ca_file, *ca_path; /* from CURL_CA_BUNDLE/SSL_CERT_FILE/DIR */
     CURLM *multi;
-    int epfd, evfd;  /* the loop's epoll set and wake-up fd */
-    double curl_due; /* curl's next timeout (loop thread), -1 */
+    int epfd, evfd; /* the loop's epoll set and wake-up fd */
     pthread_t thread;
     bool thread_started;
 
@@ -754,7 +753,7 @@ static void sweep_cancelled(llm_service *s, loop_out *o)
 
 /* ---- event loop: libcurl's socket interface over epoll -----------------
  * curl tells which sockets to watch (on_socket) and when its next timeout
- * is due (on_timer); the loop waits on epoll and reports each ready
+ * is due (curl_multi_timeout); the loop waits on epoll and reports each ready
  * socket with curl_multi_socket_action, so the work per wake-up is
  * proportional to the sockets that are ready, not to the transfers in
  * flight.  An eventfd in the same epoll set wakes the loop when a
@@ -782,14 +781,6 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
     return 0;
 }
 
-static int on_timer(CURLM *m, long timeout_ms, void *ud)
-{
-    llm_service *s = ud;
-    (void)m;
-    s->curl_due = timeout_ms < 0 ? -1 : now_s() + (double)timeout_ms / 1e3;
-    return 0;
-}
-
 static void loop_wake(llm_service *s)
 {
     uint64_t one = 1;
@@ -797,13 +788,35 @@ static void loop_wake(llm_service *s)
     (void)w; /* a full counter still wakes the loop */
 }
 
-/* Run curl's timeouts when due. */
-static void curl_timeouts(llm_service *s)
+/* Run curl's timeouts that are due; returns the seconds until the next
+ * one (-1: none).  Asked with curl_multi_timeout rather than kept from a
+ * timer callback, which is only called when the earliest deadline
+ * changes and so can leave a deadline that was already reported
+ * unseen. */
+static double curl_timeouts(llm_service *s)
 {
-    if (s->curl_due >= 0 && s->curl_due <= now_s()) {
+    for (int rounds = 0; rounds < 8; rounds++) {
+        long ms = -1;
         int running;
-        s->curl_due = -1;
+        curl_multi_timeout(s->multi, &ms);
+        if (ms != 0)
+            return ms < 0 ? -1 : (double)ms / 1e3;
         curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    return 0;
+}
+
+/* Classify every transfer curl has finished. */
+static void read_done(llm_service *s, loop_out *o)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(s->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        llm_job *j = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        job_done(s, j, m->data.result, o);
     }
 }
 
@@ -848,11 +861,14 @@ static void *loop_main(void *arg)
             wait = fmin(wait, s->delayed->ready_at - t);
         for (size_t i = 0; i < s->neps; i++)
             wait = fmin(wait, dispatch(s, &s->eps[i], t, &o));
-        curl_timeouts(s); /* starts what was just added */
+        double due = curl_timeouts(s); /* starts what was just added */
+        /* a fast server may have answered already: never sleep on a
+         * finished transfer */
+        read_done(s, &o);
         if (o.head)
             wait = 0;
-        if (s->curl_due >= 0)
-            wait = fmin(wait, s->curl_due - now_s());
+        if (due >= 0)
+            wait = fmin(wait, due);
 
         int ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
         int n = epoll_wait(s->epfd, evs, 128, ms);
@@ -873,15 +889,7 @@ static void *loop_main(void *arg)
         }
         curl_timeouts(s);
 
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(s->multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            llm_job *j = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-            job_done(s, j, m->data.result, &o);
-        }
+        read_done(s, &o);
         if (s->cache)
             llm_cache_flush(s->cache, NULL);
         if (o.head)
@@ -924,7 +932,6 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
     pthread_mutex_init(&s->stats_mu, NULL);
     s->rng = 0x6c6c6d2d6a697474ULL;
     s->epfd = s->evfd = -1;
-    s->curl_due = -1;
     rc = llm_budget_parse(budget, &s->budget, err);
     if (rc)
         goto fail;
@@ -988,8 +995,6 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
     }
     curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
     curl_multi_setopt(s->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, total_conc + 16);
     if (pthread_create(&s->thread, NULL, loop_main, s) != 0) {
