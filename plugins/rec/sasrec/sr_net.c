@@ -19,8 +19,41 @@
 #else
 #define GEMM cblas_sgemm
 #define GEMV cblas_sgemv
-#define EXP expf
+#define EXP softmax_exp
 #endif
+
+/*
+ * exp(x) for the softmax (x <= 0 after the max is subtracted): range
+ * reduction x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for
+ * e^r (Cephes expf coefficients) and 2^n built in the exponent bits.
+ * Relative error below 2e-7; plain arithmetic, so that loops calling it
+ * vectorise without -ffast-math (libm's expf does not).
+ */
+static inline float softmax_exp(float x)
+{
+    const float shifter = 12582912.0f; /* 1.5 * 2^23: round to integer */
+    x = x < -87.0f ? -87.0f : x;
+    float n = (x * 1.44269504088896341f + shifter) - shifter;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } sc;
+    sc.i = ((int32_t)n + 127) << 23;
+    return p * sc.f;
+}
+
+float sr_softmax_exp(float x)
+{
+    return softmax_exp(x);
+}
 
 #define LN_EPS 1e-5
 #define ROWS_PER_TASK 64
@@ -663,6 +696,7 @@ int sr_forward(const sr_config *c, const sr_params *p, sr_work *w,
 
 /* ---- loss and backward -------------------------------------------------- */
 
+
 typedef struct ce_job {
     sr_real *logits;
     size_t n_items, r0;
@@ -670,6 +704,102 @@ typedef struct ce_job {
     double *loss;
     sr_real inv_T;
 } ce_job;
+
+#if defined(__GNUC__) && !defined(SR_DOUBLE)
+/* Four-lane float vectors (GCC/clang vector extensions; SSE2 on x86-64,
+ * NEON on arm64): the softmax over the items is the one elementwise loop
+ * heavy enough to matter, and libm's expf does not vectorise. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f splat(float a)
+{
+    v4f v = {a, a, a, a};
+    return v;
+}
+
+static inline v4f vmax(v4f a, v4f b)
+{
+    v4i m = a > b;
+    return (v4f)(((v4i)a & m) | ((v4i)b & ~m));
+}
+
+/* softmax_exp on four lanes */
+static inline v4f vexp(v4f x)
+{
+    x = vmax(x, splat(-87.0f));
+    v4f n = (x * splat(1.44269504088896341f) + splat(12582912.0f)) -
+            splat(12582912.0f);
+    v4f r = x - n * splat(0.693359375f) + n * splat(2.12194440e-4f);
+    v4f p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * r * r + r + splat(1.0f);
+    v4i e = (__builtin_convertvector(n, v4i) + 127) << 23;
+    return p * (v4f)e;
+}
+
+/* max of z[0..n) and then z[i] = exp(z[i] - max), returning the sum */
+static double exp_shift_sum(float *z, size_t n)
+{
+    size_t i = 0;
+    float mx = z[0];
+    if (n >= 8) {
+        v4f m0, m1;
+        memcpy(&m0, z, sizeof m0);
+        memcpy(&m1, z + 4, sizeof m1);
+        for (i = 8; i + 8 <= n; i += 8) {
+            v4f a, b;
+            memcpy(&a, z + i, sizeof a);
+            memcpy(&b, z + i + 4, sizeof b);
+            m0 = vmax(m0, a);
+            m1 = vmax(m1, b);
+        }
+        m0 = vmax(m0, m1);
+        for (int q = 0; q < 4; q++)
+            mx = m0[q] > mx ? m0[q] : mx;
+    }
+    for (; i < n; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    v4f acc0 = splat(0.0f), acc1 = splat(0.0f), vm = splat(mx);
+    for (i = 0; i + 8 <= n; i += 8) {
+        v4f a, b;
+        memcpy(&a, z + i, sizeof a);
+        memcpy(&b, z + i + 4, sizeof b);
+        a = vexp(a - vm);
+        b = vexp(b - vm);
+        memcpy(z + i, &a, sizeof a);
+        memcpy(z + i + 4, &b, sizeof b);
+        acc0 += a;
+        acc1 += b;
+    }
+    acc0 += acc1;
+    double sum = 0.0;
+    for (int q = 0; q < 4; q++)
+        sum += acc0[q];
+    for (; i < n; i++) {
+        z[i] = softmax_exp(z[i] - mx);
+        sum += z[i];
+    }
+    return sum;
+}
+#else
+static double exp_shift_sum(sr_real *z, size_t n)
+{
+    sr_real mx = z[0];
+    for (size_t i = 1; i < n; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        z[i] = EXP(z[i] - mx);
+        sum += z[i];
+    }
+    return sum;
+}
+#endif
 
 /* Rows [b, e) of the chunk: softmax, loss, then dlogits in place. */
 static void ce_rows(void *vctx, size_t b, size_t e, unsigned wk)
@@ -680,20 +810,12 @@ static void ce_rows(void *vctx, size_t b, size_t e, unsigned wk)
     (void)wk;
     for (size_t r = b; r < e; r++) {
         sr_real *z = j->logits + r * n;
-        sr_real mx = z[0];
-        for (size_t i = 1; i < n; i++)
-            if (z[i] > mx)
-                mx = z[i];
-        double sum = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            z[i] = EXP(z[i] - mx);
-            sum += z[i];
-        }
+        double sum = exp_shift_sum(z, n);
         uint32_t tg = j->targets[j->r0 + r];
         loss += -log((double)z[tg] / sum);
-        sr_real inv = (sr_real)(1.0 / sum);
+        sr_real scale = (sr_real)(1.0 / sum) * j->inv_T;
         for (size_t i = 0; i < n; i++)
-            z[i] = z[i] * inv * j->inv_T;
+            z[i] *= scale;
         z[tg] -= j->inv_T;
     }
     j->loss[b / ROWS_PER_TASK] = loss;

@@ -113,6 +113,10 @@ int sr_backward(const sr_config *cfg, const sr_params *p, sr_work *w,
 void sr_score_last(const sr_config *cfg, const sr_params *p, sr_work *w,
                    const sr_batch *b, float *out);
 
+/* The exponential the float network uses in softmaxes (x <= 0), exposed
+ * for its accuracy test. */
+float sr_softmax_exp(float x);
+
 /* One Adam step on every parameter (bias-corrected, step >= 1), with L2
  * weight decay `wd` added to the gradient. */
 void sr_adam(sr_params *p, const sr_params *g, sr_params *m, sr_params *v,

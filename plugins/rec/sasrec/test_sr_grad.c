@@ -209,6 +209,25 @@ static void test_adam_step(void **state)
     teardown_fixture(&f);
 }
 
+/* The vectorisable exponential of the float build against libm. */
+static void test_softmax_exp(void **state)
+{
+    (void)state;
+    double worst = 0;
+    for (double x = -87.0; x <= 0.0; x += 0.00123) {
+        double want = exp((double)(float)x);
+        double got = sr_softmax_exp((float)x);
+        double rel = fabs(got - want) / want;
+        if (rel > worst)
+            worst = rel;
+    }
+    fprintf(stderr, "softmax exp: worst relative error %.2e\n", worst);
+    assert_true(worst < 5e-7);
+    assert_true(sr_softmax_exp(-200.0f) >= 0.0f);
+    assert_true(sr_softmax_exp(-200.0f) < 1e-37f);
+    assert_true(sr_softmax_exp(0.0f) == 1.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_check_detects_errors),
         cmocka_unit_test(test_deterministic_and_eval),
         cmocka_unit_test(test_adam_step),
+        cmocka_unit_test(test_softmax_exp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
