@@ -546,6 +546,77 @@ static void test_plugin_errors(void **state)
     json_decref(in);
 }
 
+#ifdef TC_HAVE_TESTKIT
+/* Table input: columns hyp, refs, refs_1 (a missing cell: no second
+ * reference) and id; same scores as the records path. */
+static void test_plugin_table(void **state)
+{
+    (void)state;
+    const assay_plugin *p = tct_plugin("metric.bleu");
+    assert_non_null(p);
+    json_t *pairs = tct_load_jsonl("text_pairs.jsonl");
+    size_t n = json_array_size(pairs);
+    assay_table *t = assay_testkit_table_new(n);
+    assert_non_null(t);
+    int64_t *ids = assay_testkit_table_add_col(t, "id", ASSAY_COL_INT64);
+    assert_non_null(ids);
+    assert_non_null(assay_testkit_table_add_col(t, "hyp", ASSAY_COL_STRING));
+    assert_non_null(assay_testkit_table_add_col(t, "refs", ASSAY_COL_STRING));
+    assert_non_null(
+        assay_testkit_table_add_col(t, "refs_1", ASSAY_COL_STRING));
+    for (size_t i = 0; i < n; i++) {
+        json_t *pr = json_array_get(pairs, i);
+        json_t *h = json_object_get(pr, "hyp");
+        json_t *rs = json_object_get(pr, "refs");
+        ((int64_t *)t->cols[0].data)[i] = (int64_t)i;
+        assert_int_equal(assay_testkit_table_set_str(t, 1, i,
+                                                     json_string_value(h),
+                                                     json_string_length(h)),
+                         0);
+        for (size_t k = 0; k < 2 && k < json_array_size(rs); k++) {
+            json_t *r = json_array_get(rs, k);
+            assert_int_equal(
+                assay_testkit_table_set_str(t, 2 + k, i, json_string_value(r),
+                                            json_string_length(r)),
+                0);
+        }
+    }
+    assay_testkit_tables in = {.n = 1, .ports = {"items"}, .tables = {t}};
+    json_t *out = NULL;
+    assay_error err = {0};
+    if (assay_testkit_run_tables(p, "{\"bootstrap\": 20}", NULL, &in, &out,
+                                 NULL, &err))
+        fail_msg("run: %s", err.text);
+    /* the golden pairs have at most 2 references except a few; compare
+     * with the statistics computed directly from the same references */
+    bleu_worker w = {0};
+    bleu_config cfg = {TC_TOK_13A, false, 4};
+    bleu_stats sum = {0};
+    for (size_t i = 0; i < n; i++) {
+        tc_str hyp, refs[8];
+        size_t nr = pair_strings(json_array_get(pairs, i), false, &hyp, refs);
+        bleu_stats st;
+        assert_int_equal(
+            bleu_segment(&w, &cfg, &hyp, refs, nr > 2 ? 2 : nr, &st), 0);
+        bleu_stats_add(&sum, &st);
+    }
+    bleu_result r;
+    bleu_compute(&sum, 4, BLEU_SMOOTH_EXP, -1, false, &r);
+    json_t *summ = json_object_get(out, "summary");
+    assert_true(fabs(tct_num(summ, "score") - r.score) < 1e-9);
+    assert_non_null(json_object_get(summ, "ci"));
+    json_t *items = json_object_get(out, "items");
+    assert_int_equal(json_array_size(items), n);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(items, 7), "id")),
+        7);
+    bleu_worker_free(&w);
+    json_decref(out);
+    assay_testkit_table_free(t);
+    json_decref(pairs);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +630,9 @@ int main(void)
         cmocka_unit_test(test_multiref),
         cmocka_unit_test(test_plugin_golden),
         cmocka_unit_test(test_plugin_errors),
+#ifdef TC_HAVE_TESTKIT
+        cmocka_unit_test(test_plugin_table),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <utf8proc.h>
 
-/* ---- buffers ------------------------------------------------------------ */
+/* ---- buffers ------------------------------------------------------------- */
 
 int tc_buf_reserve(tc_buf *b, size_t extra)
 {
@@ -45,7 +45,7 @@ void tc_buf_free(tc_buf *b)
     b->len = b->cap = 0;
 }
 
-/* ---- UTF-8 ---------------------------------------------------------------- */
+/* ---- UTF-8 --------------------------------------------------------------- */
 
 uint32_t tc_utf8_decode(const unsigned char *s, size_t n, size_t *adv)
 {
@@ -261,7 +261,7 @@ int tc_lower(const char *s, size_t n, tc_buf *out)
     return ASSAY_OK;
 }
 
-/* ---- tokens ------------------------------------------------------------------ */
+/* ---- tokens -------------------------------------------------------------- */
 
 uint64_t tc_hash(const char *p, size_t n)
 {
@@ -330,7 +330,7 @@ int tc_split(const char *s, size_t n, tc_words *out)
     return ASSAY_OK;
 }
 
-/* ---- tokenizers ------------------------------------------------------------ */
+/* ---- tokenizers ---------------------------------------------------------- */
 
 static const char *const tok_names[] = {"none", "13a", "intl", "char", "zh"};
 
@@ -927,7 +927,7 @@ int tc_tokenize(tc_tokenizer t, const char *s, size_t n, tc_scratch *w,
     return tc_tokenize_ref(t, s, n, w, text, out);
 }
 
-/* ---- n-gram table ------------------------------------------------------------ */
+/* ---- n-gram table -------------------------------------------------------- */
 
 int tc_gtab_reset(tc_gtab *t, size_t expect, bool words)
 {
@@ -997,7 +997,7 @@ void tc_gtab_free(tc_gtab *t)
     memset(t, 0, sizeof *t);
 }
 
-/* ---- items --------------------------------------------------------------------- */
+/* ---- items --------------------------------------------------------------- */
 
 void tc_items_free(tc_items *it)
 {
@@ -1187,7 +1187,7 @@ json_t *tc_items_id(const tc_items *it, size_t i)
     return NULL;
 }
 
-/* ---- threads ------------------------------------------------------------------- */
+/* ---- threads ------------------------------------------------------------- */
 
 typedef struct par_job {
     tc_range_fn fn;
@@ -1334,7 +1334,7 @@ void tc_common_opts_free(tc_common_opts *o)
     o->hyp_field = o->refs_field = NULL;
 }
 
-/* ---- bootstrap ------------------------------------------------------------------ */
+/* ---- bootstrap ----------------------------------------------------------- */
 
 typedef struct boot_ctx {
     const double *stats;
@@ -1435,7 +1435,7 @@ int tc_bootstrap_put(json_t *summary, double level, unsigned resamples,
     return tc_json_setnew(summary, "ci", ci);
 }
 
-/* ---- JSON helpers ----------------------------------------------------------- */
+/* ---- JSON helpers -------------------------------------------------------- */
 
 int tc_json_setnew(json_t *obj, const char *key, json_t *v)
 {

@@ -247,7 +247,7 @@ void tc_items_free(tc_items *it);
 /* The `id` of item i as a new JSON reference, or NULL when it has none. */
 json_t *tc_items_id(const tc_items *it, size_t i);
 
-/* ---- threads ------------------------------------------------------------ */
+/* ---- threads ------------------------------------------------------------- */
 
 /* Work on items [begin, end) by worker `tid`; return 0 or an ASSAY_E*
  * code with `err` filled. */
@@ -321,7 +321,7 @@ int tc_common_opts_read(const json_t *opts, tc_common_opts *out,
                         assay_error *err);
 void tc_common_opts_free(tc_common_opts *o);
 
-/* ---- bootstrap ------------------------------------------------------------ */
+/* ---- bootstrap ----------------------------------------------------------- */
 
 /* Corpus statistic from summed per-item statistics `sum` (k values). */
 typedef double (*tc_stat_fn)(const double *sum, const void *ctx);
