@@ -33,8 +33,7 @@ static int nomem(assay_error *err)
     return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
 }
 
-static int read_ks(const json_t *opts, size_t *ks, size_t *nk,
-                   assay_error *err)
+static int read_ks(const json_t *opts, size_t *ks, size_t *nk, assay_error *err)
 {
     const json_t *a = json_object_get(opts, "ks");
     size_t i;
@@ -59,8 +58,8 @@ static int read_ks(const json_t *opts, size_t *ks, size_t *nk,
     return ASSAY_OK;
 }
 
-static int lm_create(const assay_host *h, const json_t *options,
-                     void **state, assay_error *err)
+static int lm_create(const assay_host *h, const json_t *options, void **state,
+                     assay_error *err)
 {
     lm_state *s = calloc(1, sizeof *s);
     int rc;
@@ -131,8 +130,7 @@ static int read_systems(const lm_state *s, assay_io *io, const char *port,
         return assay_error_set(err, ASSAY_EDATA,
                                "input '%s': expected records, got %s", port,
                                assay__json_type_name(v));
-    bool nested = json_array_size(v) > 0 &&
-                  json_is_array(json_array_get(v, 0));
+    bool nested = json_array_size(v) > 0 && json_is_array(json_array_get(v, 0));
     size_t n = nested ? json_array_size(v) : 1;
     lm_sys *sys = calloc(n, sizeof *sys);
     if (!sys)
@@ -141,12 +139,11 @@ static int read_systems(const lm_state *s, assay_io *io, const char *port,
         char fb[64];
         snprintf(fb, sizeof fb, "%s%zu", port, i + 1);
         const json_t *recs = nested ? json_array_get(v, i) : v;
-        int rc = lm_sys_read(recs, opt_name(s->opts, names_opt, i), fb,
-                             &sys[i], err);
+        int rc = lm_sys_read(recs, opt_name(s->opts, names_opt, i), fb, &sys[i],
+                             err);
         if (rc) {
             if (nested)
-                assay_error_prefix(err, "input '%s' value %zu: ", port,
-                                   i + 1);
+                assay_error_prefix(err, "input '%s' value %zu: ", port, i + 1);
             else
                 assay_error_prefix(err, "input '%s': ", port);
             systems_free(sys, i);
@@ -179,10 +176,10 @@ static int read_pop(const lm_state *s, assay_io *io, lm_pop *pop,
 
 /* Item categories from the optional `items` table; *have false when it
  * is not connected. */
-static int read_cats(const lm_state *s, assay_io *io, lm_cats *cats,
-                     bool *have, assay_error *err)
+static int read_cats(const lm_state *s, assay_io *io, lm_cats *cats, bool *have,
+                     assay_error *err)
 {
-    static const char *const guess[] = {"genres", "class", "category",
+    static const char *const guess[] = {"genres",     "class", "category",
                                         "categories", "genre", NULL};
     const assay_table *t = s->h->in_table(io, "items");
     const char *f = assay_opt_str(s->opts, "category_field");
@@ -203,9 +200,9 @@ static int read_cats(const lm_state *s, assay_io *io, lm_cats *cats,
                                "input 'items': no string column of "
                                "categories ('%s')",
                                f ? f : "genres, class, category");
-    int rc = lm_cats_build(cats, assay_col_i64(ci),
-                           (const char *const *)assay_col_str(cc), t->nrows,
-                           err);
+    int rc =
+        lm_cats_build(cats, assay_col_i64(ci),
+                      (const char *const *)assay_col_str(cc), t->nrows, err);
     *have = rc == 0;
     return rc;
 }
@@ -257,7 +254,7 @@ static int check_names(lm_sys *sys, size_t n, assay_error *err)
     return ASSAY_OK;
 }
 
-/* ---- metric.llmrec ---------------------------------------------------------- */
+/* ---- metric.llmrec ------------------------------------------------------- */
 
 static int llmrec_run(void *state, assay_io *io, assay_error *err)
 {
@@ -275,10 +272,8 @@ static int llmrec_run(void *state, assay_io *io, assay_error *err)
     bool common = assay_opt_bool(s->opts, "common");
     size_t groups = (size_t)assay_opt_int(s->opts, "popreo_groups");
 
-    if ((rc = read_systems(s, io, "systems", "names", true, &sys, &ns,
-                           err)) ||
-        (rc = check_names(sys, ns, err)) ||
-        (rc = read_pop(s, io, &pop, err)) ||
+    if ((rc = read_systems(s, io, "systems", "names", true, &sys, &ns, err)) ||
+        (rc = check_names(sys, ns, err)) || (rc = read_pop(s, io, &pop, err)) ||
         (rc = read_cats(s, io, &cats, &have_cats, err)))
         goto done;
     kept = calloc(ns ? ns : 1, sizeof *kept);
@@ -320,25 +315,24 @@ static int llmrec_run(void *state, assay_io *io, assay_error *err)
                 rc = assay_error_set(err, ASSAY_ECANCELED, "cancelled");
                 goto done;
             }
-            if ((rc = lm_compute(x, &pop, have_cats ? &cats : NULL,
-                                 s->ks[j], groups, &m, hit + j * x->n,
-                                 ndcg + j * x->n, mrr + j * x->n, err)))
+            if ((rc = lm_compute(x, &pop, have_cats ? &cats : NULL, s->ks[j],
+                                 groups, &m, hit + j * x->n, ndcg + j * x->n,
+                                 mrr + j * x->n, err)))
                 goto done;
             if (lm_metrics_json(&m, s->ks[j], o) ||
                 lm_metrics_json(&m, s->ks[j], row))
                 goto fail_nomem;
-            if (j == 0 && (!put_sys_info(o, x, &m) ||
-                           !put_sys_info(row, x, &m)))
+            if (j == 0 &&
+                (!put_sys_info(o, x, &m) || !put_sys_info(row, x, &m)))
                 goto fail_nomem;
         }
         for (size_t i = 0; i < x->n; i++) {
             const lm_query *q = &x->q[i];
-            json_t *r = json_pack("{s:s, s:I, s:I, s:o, s:b}", "system",
-                                  x->name, "user", (json_int_t)q->user,
-                                  "target", (json_int_t)q->target, "rank",
-                                  q->rank ? json_integer((json_int_t)q->rank)
-                                          : json_null(),
-                                  "failed", q->failed);
+            json_t *r = json_pack(
+                "{s:s, s:I, s:I, s:o, s:b}", "system", x->name, "user",
+                (json_int_t)q->user, "target", (json_int_t)q->target, "rank",
+                q->rank ? json_integer((json_int_t)q->rank) : json_null(),
+                "failed", q->failed);
             if (!r || json_array_append_new(items, r))
                 goto fail_nomem;
             for (size_t j = 0; j < s->nk; j++) {
@@ -383,14 +377,14 @@ done:
     return rc;
 }
 
-/* ---- shared by the dimension nodes ------------------------------------------ */
+/* ---- shared by the dimension nodes --------------------------------------- */
 
 /* Utility of system `x` at every k, into `o` (and hallucination and
  * compliance).  Per-query ndcg@k at the largest k goes to `ndcg_last`
  * (x->n values) when given, hit/mrr likewise. */
 static int utility_json(const lm_state *s, const lm_sys *x, json_t *o,
-                        double *hit_last, double *ndcg_last,
-                        double *mrr_last, assay_error *err)
+                        double *hit_last, double *ndcg_last, double *mrr_last,
+                        assay_error *err)
 {
     static const lm_pop empty = {0};
     lm_metrics m = {0};
@@ -403,8 +397,8 @@ static int utility_json(const lm_state *s, const lm_sys *x, json_t *o,
         goto done;
     }
     for (size_t j = 0; j < s->nk; j++) {
-        if ((rc = lm_compute(x, &empty, NULL, s->ks[j], 5, &m, hit, ndcg,
-                             mrr, err)))
+        if ((rc = lm_compute(x, &empty, NULL, s->ks[j], 5, &m, hit, ndcg, mrr,
+                             err)))
             goto done;
         if (!put_utility(o, &m, s->ks[j])) {
             rc = nomem(err);
@@ -445,14 +439,13 @@ static int align(lm_sys *sys, size_t n, assay_error *err)
 }
 
 /* {value, ci_low, ci_high} of mean(b) - mean(a) per query. */
-static json_t *delta_json(const lm_state *s, const double *a,
-                          const double *b, size_t n, const char *stream)
+static json_t *delta_json(const lm_state *s, const double *a, const double *b,
+                          size_t n, const char *stream)
 {
     double d, lo, hi;
     unsigned B = (unsigned)assay_opt_int(s->opts, "bootstrap");
     double level = assay_opt_num(s->opts, "ci_level");
-    lm_paired_delta(a, b, n, B, level, s->h->seed(s->h, stream), &d, &lo,
-                    &hi);
+    lm_paired_delta(a, b, n, B, level, s->h->seed(s->h, stream), &d, &lo, &hi);
     json_t *o = json_object();
     if (!o || !put(o, "value", lm_num(d)) || !put(o, "ci_low", lm_num(lo)) ||
         !put(o, "ci_high", lm_num(hi))) {
@@ -464,8 +457,7 @@ static json_t *delta_json(const lm_state *s, const double *a,
 
 /* Deltas of hr/ndcg/mrr at the largest k: variant minus base. */
 static json_t *deltas(const lm_state *s, const double *const base[3],
-                      const double *const var[3], size_t n,
-                      const char *stream)
+                      const double *const var[3], size_t n, const char *stream)
 {
     static const char *const names[3] = {"hr", "ndcg", "mrr"};
     json_t *o = json_object();
@@ -480,8 +472,8 @@ static json_t *deltas(const lm_state *s, const double *const base[3],
     return o;
 }
 
-static int emit(const assay_host *h, assay_io *io, const char *p1,
-                json_t *v1, const char *p2, json_t *v2, assay_error *err)
+static int emit(const assay_host *h, assay_io *io, const char *p1, json_t *v1,
+                const char *p2, json_t *v2, assay_error *err)
 {
     int rc = h->out_json(io, p1, v1, err);
     if (rc) {
@@ -491,7 +483,7 @@ static int emit(const assay_host *h, assay_io *io, const char *p1,
     return h->out_records(io, p2, v2, err);
 }
 
-/* ---- metric.llmrec-history ---------------------------------------------------- */
+/* ---- metric.llmrec-history ----------------------------------------------- */
 
 typedef struct curve_pt {
     const char *family;
@@ -510,8 +502,7 @@ static int pt_cmp(const void *a, const void *b)
 }
 
 /* Summary of one family's curve pts[0..n) (sorted by length). */
-static json_t *family_summary(const lm_state *s, const curve_pt *pts,
-                              size_t n)
+static json_t *family_summary(const lm_state *s, const curve_pt *pts, size_t n)
 {
     json_t *o = json_object(), *points = json_array();
     char key[64];
@@ -578,8 +569,8 @@ static int history_run(void *state, assay_io *io, assay_error *err)
     json_t *summary = NULL, *curve = NULL;
     int rc;
     if ((rc = read_systems(s, io, "runs", "names", true, &runs, &nr, err)) ||
-        (rc = read_systems(s, io, "baselines", "baseline_names", false,
-                           &base, &nb, err)))
+        (rc = read_systems(s, io, "baselines", "baseline_names", false, &base,
+                           &nb, err)))
         goto done;
     na = nr + nb;
     all = calloc(na ? na : 1, sizeof *all);
@@ -602,11 +593,10 @@ static int history_run(void *state, assay_io *io, assay_error *err)
     for (size_t i = 0; i < na; i++) {
         lm_sys *x = &all[i];
         bool is_base = i >= nr;
-        const json_t *lens = json_object_get(s->opts, is_base
-                                                          ? "baseline_lens"
-                                                          : "lens");
+        const json_t *lens =
+            json_object_get(s->opts, is_base ? "baseline_lens" : "lens");
         json_t *l = json_array_get(lens, is_base ? i - nr : i);
-        double len = json_is_number(l) ? json_number_value(l)
+        double len = json_is_number(l)     ? json_number_value(l)
                      : x->history_len >= 0 ? (double)x->history_len
                                            : NAN;
         if (!isfinite(len)) {
@@ -619,8 +609,7 @@ static int history_run(void *state, assay_io *io, assay_error *err)
             goto done;
         }
         /* a family: the LLM runs (by name prefix option) or baselines */
-        const char *fam = is_base ? opt_name(s->opts, "baseline_names",
-                                             i - nr)
+        const char *fam = is_base ? opt_name(s->opts, "baseline_names", i - nr)
                                   : assay_opt_str(s->opts, "family");
         if (!fam)
             fam = is_base ? x->name : "llm";
@@ -659,8 +648,7 @@ static int history_run(void *state, assay_io *io, assay_error *err)
     for (size_t i = 0; i < na; i++)
         if (json_array_append_new(curve, json_incref(pts[i].row)))
             goto fail_nomem;
-    if (!put(summary, "queries",
-             json_integer((json_int_t)(na ? all[0].n : 0))))
+    if (!put(summary, "queries", json_integer((json_int_t)(na ? all[0].n : 0))))
         goto fail_nomem;
     rc = emit(h, io, "summary", summary, "curve", curve, err);
     summary = curve = NULL;
@@ -679,7 +667,7 @@ done:
     return rc;
 }
 
-/* ---- metric.llmrec-position ---------------------------------------------------- */
+/* ---- metric.llmrec-position ---------------------------------------------- */
 
 /* Shown positions of the recommended items of `x` (top k), counted per
  * position 1..maxn, and of the first recommended item. */
@@ -725,9 +713,8 @@ static json_t *pos_json(const pos_stats *p, size_t maxn)
 {
     json_t *share = json_array();
     for (size_t i = 1; share && i <= maxn; i++)
-        if (json_array_append_new(share,
-                                  lm_num(p->total ? p->all[i] / p->total
-                                                  : NAN))) {
+        if (json_array_append_new(
+                share, lm_num(p->total ? p->all[i] / p->total : NAN))) {
             json_decref(share);
             return NULL;
         }
@@ -735,14 +722,13 @@ static json_t *pos_json(const pos_stats *p, size_t maxn)
     double first_q = 0;
     for (size_t i = 1; i <= q && i <= maxn; i++)
         first_q += p->all[i];
-    return json_pack("{s:o, s:o, s:o, s:o, s:f}", "share_by_position", share,
-                     "mean_position",
-                     lm_num(p->total ? p->sum_pos / p->total : NAN),
-                     "first_position_top1_share",
-                     lm_num(p->total1 ? p->top1[1] / p->total1 : NAN),
-                     "first_quarter_share",
-                     lm_num(p->total ? first_q / p->total : NAN),
-                     "expected_share", maxn ? 1.0 / (double)maxn : 0.0);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:f}", "share_by_position", share,
+        "mean_position", lm_num(p->total ? p->sum_pos / p->total : NAN),
+        "first_position_top1_share",
+        lm_num(p->total1 ? p->top1[1] / p->total1 : NAN), "first_quarter_share",
+        lm_num(p->total ? first_q / p->total : NAN), "expected_share",
+        maxn ? 1.0 / (double)maxn : 0.0);
 }
 
 static int position_run(void *state, assay_io *io, assay_error *err)
@@ -755,10 +741,8 @@ static int position_run(void *state, assay_io *io, assay_error *err)
     pos_stats ps[2] = {{0}};
     double *u[2][3] = {{NULL}};
     int rc;
-    if ((rc = read_systems(s, io, "shuffled", "names", true, &a, &n1,
-                           err)) ||
-        (rc = read_systems(s, io, "first", "first_names", true, &b, &n2,
-                           err)))
+    if ((rc = read_systems(s, io, "shuffled", "names", true, &a, &n1, err)) ||
+        (rc = read_systems(s, io, "first", "first_names", true, &b, &n2, err)))
         goto done;
     if (n1 != 1 || n2 != 1) {
         rc = assay_error_set(err, ASSAY_EINVAL,
@@ -813,8 +797,8 @@ static int position_run(void *state, assay_io *io, assay_error *err)
     if (!put(summary, "gap", deltas(s, base, var, n, "position")))
         goto fail_nomem;
     /* hit rate by the target's shown position in the shuffled run */
-    double *tq = calloc(maxn + 1, sizeof *tq), *th = calloc(maxn + 1,
-                                                            sizeof *th);
+    double *tq = calloc(maxn + 1, sizeof *tq),
+           *th = calloc(maxn + 1, sizeof *th);
     if (!tq || !th) {
         free(tq);
         free(th);
@@ -872,7 +856,7 @@ done:
     return rc;
 }
 
-/* ---- metric.llmrec-profile ------------------------------------------------------ */
+/* ---- metric.llmrec-profile ----------------------------------------------- */
 
 static int profile_run(void *state, assay_io *io, assay_error *err)
 {
@@ -883,13 +867,13 @@ static int profile_run(void *state, assay_io *io, assay_error *err)
     json_t *summary = NULL, *rows = NULL;
     double **u = NULL;
     int rc;
-    if ((rc = read_systems(s, io, "history", "base_name", true, &b, &nb,
-                           err)) ||
+    if ((rc =
+             read_systems(s, io, "history", "base_name", true, &b, &nb, err)) ||
         (rc = read_systems(s, io, "variants", "names", true, &v, &nv, err)))
         goto done;
     if (nb != 1) {
-        rc = assay_error_set(err, ASSAY_EINVAL,
-                             "input 'history' takes one run");
+        rc =
+            assay_error_set(err, ASSAY_EINVAL, "input 'history' takes one run");
         goto done;
     }
     na = 1 + nv;
@@ -923,13 +907,11 @@ static int profile_run(void *state, assay_io *io, assay_error *err)
                                u[3 * i + 2], err)))
             goto done;
         if (!put(o, "system", json_string(all[i].name)) ||
-            (all[i].prompt &&
-             !put(o, "prompt", json_string(all[i].prompt))))
+            (all[i].prompt && !put(o, "prompt", json_string(all[i].prompt))))
             goto fail_nomem;
         if (i) {
             const double *const bb[3] = {u[0], u[1], u[2]};
-            const double *const vv[3] = {u[3 * i], u[3 * i + 1],
-                                         u[3 * i + 2]};
+            const double *const vv[3] = {u[3 * i], u[3 * i + 1], u[3 * i + 2]};
             if (!put(o, "delta", deltas(s, bb, vv, n, all[i].name)))
                 goto fail_nomem;
         }
@@ -945,8 +927,7 @@ static int profile_run(void *state, assay_io *io, assay_error *err)
             {
                 char k2[64];
                 snprintf(k2, sizeof k2, "delta_%s", key);
-                if (!put(row, k2,
-                         json_incref(json_object_get(val, "value"))))
+                if (!put(row, k2, json_incref(json_object_get(val, "value"))))
                     goto fail_nomem;
             }
         }
@@ -968,69 +949,102 @@ done:
     return rc;
 }
 
-/* ---- descriptors ---------------------------------------------------------- */
+/* ---- descriptors --------------------------------------------------------- */
 
-#define LM_OPT_KS                                                            \
-    {.name = "ks", .type = ASSAY_OPT_LIST, .def = "[5, 10]",                \
-     .doc = "cut-offs K of every metric (the paper's metric_len: 5 and "    \
-            "10)"}
-#define LM_OPT_BOOT                                                          \
-    {.name = "bootstrap", .type = ASSAY_OPT_INT, .def = "1000",             \
-     .has_min = true, .min = 0, .has_max = true, .max = 100000,             \
-     .doc = "paired bootstrap resamples of the differences (0: no CI)"},    \
-    {.name = "ci_level", .type = ASSAY_OPT_FLOAT, .def = "0.95",            \
-     .has_min = true, .min = 0.5, .has_max = true, .max = 0.999,            \
-     .doc = "confidence level of the intervals"}
+#define LM_OPT_KS                                                              \
+    {                                                                          \
+        .name = "ks", .type = ASSAY_OPT_LIST, .def = "[5, 10]",                \
+        .doc = "cut-offs K of every metric (the paper's metric_len: 5 and "    \
+               "10)"                                                           \
+    }
+#define LM_OPT_BOOT                                                            \
+    {.name = "bootstrap",                                                      \
+     .type = ASSAY_OPT_INT,                                                    \
+     .def = "1000",                                                            \
+     .has_min = true,                                                          \
+     .min = 0,                                                                 \
+     .has_max = true,                                                          \
+     .max = 100000,                                                            \
+     .doc = "paired bootstrap resamples of the differences (0: no CI)"},       \
+    {                                                                          \
+        .name = "ci_level", .type = ASSAY_OPT_FLOAT, .def = "0.95",            \
+        .has_min = true, .min = 0.5, .has_max = true, .max = 0.999,            \
+        .doc = "confidence level of the intervals"                             \
+    }
 
-#define LM_DOC_INPUTS                                                        \
-    "A system is either rec.llm `lists` (the recommended ids, candidates "  \
-    "in the order shown, target, status, titles kept and hallucinated "     \
-    "titles) or scored candidates in the protocol.negatives layout "        \
-    "(query, user, item, label, score: the `scores` of a rec.* node), "     \
-    "ranked by score with the target first among equal scores. The rank "   \
-    "of the target is its position in the list, and a target the list "    \
-    "misses is a miss at every K (the paper's rank 20). Failed LLM "       \
+#define LM_DOC_INPUTS                                                          \
+    "A system is either rec.llm `lists` (the recommended ids, candidates "     \
+    "in the order shown, target, status, titles kept and hallucinated "        \
+    "titles) or scored candidates in the protocol.negatives layout "           \
+    "(query, user, item, label, score: the `scores` of a rec.* node), "        \
+    "ranked by score with the target first among equal scores. The rank "      \
+    "of the target is its position in the list, and a target the list "        \
+    "misses is a miss at every K (the paper's rank 20). Failed LLM "           \
     "queries are counted, never scored."
 
 static const assay_port llmrec_inputs[] = {
-    {.name = "systems", .type = ASSAY_T_ANY, .required = true,
+    {.name = "systems",
+     .type = ASSAY_T_ANY,
+     .required = true,
      .multi = true,
      .doc = "one value per system: rec.llm lists or rec.* scores "
             "(candidates with scores)"},
-    {.name = "train", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "train",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "training interactions (user, item): popularity, long tail, "
             "history lengths"},
-    {.name = "items", .type = ASSAY_T_TABLE,
+    {.name = "items",
+     .type = ASSAY_T_TABLE,
      .doc = "item categories (item + genres/class/category) for Shannon "
             "entropy"},
     {0}};
 
 static const assay_port llmrec_outputs[] = {
-    {.name = "summary", .type = ASSAY_T_JSON,
+    {.name = "summary",
+     .type = ASSAY_T_JSON,
      .doc = "per system: utility, beyond-utility, hallucination and "
             "compliance at every K"},
-    {.name = "items", .type = ASSAY_T_RECORDS,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
      .doc = "per system and query: rank, hit, ndcg and mrr at every K"},
-    {.name = "leaderboard", .type = ASSAY_T_RECORDS,
-     .doc = "one row per system with every metric", .chart = "bar"},
+    {.name = "leaderboard",
+     .type = ASSAY_T_RECORDS,
+     .doc = "one row per system with every metric",
+     .chart = "bar"},
     {0}};
 
 static const assay_option llmrec_options[] = {
     LM_OPT_KS,
-    {.name = "names", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "names",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "system names in input order (default: the records' system "
             "field, else systems1, systems2, ...)"},
-    {.name = "common", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "common",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "score every system on the queries (user, target) that all of "
             "them answered"},
-    {.name = "tail_quantile", .type = ASSAY_OPT_FLOAT, .def = "0.8",
-     .has_min = true, .min = 0, .has_max = true, .max = 1,
+    {.name = "tail_quantile",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.8",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1,
      .doc = "long-tail threshold for ACLT: items below this quantile of "
             "training frequency"},
-    {.name = "popreo_groups", .type = ASSAY_OPT_INT, .def = "5",
-     .has_min = true, .min = 2, .has_max = true, .max = 100,
+    {.name = "popreo_groups",
+     .type = ASSAY_OPT_INT,
+     .def = "5",
+     .has_min = true,
+     .min = 2,
+     .has_max = true,
+     .max = 100,
      .doc = "PopREO: equal-size groups of queries by target popularity"},
-    {.name = "category_field", .type = ASSAY_OPT_STRING,
+    {.name = "category_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "items: the category column (default: genres, class, "
             "category, categories or genre)"},
     {0}};
@@ -1091,35 +1105,53 @@ static const assay_plugin llmrec_plugin = {
 };
 
 static const assay_port history_inputs[] = {
-    {.name = "runs", .type = ASSAY_T_ANY, .required = true, .multi = true,
+    {.name = "runs",
+     .type = ASSAY_T_ANY,
+     .required = true,
+     .multi = true,
      .doc = "rec.llm lists of the same users at several history lengths"},
-    {.name = "baselines", .type = ASSAY_T_ANY, .multi = true,
+    {.name = "baselines",
+     .type = ASSAY_T_ANY,
+     .multi = true,
      .doc = "traditional models trained with a matching history window "
             "(scores or lists), lengths in baseline_lens"},
     {0}};
 
 static const assay_port history_outputs[] = {
-    {.name = "summary", .type = ASSAY_T_JSON,
+    {.name = "summary",
+     .type = ASSAY_T_JSON,
      .doc = "per family: the curve, best and worst length, spread and "
             "slope of ndcg per doubling of L"},
-    {.name = "curve", .type = ASSAY_T_RECORDS,
+    {.name = "curve",
+     .type = ASSAY_T_RECORDS,
      .doc = "one row per run: family, history_len, hr/ndcg/mrr@K, "
-            "hallucination and compliance", .chart = "line"},
+            "hallucination and compliance",
+     .chart = "line"},
     {0}};
 
 static const assay_option history_options[] = {
     LM_OPT_KS,
-    {.name = "names", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "names",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "names of the runs (default: the records' system field)"},
-    {.name = "lens", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "lens",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "history length of each run (default: the records' "
             "history_len)"},
-    {.name = "family", .type = ASSAY_OPT_STRING, .def = "\"llm\"",
+    {.name = "family",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"llm\"",
      .doc = "family name of the runs' curve"},
-    {.name = "baseline_names", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "baseline_names",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "family of each baseline (e.g. sasrec for each window); "
             "default: the value's system name"},
-    {.name = "baseline_lens", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "baseline_lens",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "history window of each baseline"},
     {0}};
 
@@ -1130,20 +1162,19 @@ static const assay_plugin history_plugin = {
     .version = "1.0.0",
     .summary = "History-length sensitivity of an LLM recommender: utility "
                "as a function of the history length L",
-    .doc =
-        "The first LLM-specific dimension of Jiang et al. (WWW 2025): the "
-        "same users are recommended with the last L history items for "
-        "several L (one rec.llm node per L, e.g. L in {1, 2, 3, 4, 10, 15, "
-        "20}) and HR/NDCG/MRR@K are traced against L, optionally beside "
-        "traditional models trained with the same window (baselines, e.g. "
-        "rec.sasrec with max_len L).\n" LM_DOC_INPUTS "\n"
-        "Every run is reduced to the queries all runs answered. Output "
-        "`curve`: one row per run {system, family, kind, history_len, "
-        "hr/ndcg/mrr@K, queries, failed, hallucination_rate, "
-        "compliance_rate}; `summary.families`: per family the points in "
-        "order of L, best_history_len and worst_history_len (by NDCG at the "
-        "largest K), spread_ndcg@K (best - worst) and the least-squares "
-        "slope of NDCG@K per doubling of L (regressed on log2 L, L > 0).",
+    .doc = "The first LLM-specific dimension of Jiang et al. (WWW 2025): the "
+           "same users are recommended with the last L history items for "
+           "several L (one rec.llm node per L, e.g. L in {1, 2, 3, 4, 10, 15, "
+           "20}) and HR/NDCG/MRR@K are traced against L, optionally beside "
+           "traditional models trained with the same window (baselines, e.g. "
+           "rec.sasrec with max_len L).\n" LM_DOC_INPUTS "\n"
+           "Every run is reduced to the queries all runs answered. Output "
+           "`curve`: one row per run {system, family, kind, history_len, "
+           "hr/ndcg/mrr@K, queries, failed, hallucination_rate, "
+           "compliance_rate}; `summary.families`: per family the points in "
+           "order of L, best_history_len and worst_history_len (by NDCG at the "
+           "largest K), spread_ndcg@K (best - worst) and the least-squares "
+           "slope of NDCG@K per doubling of L (regressed on log2 L, L > 0).",
     .inputs = history_inputs,
     .outputs = history_outputs,
     .options = history_options,
@@ -1154,18 +1185,24 @@ static const assay_plugin history_plugin = {
 };
 
 static const assay_port position_inputs[] = {
-    {.name = "shuffled", .type = ASSAY_T_ANY, .required = true,
+    {.name = "shuffled",
+     .type = ASSAY_T_ANY,
+     .required = true,
      .doc = "rec.llm lists with shuffled candidates"},
-    {.name = "first", .type = ASSAY_T_ANY, .required = true,
+    {.name = "first",
+     .type = ASSAY_T_ANY,
+     .required = true,
      .doc = "rec.llm lists of the same queries with the target shown "
             "first (candidate_order: target_first)"},
     {0}};
 
 static const assay_port position_outputs[] = {
-    {.name = "summary", .type = ASSAY_T_JSON,
+    {.name = "summary",
+     .type = ASSAY_T_JSON,
      .doc = "utility of both runs, the target-first gap with bootstrap CI, "
             "position statistics"},
-    {.name = "positions", .type = ASSAY_T_RECORDS,
+    {.name = "positions",
+     .type = ASSAY_T_RECORDS,
      .doc = "per shown position: share of recommendations and of top-1 "
             "picks in both runs, hit rate by target position",
      .chart = "line"},
@@ -1174,9 +1211,13 @@ static const assay_port position_outputs[] = {
 static const assay_option position_options[] = {
     LM_OPT_KS,
     LM_OPT_BOOT,
-    {.name = "names", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "names",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "name of the shuffled run (default: its system field)"},
-    {.name = "first_names", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "first_names",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "name of the target-first run (default: its system field)"},
     {0}};
 
@@ -1187,22 +1228,21 @@ static const assay_plugin position_plugin = {
     .version = "1.0.0",
     .summary = "Candidate position bias of an LLM recommender: target-first "
                "vs shuffled candidates, and where recommended items sat",
-    .doc =
-        "The second LLM-specific dimension of Jiang et al. (WWW 2025): the "
-        "same queries are asked twice, once with shuffled candidates and "
-        "once with the target shown first (the paper's unshuffled lists). "
-        "An unbiased recommender scores the same; a model that favours "
-        "early positions gains in the target-first run.\n"
-        "Both inputs are rec.llm lists; they are reduced to the common "
-        "queries. summary: each run's hr/ndcg/mrr@K, `gap` = target_first - "
-        "shuffled at the largest K with a paired bootstrap interval over "
-        "queries, and `positions` per run: share_by_position (share of the "
-        "recommended items, top K, that were shown at each position), "
-        "mean_position, first_quarter_share, first_position_top1_share "
-        "(how often the top-1 pick was the first candidate) and "
-        "expected_share (1/n, no bias). Output `positions`: one row per "
-        "shown position with those shares and, for the shuffled run, the "
-        "queries whose target sat there and their hit rate.",
+    .doc = "The second LLM-specific dimension of Jiang et al. (WWW 2025): the "
+           "same queries are asked twice, once with shuffled candidates and "
+           "once with the target shown first (the paper's unshuffled lists). "
+           "An unbiased recommender scores the same; a model that favours "
+           "early positions gains in the target-first run.\n"
+           "Both inputs are rec.llm lists; they are reduced to the common "
+           "queries. summary: each run's hr/ndcg/mrr@K, `gap` = target_first - "
+           "shuffled at the largest K with a paired bootstrap interval over "
+           "queries, and `positions` per run: share_by_position (share of the "
+           "recommended items, top K, that were shown at each position), "
+           "mean_position, first_quarter_share, first_position_top1_share "
+           "(how often the top-1 pick was the first candidate) and "
+           "expected_share (1/n, no bias). Output `positions`: one row per "
+           "shown position with those shares and, for the shuffled run, the "
+           "queries whose target sat there and their hit rate.",
     .inputs = position_inputs,
     .outputs = position_outputs,
     .options = position_options,
@@ -1213,19 +1253,25 @@ static const assay_plugin position_plugin = {
 };
 
 static const assay_port profile_inputs[] = {
-    {.name = "history", .type = ASSAY_T_ANY, .required = true,
+    {.name = "history",
+     .type = ASSAY_T_ANY,
+     .required = true,
      .doc = "rec.llm lists of the history-only prompt (the base)"},
-    {.name = "variants", .type = ASSAY_T_ANY, .required = true,
+    {.name = "variants",
+     .type = ASSAY_T_ANY,
+     .required = true,
      .multi = true,
      .doc = "rec.llm lists of profile-only and profile+history prompts "
             "(one per profile generator)"},
     {0}};
 
 static const assay_port profile_outputs[] = {
-    {.name = "summary", .type = ASSAY_T_JSON,
+    {.name = "summary",
+     .type = ASSAY_T_JSON,
      .doc = "utility of the base and of each variant, with the difference "
             "to the base and its bootstrap CI"},
-    {.name = "rows", .type = ASSAY_T_RECORDS,
+    {.name = "rows",
+     .type = ASSAY_T_RECORDS,
      .doc = "one row per run: prompt, hr/ndcg/mrr@K and the deltas",
      .chart = "bar"},
     {0}};
@@ -1233,9 +1279,13 @@ static const assay_port profile_outputs[] = {
 static const assay_option profile_options[] = {
     LM_OPT_KS,
     LM_OPT_BOOT,
-    {.name = "names", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "names",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "names of the variants (default: their system field)"},
-    {.name = "base_name", .type = ASSAY_OPT_LIST, .def = "[]",
+    {.name = "base_name",
+     .type = ASSAY_OPT_LIST,
+     .def = "[]",
      .doc = "name of the base run, as a one-element list"},
     {0}};
 
@@ -1246,18 +1296,17 @@ static const assay_plugin profile_plugin = {
     .version = "1.0.0",
     .summary = "Generation-involved performance: profile-only and "
                "profile+history prompts against history-only",
-    .doc =
-        "The third LLM-specific dimension of Jiang et al. (WWW 2025): user "
-        "profiles generated by an LLM from the history (synth.user-profile) "
-        "replace or join the history in the prompt (rec.llm prompt: "
-        "profile or profile_history). Each variant is compared with the "
-        "history-only run on the common queries.\n"
-        "summary: base {system, prompt, hr/ndcg/mrr@K, queries, failed, "
-        "hallucination_rate, compliance_rate}, variants {name: the same "
-        "plus delta: {metric@K: {value, ci_low, ci_high}}} where delta = "
-        "variant - base at the largest K with a paired bootstrap interval "
-        "over queries. Output rows: one per run with the deltas flattened "
-        "(delta_hr@K, ...).",
+    .doc = "The third LLM-specific dimension of Jiang et al. (WWW 2025): user "
+           "profiles generated by an LLM from the history (synth.user-profile) "
+           "replace or join the history in the prompt (rec.llm prompt: "
+           "profile or profile_history). Each variant is compared with the "
+           "history-only run on the common queries.\n"
+           "summary: base {system, prompt, hr/ndcg/mrr@K, queries, failed, "
+           "hallucination_rate, compliance_rate}, variants {name: the same "
+           "plus delta: {metric@K: {value, ci_low, ci_high}}} where delta = "
+           "variant - base at the largest K with a paired bootstrap interval "
+           "over queries. Output rows: one per run with the deltas flattened "
+           "(delta_hr@K, ...).",
     .inputs = profile_inputs,
     .outputs = profile_outputs,
     .options = profile_options,
@@ -1268,8 +1317,7 @@ static const assay_plugin profile_plugin = {
 };
 
 static const assay_plugin *const lm_list[] = {
-    &llmrec_plugin, &history_plugin, &position_plugin, &profile_plugin,
-    NULL};
+    &llmrec_plugin, &history_plugin, &position_plugin, &profile_plugin, NULL};
 
 ASSAY_PLUGIN_EXPORT const assay_plugin *const *
 assay_plugin_entry(uint32_t host_abi)

@@ -17,25 +17,25 @@
 /* One evaluated query: a user, its target and what a system ranked. */
 typedef struct lm_query {
     int64_t user, target;
-    int64_t *cands;  /* candidates in the order shown (owned) */
+    int64_t *cands; /* candidates in the order shown (owned) */
     size_t ncand;
-    int64_t *top;    /* recommended ids, best first (owned; no 0s) */
+    int64_t *top; /* recommended ids, best first (owned; no 0s) */
     size_t ntop;
-    size_t rank;     /* 1-based rank of the target in top; 0: absent */
-    size_t slots;    /* titles kept (LLM) or ntop */
-    size_t halluc;   /* titles that matched no item (LLM) */
-    int first_ok;    /* first answer compliant: 1/0, -1 unknown */
-    int final_ok;    /* last answer compliant: 1/0, -1 unknown */
-    bool failed;     /* no answer: left out of every metric */
+    size_t rank;   /* 1-based rank of the target in top; 0: absent */
+    size_t slots;  /* titles kept (LLM) or ntop */
+    size_t halluc; /* titles that matched no item (LLM) */
+    int first_ok;  /* first answer compliant: 1/0, -1 unknown */
+    int final_ok;  /* last answer compliant: 1/0, -1 unknown */
+    bool failed;   /* no answer: left out of every metric */
 } lm_query;
 
 /* One system's results. */
 typedef struct lm_sys {
     char *name;
-    bool llm;        /* read from rec.llm lists */
+    bool llm;         /* read from rec.llm lists */
     long history_len; /* -1 unknown */
-    char *prompt;    /* rec.llm prompt kind, or NULL */
-    char *order;     /* rec.llm candidate order, or NULL */
+    char *prompt;     /* rec.llm prompt kind, or NULL */
+    char *order;      /* rec.llm candidate order, or NULL */
     lm_query *q;
     size_t n;
     size_t failed_dropped; /* failed queries removed by lm_common */
@@ -68,19 +68,19 @@ void lm_sort(lm_sys *s);
 
 /* Training statistics: item frequencies and user history lengths. */
 typedef struct lm_pop {
-    int64_t *item;  /* sorted */
+    int64_t *item; /* sorted */
     double *freq;
     size_t nitems;
-    int64_t *user;  /* sorted */
+    int64_t *user; /* sorted */
     double *ulen;
     size_t nusers;
-    double tail;    /* long-tail threshold: the tail_q percentile of the
-                       frequencies of items seen in train */
+    double tail; /* long-tail threshold: the tail_q percentile of the
+                    frequencies of items seen in train */
 } lm_pop;
 
 /* From parallel user/item columns of `n` training rows. */
-int lm_pop_build(lm_pop *p, const int64_t *user, const int64_t *item,
-                 size_t n, double tail_q, assay_error *err);
+int lm_pop_build(lm_pop *p, const int64_t *user, const int64_t *item, size_t n,
+                 double tail_q, assay_error *err);
 double lm_pop_freq(const lm_pop *p, int64_t item);
 double lm_pop_ulen(const lm_pop *p, int64_t user);
 void lm_pop_free(lm_pop *p);
@@ -126,8 +126,7 @@ int lm_compute(const lm_sys *s, const lm_pop *pop, const lm_cats *cats,
 int lm_metrics_json(const lm_metrics *m, size_t k, json_t *o);
 
 /* Single-query utility: hit, ndcg and mrr of rank `rank` at k. */
-void lm_utility(size_t rank, size_t k, double *hit, double *ndcg,
-                double *mrr);
+void lm_utility(size_t rank, size_t k, double *hit, double *ndcg, double *mrr);
 
 /*
  * Paired bootstrap of mean(b) - mean(a) over n pairs (NAN pairs left

@@ -47,8 +47,8 @@ void lm_sys_free(lm_sys *s)
 /* ---- reading ---------------------------------------------------------- */
 
 /* Integer array field `f` of record `i` into a new array. */
-static int read_ids(const json_t *rec, size_t i, const char *f,
-                    int64_t **out, size_t *n, assay_error *err)
+static int read_ids(const json_t *rec, size_t i, const char *f, int64_t **out,
+                    size_t *n, assay_error *err)
 {
     json_t *a;
     int rc = assay_rec_get(rec, i, f, &a, err);
@@ -112,8 +112,7 @@ static int rec_count(const json_t *rec, size_t i, const char *f, size_t def,
         return rc;
     if (d < 0)
         return assay_error_set(err, ASSAY_EDATA,
-                               "record %zu: field '%s': negative count", i,
-                               f);
+                               "record %zu: field '%s': negative count", i, f);
     *out = (size_t)d;
     return ASSAY_OK;
 }
@@ -137,9 +136,8 @@ static int read_lists(const json_t *recs, lm_sys *s, assay_error *err)
     json_t *hl = json_object_get(r0, "history_len");
     s->history_len = json_is_integer(hl) ? (long)json_integer_value(hl) : -1;
     const char *pr = json_string_value(json_object_get(r0, "prompt"));
-    const char *or = json_string_value(json_object_get(r0, "order"));
-    if ((pr && !(s->prompt = dup_str(pr))) ||
-        (or && !(s->order = dup_str(or))))
+    const char * or = json_string_value(json_object_get(r0, "order"));
+    if ((pr && !(s->prompt = dup_str(pr))) || (or &&!(s->order = dup_str(or))))
         return nomem(err);
     for (size_t i = 0; i < n; i++) {
         const json_t *rec = json_array_get(recs, i);
@@ -150,16 +148,15 @@ static int read_lists(const json_t *recs, lm_sys *s, assay_error *err)
         if ((rc = rec_int(rec, i, "user", &q->user, err)) ||
             (rc = rec_int(rec, i, "target", &q->target, err)) ||
             (rc = assay_rec_str(rec, i, "status", &status, err)) ||
-            (rc = read_ids(rec, i, "candidates", &q->cands, &q->ncand,
-                           err)) ||
+            (rc = read_ids(rec, i, "candidates", &q->cands, &q->ncand, err)) ||
             (rc = read_ids(rec, i, "items", &q->top, &q->ntop, err)) ||
             (rc = rec_count(rec, i, "n_titles", q->ntop, &q->slots, err)) ||
             (rc = rec_count(rec, i, "hallucinated", 0, &q->halluc, err)))
             return rc;
         q->failed = strcmp(status, "failed") == 0;
         q->final_ok = q->failed ? -1 : strcmp(status, "ok") == 0;
-        const char *fa = json_string_value(json_object_get(rec,
-                                                           "first_answer"));
+        const char *fa =
+            json_string_value(json_object_get(rec, "first_answer"));
         q->first_ok = q->failed || !fa ? -1 : strcmp(fa, "ok") == 0;
         /* ids 0 never rank (the paper's hallucination id) */
         size_t w = 0;
@@ -340,8 +337,7 @@ int lm_common(lm_sys *sys, size_t n, size_t *kept, assay_error *err)
         }
         for (size_t i = 0; i < sys[s].n; i++)
             if (!sys[s].q[i].failed)
-                keys[s][nk[s]++] = (qkey){sys[s].q[i].user,
-                                          sys[s].q[i].target};
+                keys[s][nk[s]++] = (qkey){sys[s].q[i].user, sys[s].q[i].target};
         qsort(keys[s], nk[s], sizeof **keys, qkey_cmp);
     }
     for (size_t s = 0; s < n; s++) {
@@ -351,8 +347,8 @@ int lm_common(lm_sys *sys, size_t n, size_t *kept, assay_error *err)
             qkey k = {q->user, q->target};
             bool all = true;
             for (size_t t = 0; t < n && all; t++)
-                all = bsearch(&k, keys[t], nk[t], sizeof **keys,
-                              qkey_cmp) != NULL;
+                all = bsearch(&k, keys[t], nk[t], sizeof **keys, qkey_cmp) !=
+                      NULL;
             if (all) {
                 sys[s].q[w++] = *q;
             } else {
@@ -445,8 +441,8 @@ double lm_percentile(const double *v, size_t n, double q)
     return v[lo] + f * (v[lo + 1] - v[lo]);
 }
 
-int lm_pop_build(lm_pop *p, const int64_t *user, const int64_t *item,
-                 size_t n, double tail_q, assay_error *err)
+int lm_pop_build(lm_pop *p, const int64_t *user, const int64_t *item, size_t n,
+                 double tail_q, assay_error *err)
 {
     memset(p, 0, sizeof *p);
     if (count_values(item, n, &p->item, &p->freq, &p->nitems) ||
@@ -591,8 +587,7 @@ int lm_cats_build(lm_cats *c, const int64_t *item, const char *const *text,
                 while (te > p && (te[-1] == ' ' || te[-1] == '\t'))
                     te--;
                 if (te > p) {
-                    long id = cat_id(&names, &nn, &cap, p,
-                                     (size_t)(te - p));
+                    long id = cat_id(&names, &nn, &cap, p, (size_t)(te - p));
                     if (id < 0)
                         goto fail_nomem;
                     bool dup = false;
@@ -639,10 +634,9 @@ static const uint32_t *item_cats(const lm_cats *c, int64_t item, size_t *n)
     return NULL;
 }
 
-/* ---- metrics --------------------------------------------------------------- */
+/* ---- metrics ------------------------------------------------------------- */
 
-void lm_utility(size_t rank, size_t k, double *hit, double *ndcg,
-                double *mrr)
+void lm_utility(size_t rank, size_t k, double *hit, double *ndcg, double *mrr)
 {
     bool h = rank > 0 && rank <= k;
     *hit = h ? 1.0 : 0.0;
@@ -995,12 +989,18 @@ int lm_metrics_json(const lm_metrics *m, size_t k, json_t *o)
     struct {
         const char *name;
         double v;
-    } at_k[] = {{"hr", m->hr},           {"ndcg", m->ndcg},
-                {"mrr", m->mrr},         {"arp", m->arp},
-                {"aclt", m->aclt},       {"popreo", m->popreo},
-                {"gini", m->gini},       {"jain", m->jain},
-                {"dpd", m->dpd},         {"coverage", m->coverage},
-                {"shannon", m->shannon}, {"jaccard", m->jaccard},
+    } at_k[] = {{"hr", m->hr},
+                {"ndcg", m->ndcg},
+                {"mrr", m->mrr},
+                {"arp", m->arp},
+                {"aclt", m->aclt},
+                {"popreo", m->popreo},
+                {"gini", m->gini},
+                {"jain", m->jain},
+                {"dpd", m->dpd},
+                {"coverage", m->coverage},
+                {"shannon", m->shannon},
+                {"jaccard", m->jaccard},
                 {"serendipity", m->serendipity},
                 {"self_info", m->self_info}};
     char key[48];

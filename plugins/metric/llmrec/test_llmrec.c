@@ -84,8 +84,7 @@ static void test_metrics_by_hand(void **state)
     assert_true(fabs(pop.tail - 3.2) < TOL);
     assert_int_equal(lm_cats_build(&cats, CI, CT, 5, &err), 0);
     double hit[4], nd[4], mr[4];
-    assert_int_equal(lm_compute(&s, &pop, &cats, 2, 3, &m, hit, nd, mr,
-                                &err),
+    assert_int_equal(lm_compute(&s, &pop, &cats, 2, 3, &m, hit, nd, mr, &err),
                      0);
     assert_int_equal(m.queries, 4);
     assert_int_equal(m.failed, 1);
@@ -109,8 +108,8 @@ static void test_metrics_by_hand(void **state)
      * sum (2i - 6) x_i = -4 - 2 + 0 + 2 + 8 = 4, / (5 * 6) */
     assert_true(fabs(m.gini - 4.0 / 30.0) < TOL);
     /* Jain: (n1 + 1)^2 / (3 (n1^2 + 1)) */
-    assert_true(fabs(m.jain - (n1 + 1) * (n1 + 1) /
-                                  (3.0 * (n1 * n1 + 1.0))) < TOL);
+    assert_true(fabs(m.jain - (n1 + 1) * (n1 + 1) / (3.0 * (n1 * n1 + 1.0))) <
+                TOL);
     /* DPD: lengths 3, 2, 1, median 2: |ndcg(user 1) - mean(0, 1)| */
     assert_true(fabs(m.dpd - fabs(n1 - 0.5)) < TOL);
     /* coverage: 5 listed items of 6 candidates */
@@ -137,9 +136,8 @@ static void test_metrics_by_hand(void **state)
     assert_true(fabs(m.final_compliance - 1.0) < TOL);
     /* K = 1: only q3's rank 1 counts; PopREO with more groups than
      * queries is undefined */
-    assert_int_equal(lm_compute(&s, &pop, NULL, 1, 5, &m, NULL, NULL, NULL,
-                                &err),
-                     0);
+    assert_int_equal(
+        lm_compute(&s, &pop, NULL, 1, 5, &m, NULL, NULL, NULL, &err), 0);
     assert_true(fabs(m.hr - 1.0 / 3.0) < TOL);
     assert_true(isnan(m.popreo));
     assert_true(isnan(m.shannon));
@@ -162,21 +160,21 @@ static void test_scores_and_common(void **state)
     /* query 7: 50 scores highest; 40 (the target) and 60 tie at 0.5:
      * the target goes first, so its rank is 2; query 8 (user 3) ranks
      * its target 30 first; query 9 (user 5) is not in the LLM system */
-    json_t *recs = parse(
-        "[{\"query\": 7, \"user\": 1, \"item\": 40, \"label\": 1, "
-        "\"score\": 0.5},"
-        "{\"query\": 7, \"user\": 1, \"item\": 50, \"label\": 0, "
-        "\"score\": 0.9},"
-        "{\"query\": 7, \"user\": 1, \"item\": 60, \"label\": 0, "
-        "\"score\": 0.5},"
-        "{\"query\": 7, \"user\": 1, \"item\": 10, \"label\": 0, "
-        "\"score\": 0.1},"
-        "{\"query\": 9, \"user\": 5, \"item\": 99, \"label\": 1, "
-        "\"score\": 1},"
-        "{\"query\": 8, \"user\": 3, \"item\": 30, \"label\": 1, "
-        "\"score\": 3},"
-        "{\"query\": 8, \"user\": 3, \"item\": 20, \"label\": 0, "
-        "\"score\": 2}]");
+    json_t *recs =
+        parse("[{\"query\": 7, \"user\": 1, \"item\": 40, \"label\": 1, "
+              "\"score\": 0.5},"
+              "{\"query\": 7, \"user\": 1, \"item\": 50, \"label\": 0, "
+              "\"score\": 0.9},"
+              "{\"query\": 7, \"user\": 1, \"item\": 60, \"label\": 0, "
+              "\"score\": 0.5},"
+              "{\"query\": 7, \"user\": 1, \"item\": 10, \"label\": 0, "
+              "\"score\": 0.1},"
+              "{\"query\": 9, \"user\": 5, \"item\": 99, \"label\": 1, "
+              "\"score\": 1},"
+              "{\"query\": 8, \"user\": 3, \"item\": 30, \"label\": 1, "
+              "\"score\": 3},"
+              "{\"query\": 8, \"user\": 3, \"item\": 20, \"label\": 0, "
+              "\"score\": 2}]");
     lm_sys sys[2];
     json_t *lists = parse(LISTS);
     assert_int_equal(lm_sys_read(lists, "llm", "x", &sys[0], &err), 0);
@@ -201,15 +199,13 @@ static void test_scores_and_common(void **state)
     lm_metrics m;
     lm_pop pop;
     assert_int_equal(lm_pop_build(&pop, TU, TI, 11, 0.8, &err), 0);
-    assert_int_equal(lm_compute(&sys[1], &pop, NULL, 2, 5, &m, NULL, NULL,
-                                NULL, &err),
-                     0);
+    assert_int_equal(
+        lm_compute(&sys[1], &pop, NULL, 2, 5, &m, NULL, NULL, NULL, &err), 0);
     assert_true(fabs(m.hr - 1.0) < TOL);
     assert_true(isnan(m.halluc_rate));
     assert_true(isnan(m.compliance));
-    assert_int_equal(lm_compute(&sys[0], &pop, NULL, 2, 5, &m, NULL, NULL,
-                                NULL, &err),
-                     0);
+    assert_int_equal(
+        lm_compute(&sys[0], &pop, NULL, 2, 5, &m, NULL, NULL, NULL, &err), 0);
     assert_int_equal(m.failed, 1);
     assert_int_equal(m.evaluated, 2);
     lm_sort(&sys[0]);
@@ -294,9 +290,9 @@ static json_t *train_records(void)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < 11; i++)
-        json_array_append_new(a, json_pack("{s:I, s:I}", "user",
-                                           (json_int_t)TU[i], "item",
-                                           (json_int_t)TI[i]));
+        json_array_append_new(a,
+                              json_pack("{s:I, s:I}", "user", (json_int_t)TU[i],
+                                        "item", (json_int_t)TI[i]));
     return a;
 }
 
@@ -307,25 +303,25 @@ static void test_plugin_llmrec(void **state)
     assay_error err = {0};
     json_t *out = NULL;
     json_t *lists = parse(LISTS);
-    json_t *pop = parse(
-        "[{\"query\": 1, \"user\": 1, \"item\": 40, \"label\": 1, "
-        "\"score\": 1},"
-        "{\"query\": 1, \"user\": 1, \"item\": 10, \"label\": 0, "
-        "\"score\": 4},"
-        "{\"query\": 3, \"user\": 3, \"item\": 30, \"label\": 1, "
-        "\"score\": 2},"
-        "{\"query\": 3, \"user\": 3, \"item\": 20, \"label\": 0, "
-        "\"score\": 3}]");
+    json_t *pop =
+        parse("[{\"query\": 1, \"user\": 1, \"item\": 40, \"label\": 1, "
+              "\"score\": 1},"
+              "{\"query\": 1, \"user\": 1, \"item\": 10, \"label\": 0, "
+              "\"score\": 4},"
+              "{\"query\": 3, \"user\": 3, \"item\": 30, \"label\": 1, "
+              "\"score\": 2},"
+              "{\"query\": 3, \"user\": 3, \"item\": 20, \"label\": 0, "
+              "\"score\": 3}]");
     json_t *items = parse("[{\"item\": 10, \"genres\": \"A|B\"}, "
                           "{\"item\": 30, \"genres\": \"C\"}]");
     json_t *in = json_pack("{s:[o,o], s:o, s:o}", "systems", lists, pop,
                            "train", train_records(), "items", items);
-    assert_int_equal(assay_testkit_run(p, "{\"ks\": [1, 2], \"names\": "
-                                          "[\"llm\", \"pop\"]}",
+    assert_int_equal(assay_testkit_run(p,
+                                       "{\"ks\": [1, 2], \"names\": "
+                                       "[\"llm\", \"pop\"]}",
                                        in, &out, &err),
                      0);
-    json_t *sys = json_object_get(json_object_get(out, "summary"),
-                                  "systems");
+    json_t *sys = json_object_get(json_object_get(out, "summary"), "systems");
     json_t *llm = json_object_get(sys, "llm");
     json_t *pp = json_object_get(sys, "pop");
     assert_non_null(llm);
@@ -339,13 +335,11 @@ static void test_plugin_llmrec(void **state)
     assert_true(fabs(json_real_value(json_object_get(pp, "mrr@2")) - 0.5) <
                 TOL);
     assert_int_equal(json_integer_value(json_object_get(llm, "failed")), 1);
-    assert_int_equal(json_integer_value(json_object_get(llm, "evaluated")),
-                     2);
+    assert_int_equal(json_integer_value(json_object_get(llm, "evaluated")), 2);
     assert_true(json_is_null(json_object_get(pp, "hallucination_rate")));
     assert_string_equal(json_string_value(json_object_get(pp, "kind")),
                         "scores");
-    assert_int_equal(json_array_size(json_object_get(out, "leaderboard")),
-                     2);
+    assert_int_equal(json_array_size(json_object_get(out, "leaderboard")), 2);
     /* per query rows: 2 per system */
     assert_int_equal(json_array_size(json_object_get(out, "items")), 4);
     json_decref(out);
@@ -370,8 +364,7 @@ static json_t *run_lists(const char *sys, int hl, const char *prompt,
          * target-first run at position 1 */
         int tpos = strcmp(order, "target_first") ? u : 1;
         for (int p = 1, o = 0; p <= 4; p++)
-            json_array_append_new(c, json_integer(p == tpos ? t
-                                                            : 200 + o++));
+            json_array_append_new(c, json_integer(p == tpos ? t : 200 + o++));
         /* the list: the item at position 1 first, then the target at its
          * rank (0: missed) */
         int r = ranks[u - 1];
@@ -380,9 +373,9 @@ static json_t *run_lists(const char *sys, int hl, const char *prompt,
             json_array_append_new(items, json_integer(t));
         json_array_append_new(
             a, json_pack("{s:s, s:i, s:i, s:o, s:o, s:s, s:i, s:s, s:s}",
-                         "system", sys, "user", u, "target", t, "candidates",
-                         c, "items", items, "status", "ok", "history_len",
-                         hl, "prompt", prompt, "order", order));
+                         "system", sys, "user", u, "target", t, "candidates", c,
+                         "items", items, "status", "ok", "history_len", hl,
+                         "prompt", prompt, "order", order));
     }
     return a;
 }
@@ -398,8 +391,7 @@ static void test_plugin_history(void **state)
                            run_lists("L10", 10, "history", "shuffled", r10),
                            run_lists("L1", 1, "history", "shuffled", r1),
                            run_lists("L5", 5, "history", "shuffled", r5));
-    assert_int_equal(assay_testkit_run(p, "{\"ks\": [1]}", in, &out, &err),
-                     0);
+    assert_int_equal(assay_testkit_run(p, "{\"ks\": [1]}", in, &out, &err), 0);
     json_t *curve = json_object_get(out, "curve");
     assert_int_equal(json_array_size(curve), 3);
     /* sorted by length: hr@1 = 1/4, 2/4, 3/4 */
@@ -427,8 +419,8 @@ static void test_plugin_history(void **state)
         sxy += x[i] * y[i];
     }
     double slope = (3 * sxy - sx * sy) / (3 * sxx - sx * sx);
-    assert_true(fabs(json_real_value(json_object_get(
-                         fam, "slope_ndcg@1_per_doubling")) -
+    assert_true(fabs(json_real_value(
+                         json_object_get(fam, "slope_ndcg@1_per_doubling")) -
                      slope) < 1e-9);
     json_decref(out);
     json_decref(in);
@@ -443,34 +435,34 @@ static void test_plugin_position(void **state)
     /* shuffled: targets at positions 1..4, only user 1's (position 1) is
      * ranked first; target-first: every target ranked first */
     int rs[] = {1, 0, 0, 0}, rf[] = {1, 1, 1, 1};
-    json_t *in = json_pack(
-        "{s:o, s:o}", "shuffled",
-        run_lists("shuf", 10, "history", "shuffled", rs), "first",
-        run_lists("first", 10, "history", "target_first", rf));
-    assert_int_equal(assay_testkit_run(p, "{\"ks\": [1], \"bootstrap\": 0}",
-                                       in, &out, &err),
-                     0);
+    json_t *in =
+        json_pack("{s:o, s:o}", "shuffled",
+                  run_lists("shuf", 10, "history", "shuffled", rs), "first",
+                  run_lists("first", 10, "history", "target_first", rf));
+    assert_int_equal(
+        assay_testkit_run(p, "{\"ks\": [1], \"bootstrap\": 0}", in, &out, &err),
+        0);
     json_t *sum = json_object_get(out, "summary");
     json_t *gap = json_object_get(json_object_get(sum, "gap"), "hr@1");
     assert_true(fabs(json_real_value(json_object_get(gap, "value")) - 0.75) <
                 TOL);
     /* every top-1 pick of both runs is the candidate shown first */
-    json_t *pos = json_object_get(json_object_get(sum, "shuffled"),
-                                  "positions");
-    assert_true(fabs(json_real_value(json_object_get(
-                         pos, "first_position_top1_share")) -
+    json_t *pos =
+        json_object_get(json_object_get(sum, "shuffled"), "positions");
+    assert_true(fabs(json_real_value(
+                         json_object_get(pos, "first_position_top1_share")) -
                      1.0) < TOL);
     json_t *rows = json_object_get(out, "positions");
     assert_int_equal(json_array_size(rows), 4);
     json_t *r1 = json_array_get(rows, 0), *r3 = json_array_get(rows, 2);
     assert_true(fabs(json_real_value(json_object_get(r1, "shuffled_share")) -
                      1.0) < TOL);
-    assert_true(fabs(json_real_value(json_object_get(
-                         r1, "shuffled_target_hit_rate")) -
-                     1.0) < TOL);
-    assert_true(fabs(json_real_value(json_object_get(
-                         r3, "shuffled_target_hit_rate")) -
-                     0.0) < TOL);
+    assert_true(
+        fabs(json_real_value(json_object_get(r1, "shuffled_target_hit_rate")) -
+             1.0) < TOL);
+    assert_true(
+        fabs(json_real_value(json_object_get(r3, "shuffled_target_hit_rate")) -
+             0.0) < TOL);
     json_decref(out);
     json_decref(in);
 }
@@ -482,16 +474,15 @@ static void test_plugin_profile(void **state)
     assay_error err = {0};
     json_t *out = NULL;
     int rb[] = {1, 0, 0, 0}, rp[] = {1, 1, 0, 0}, rph[] = {1, 1, 1, 0};
-    json_t *in = json_pack(
-        "{s:o, s:[o,o]}", "history",
-        run_lists("hist", 10, "history", "shuffled", rb), "variants",
-        run_lists("prof", 10, "profile", "shuffled", rp),
-        run_lists("both", 10, "profile_history", "shuffled", rph));
+    json_t *in =
+        json_pack("{s:o, s:[o,o]}", "history",
+                  run_lists("hist", 10, "history", "shuffled", rb), "variants",
+                  run_lists("prof", 10, "profile", "shuffled", rp),
+                  run_lists("both", 10, "profile_history", "shuffled", rph));
     assert_int_equal(assay_testkit_run(p, "{\"ks\": [1], \"bootstrap\": 200}",
                                        in, &out, &err),
                      0);
-    json_t *vars = json_object_get(json_object_get(out, "summary"),
-                                   "variants");
+    json_t *vars = json_object_get(json_object_get(out, "summary"), "variants");
     json_t *d1 = json_object_get(
         json_object_get(json_object_get(vars, "prof"), "delta"), "hr@1");
     json_t *d2 = json_object_get(
@@ -501,10 +492,9 @@ static void test_plugin_profile(void **state)
     assert_true(fabs(json_real_value(json_object_get(d2, "value")) - 0.5) <
                 TOL);
     assert_true(json_real_value(json_object_get(d2, "ci_low")) <= 0.5);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(vars, "both"),
-                                          "prompt")),
-        "profile_history");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(vars, "both"), "prompt")),
+                        "profile_history");
     assert_int_equal(json_array_size(json_object_get(out, "rows")), 3);
     json_decref(out);
     json_decref(in);

@@ -59,9 +59,9 @@ typedef struct lr_cat {
  * cats[i] may be NULL; cats and years may be NULL altogether.  Duplicate
  * ids are an error.  On failure everything built so far is freed.
  */
-int lr_cat_from_arrays(lr_cat *c, const int64_t *ids,
-                       const char *const *titles, const char *const *cats,
-                       const int *years, size_t n, assay_error *err);
+int lr_cat_from_arrays(lr_cat *c, const int64_t *ids, const char *const *titles,
+                       const char *const *cats, const int *years, size_t n,
+                       assay_error *err);
 
 /*
  * Build from a table (input `port`, named in messages): int64 column
@@ -71,9 +71,8 @@ int lr_cat_from_arrays(lr_cat *c, const int64_t *ids,
  * year: year, release_year); the title column is required.
  */
 int lr_cat_build(lr_cat *c, const assay_table *t, const char *port,
-                 const char *id_col, const char *title_col,
-                 const char *cat_col, const char *year_col,
-                 assay_error *err);
+                 const char *id_col, const char *title_col, const char *cat_col,
+                 const char *year_col, assay_error *err);
 
 void lr_cat_free(lr_cat *c);
 
@@ -123,10 +122,10 @@ const char *lr_level_name(int level);
 
 /* How a list was found in an answer. */
 enum {
-    LR_FMT_NONE = 0,     /* no list: a format violation */
-    LR_FMT_LIST = 1,     /* a bracketed list of quoted titles */
-    LR_FMT_LINES = 2,    /* numbered (or bulleted) lines */
-    LR_FMT_UNQUOTED = 3  /* a bracketed list of bare titles */
+    LR_FMT_NONE = 0,    /* no list: a format violation */
+    LR_FMT_LIST = 1,    /* a bracketed list of quoted titles */
+    LR_FMT_LINES = 2,   /* numbered (or bulleted) lines */
+    LR_FMT_UNQUOTED = 3 /* a bracketed list of bare titles */
 };
 
 /* Titles parsed from an answer, in order. */
@@ -222,8 +221,7 @@ void lr_prompts_free(lr_prompts *p);
  * the count); -1 picks one at random from a seed mixed from `seed` and
  * `key` (the same for an item whatever the order of work).
  */
-size_t lr_variant(const lr_prompts *p, long fixed, uint64_t seed,
-                  uint64_t key);
+size_t lr_variant(const lr_prompts *p, long fixed, uint64_t seed, uint64_t key);
 
 /* ---- streaming questions with re-asks ---------------------------------- */
 
@@ -236,20 +234,20 @@ enum { LR_Q_PENDING = 0, LR_Q_OK = 1, LR_Q_INVALID = 2, LR_Q_FAILED = 3 };
  * message the checker wrote).
  */
 typedef struct lr_q {
-    char *system;        /* owned; NULL: none */
-    char *user;          /* owned */
+    char *system; /* owned; NULL: none */
+    char *user;   /* owned */
     unsigned max_reasks;
     uint32_t sample;
-    size_t item;         /* for the host's messages */
-    void *owner;         /* free for the owner */
-    size_t tag;          /* free for the owner */
+    size_t item; /* for the host's messages */
+    void *owner; /* free for the owner */
+    size_t tag;  /* free for the owner */
     /* set by the runner */
-    int status;          /* LR_Q_* */
-    char **answers;      /* every answer, in order (owned) */
-    char **repairs;      /* repair message after each unusable answer */
-    unsigned n;          /* answers received */
-    unsigned first_why;  /* checker's code for the first answer */
-    char *error;         /* FAILED: why (owned) */
+    int status;         /* LR_Q_* */
+    char **answers;     /* every answer, in order (owned) */
+    char **repairs;     /* repair message after each unusable answer */
+    unsigned n;         /* answers received */
+    unsigned first_why; /* checker's code for the first answer */
+    char *error;        /* FAILED: why (owned) */
     uint32_t prompt_tokens, completion_tokens;
     unsigned cached;
 } lr_q;
@@ -260,8 +258,8 @@ typedef struct lr_q {
  * meaning) when not, with *repair set to a new string (or NULL to use
  * `default_repair`), or a negative ASSAY_E* code to stop the run.
  */
-typedef int (*lr_check_fn)(void *ud, lr_q *q, const char *text,
-                           char **repair, assay_error *err);
+typedef int (*lr_check_fn)(void *ud, lr_q *q, const char *text, char **repair,
+                           assay_error *err);
 
 /* Counters of a run. */
 typedef struct lr_ask_stats {
@@ -277,10 +275,9 @@ typedef struct lr_ask_stats {
  * a negative code (cancelled, the batch could not run, the checker
  * failed) with `err` filled.
  */
-int lr_ask_run(const assay_host *h, const char *endpoint,
-               const json_t *params, lr_q *qs, size_t n, lr_check_fn check,
-               void *ud, const char *default_repair, lr_ask_stats *st,
-               assay_error *err);
+int lr_ask_run(const assay_host *h, const char *endpoint, const json_t *params,
+               lr_q *qs, size_t n, lr_check_fn check, void *ud,
+               const char *default_repair, lr_ask_stats *st, assay_error *err);
 
 /* The last answer, or NULL. */
 const char *lr_q_text(const lr_q *q);

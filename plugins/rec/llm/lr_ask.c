@@ -158,8 +158,8 @@ static int on_result(void *ud, assay_llm_stream *s, size_t index,
         progress(r);
         return 0;
     }
-    if (!repair && !(repair = jc_strdup(r->default_repair ? r->default_repair
-                                                          : "")))
+    if (!repair &&
+        !(repair = jc_strdup(r->default_repair ? r->default_repair : "")))
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     q->repairs[q->n - 1] = repair;
     assay_llm_message *msgs = malloc((2 + 2 * (size_t)q->n) * sizeof *msgs);
@@ -181,14 +181,19 @@ static int on_result(void *ud, assay_llm_stream *s, size_t index,
     return 0;
 }
 
-int lr_ask_run(const assay_host *h, const char *endpoint,
-               const json_t *params, lr_q *qs, size_t n, lr_check_fn check,
-               void *ud, const char *default_repair, lr_ask_stats *st,
-               assay_error *err)
+int lr_ask_run(const assay_host *h, const char *endpoint, const json_t *params,
+               lr_q *qs, size_t n, lr_check_fn check, void *ud,
+               const char *default_repair, lr_ask_stats *st, assay_error *err)
 {
-    ask_run r = {.h = h, .params = params, .qs = qs, .n = n,
-                 .check = check, .ud = ud,
-                 .default_repair = default_repair, .st = st, .err = err};
+    ask_run r = {.h = h,
+                 .params = params,
+                 .qs = qs,
+                 .n = n,
+                 .check = check,
+                 .ud = ud,
+                 .default_repair = default_repair,
+                 .st = st,
+                 .err = err};
     assay_llm_request *reqs = NULL;
     assay_llm_message *msgs = NULL;
     int rc = ASSAY_OK;
@@ -206,18 +211,17 @@ int lr_ask_run(const assay_host *h, const char *endpoint,
         q->answers = calloc(q->max_reasks + 1, sizeof *q->answers);
         q->repairs = calloc(q->max_reasks + 1, sizeof *q->repairs);
         if (!q->answers || !q->repairs || !q->user) {
-            rc = assay_error_set(err, q->user ? ASSAY_ENOMEM
-                                              : ASSAY_EINTERNAL,
+            rc = assay_error_set(err, q->user ? ASSAY_ENOMEM : ASSAY_EINTERNAL,
                                  q->user ? "out of memory"
                                          : "question without a prompt");
             goto done;
         }
-        reqs[i] = (assay_llm_request){.messages = msgs + 2 * i,
-                                      .n_messages = conversation(
-                                          q, msgs + 2 * i),
-                                      .sample = q->sample,
-                                      .params = params,
-                                      .item = q->item};
+        reqs[i] =
+            (assay_llm_request){.messages = msgs + 2 * i,
+                                .n_messages = conversation(q, msgs + 2 * i),
+                                .sample = q->sample,
+                                .params = params,
+                                .item = q->item};
         r.map[i] = i;
     }
     rc = h->llm_stream(h, endpoint, reqs, n, on_result, &r, err);

@@ -24,9 +24,12 @@ static int nomem(assay_error *err)
 const char *lr_level_name(int level)
 {
     switch (level) {
-    case LR_M_EXACT: return "exact";
-    case LR_M_CASE: return "case";
-    case LR_M_NORM: return "normalised";
+    case LR_M_EXACT:
+        return "exact";
+    case LR_M_CASE:
+        return "case";
+    case LR_M_NORM:
+        return "normalised";
     }
     return "none";
 }
@@ -129,13 +132,13 @@ static char *decode_entities(const char *s)
     static const struct {
         const char *name;
         unsigned long cp;
-    } named[] = {{"amp", '&'},     {"lt", '<'},      {"gt", '>'},
-                 {"quot", '"'},    {"apos", '\''},   {"nbsp", 0xa0},
+    } named[] = {{"amp", '&'},      {"lt", '<'},       {"gt", '>'},
+                 {"quot", '"'},     {"apos", '\''},    {"nbsp", 0xa0},
                  {"ndash", 0x2013}, {"mdash", 0x2014}, {"rsquo", 0x2019},
                  {"lsquo", 0x2018}, {"rdquo", 0x201d}, {"ldquo", 0x201c},
-                 {"eacute", 0xe9}, {"egrave", 0xe8}, {"aacute", 0xe1},
-                 {"agrave", 0xe0}, {"ouml", 0xf6},   {"uuml", 0xfc},
-                 {"auml", 0xe4},   {"ccedil", 0xe7}, {"ntilde", 0xf1},
+                 {"eacute", 0xe9},  {"egrave", 0xe8},  {"aacute", 0xe1},
+                 {"agrave", 0xe0},  {"ouml", 0xf6},    {"uuml", 0xfc},
+                 {"auml", 0xe4},    {"ccedil", 0xe7},  {"ntilde", 0xf1},
                  {"hellip", 0x2026}};
     size_t n = strlen(s);
     char *o = malloc(n + 1), *w = o;
@@ -143,8 +146,8 @@ static char *decode_entities(const char *s)
         return NULL;
     for (size_t i = 0; i < n;) {
         const char *semi;
-        if (s[i] == '&' && (semi = memchr(s + i, ';', n - i < 12 ? n - i
-                                                                : 12))) {
+        if (s[i] == '&' &&
+            (semi = memchr(s + i, ';', n - i < 12 ? n - i : 12))) {
             const char *a = s + i + 1;
             size_t len = (size_t)(semi - a);
             unsigned long cp = 0;
@@ -268,8 +271,8 @@ int lr_title_year(const char *s)
 
 /* Articles that MovieLens-style titles move to the end (", The"). */
 static const char *const trailing_articles[] = {
-    "the", "a", "an", "les", "la", "le", "l'", "il", "el", "das", "der",
-    "die", "los", "las", "lo", "un", "une", "gli", "i", "o", NULL};
+    "the", "a",   "an",  "les", "la", "le",  "l'",  "il", "el", "das", "der",
+    "die", "los", "las", "lo",  "un", "une", "gli", "i",  "o",  NULL};
 
 /* Remove surrounding spaces of w[0 .. *n) in place. */
 static void trim_in_place(char *w, size_t *n)
@@ -322,8 +325,7 @@ static void move_article(char *w, size_t *n)
         if (main_end < al + 3)
             continue;
         size_t at = main_end - al;
-        if (memcmp(w + at, a, al) != 0 || w[at - 1] != ' ' ||
-            w[at - 2] != ',')
+        if (memcmp(w + at, a, al) != 0 || w[at - 1] != ' ' || w[at - 2] != ',')
             continue;
         /* "usual suspects, the" -> "the usual suspects" */
         char *tmp = malloc(*n + 2);
@@ -420,7 +422,7 @@ char *lr_norm(const char *s)
     return o;
 }
 
-/* ---- catalogue ------------------------------------------------------------ */
+/* ---- catalogue ----------------------------------------------------------- */
 
 void lr_cat_free(lr_cat *c)
 {
@@ -483,9 +485,9 @@ static int src_cmp(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-int lr_cat_from_arrays(lr_cat *c, const int64_t *ids,
-                       const char *const *titles, const char *const *cats,
-                       const int *years, size_t n, assay_error *err)
+int lr_cat_from_arrays(lr_cat *c, const int64_t *ids, const char *const *titles,
+                       const char *const *cats, const int *years, size_t n,
+                       assay_error *err)
 {
     size_t cap[3] = {0, 0, 0};
     int rc = ASSAY_OK;
@@ -523,8 +525,8 @@ int lr_cat_from_arrays(lr_cat *c, const int64_t *ids,
         }
         if (!c->title[i])
             goto fail_nomem;
-        if (cats && cats[a] && !(c->cat[i] = trim_dup(cats[a],
-                                                      strlen(cats[a]))))
+        if (cats && cats[a] &&
+            !(c->cat[i] = trim_dup(cats[a], strlen(cats[a]))))
             goto fail_nomem;
         c->year[i] = years ? years[a] : 0;
         if (!c->year[i])
@@ -587,13 +589,12 @@ static const assay_column *pick_col(const assay_table *t, const char *name,
 }
 
 int lr_cat_build(lr_cat *c, const assay_table *t, const char *port,
-                 const char *id_col, const char *title_col,
-                 const char *cat_col, const char *year_col,
-                 assay_error *err)
+                 const char *id_col, const char *title_col, const char *cat_col,
+                 const char *year_col, assay_error *err)
 {
-    static const char *const g_title[] = {"title", "movie_title", "name",
-                                          "item_name", "item_title", NULL};
-    static const char *const g_cat[] = {"genres", "class", "category",
+    static const char *const g_title[] = {"title",     "movie_title", "name",
+                                          "item_name", "item_title",  NULL};
+    static const char *const g_cat[] = {"genres",     "class", "category",
                                         "categories", "genre", NULL};
     static const char *const g_year[] = {"year", "release_year", NULL};
     const char *idn = id_col ? id_col : "item";
@@ -603,12 +604,14 @@ int lr_cat_build(lr_cat *c, const assay_table *t, const char *port,
     const assay_column *cy = pick_col(t, year_col, g_year);
     memset(c, 0, sizeof *c);
     if (!t)
-        return assay_error_set(err, ASSAY_EINVAL, "input '%s' is not "
-                               "connected", port);
+        return assay_error_set(err, ASSAY_EINVAL,
+                               "input '%s' is not "
+                               "connected",
+                               port);
     if (!ci || ci->type != ASSAY_COL_INT64)
         return assay_error_set(err, ASSAY_EDATA,
-                               "input '%s': needs an int64 column '%s'",
-                               port, idn);
+                               "input '%s': needs an int64 column '%s'", port,
+                               idn);
     if (!ct || ct->type != ASSAY_COL_STRING)
         return assay_error_set(err, ASSAY_EDATA,
                                "input '%s': needs a string column of "
@@ -635,11 +638,9 @@ int lr_cat_build(lr_cat *c, const assay_table *t, const char *port,
             years[r] = y > 0 && y < 10000 ? (int)y : 0;
         }
     }
-    int rc = lr_cat_from_arrays(c, assay_col_i64(ci),
-                                (const char *const *)assay_col_str(ct),
-                                cc ? (const char *const *)assay_col_str(cc)
-                                   : NULL,
-                                years, n, err);
+    int rc = lr_cat_from_arrays(
+        c, assay_col_i64(ci), (const char *const *)assay_col_str(ct),
+        cc ? (const char *const *)assay_col_str(cc) : NULL, years, n, err);
     free(years);
     if (rc)
         assay_error_prefix(err, "input '%s': ", port);
@@ -669,8 +670,7 @@ static bool in_list(const int64_t *v, size_t n, int64_t x)
 
 /* Best item with key `k` at `level`; -1 when none. */
 static long lookup(const lr_cat *c, int level, const char *k,
-                   const int64_t *cands, size_t ncand, int year,
-                   bool *in_cands)
+                   const int64_t *cands, size_t ncand, int year, bool *in_cands)
 {
     const lr_key *keys = c->keys[level];
     size_t lo = 0, hi = c->nkeys[level];
@@ -683,8 +683,7 @@ static long lookup(const lr_cat *c, int level, const char *k,
     }
     long best = -1;
     int best_score = -1;
-    for (size_t i = lo; i < c->nkeys[level] && !strcmp(keys[i].key, k);
-         i++) {
+    for (size_t i = lo; i < c->nkeys[level] && !strcmp(keys[i].key, k); i++) {
         size_t pos = keys[i].pos;
         bool ic = in_list(cands, ncand, c->id[pos]);
         int score = (ic ? 2 : 0) + (year && c->year[pos] == year ? 1 : 0);
@@ -700,9 +699,8 @@ static long lookup(const lr_cat *c, int level, const char *k,
 }
 
 /* Try one form of the title at every level. */
-static int match_form(const lr_cat *c, const char *title,
-                      const int64_t *cands, size_t ncand, int year,
-                      lr_match *m)
+static int match_form(const lr_cat *c, const char *title, const int64_t *cands,
+                      size_t ncand, int year, lr_match *m)
 {
     char *forms[3] = {NULL, NULL, NULL};
     int rc = ASSAY_OK;

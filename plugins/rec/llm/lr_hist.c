@@ -69,17 +69,17 @@ int lr_hist_build(lr_hist *h, const rc_inter *parts, size_t nparts,
     for (size_t p = 0; p < nparts; p++)
         for (size_t r = 0; r < parts[p].n; r++) {
             double t = timed ? assay_col_num(parts[p].time, r) : 0.0;
-            rows[at++] = (hrow){
-                (uint32_t)rc_ids_find(&h->users, parts[p].user[r]),
-                (uint32_t)p, (uint32_t)r, isnan(t) ? 0.0 : t};
+            rows[at++] =
+                (hrow){(uint32_t)rc_ids_find(&h->users, parts[p].user[r]),
+                       (uint32_t)p, (uint32_t)r, isnan(t) ? 0.0 : t};
         }
     qsort(rows, total, sizeof *rows, hrow_cmp);
     for (size_t i = 0; i < total; i++) {
         const rc_inter *pt = &parts[rows[i].part];
         h->ptr[rows[i].user + 1]++;
         h->item[i] = pt->item[rows[i].row];
-        h->rating[i] = pt->rating ? assay_col_num(pt->rating, rows[i].row)
-                                  : NAN;
+        h->rating[i] =
+            pt->rating ? assay_col_num(pt->rating, rows[i].row) : NAN;
     }
     for (size_t u = 0; u < h->users.n; u++)
         h->ptr[u + 1] += h->ptr[u];
@@ -107,8 +107,8 @@ int lr_hist_inputs(const assay_host *h, assay_io *io, rc_inter *parts,
 {
     int rc;
     *n = 0;
-    if ((rc = rc_inter_view(h->in_table(io, "train"), "train", false,
-                            &parts[0], err)))
+    if ((rc = rc_inter_view(h->in_table(io, "train"), "train", false, &parts[0],
+                            err)))
         return rc;
     *n = 1;
     const assay_table *v = h->in_table(io, "valid");

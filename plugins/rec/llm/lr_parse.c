@@ -181,8 +181,8 @@ static const char *parse_element(const char *p, jc_buf *b, bool *oom)
                         p[7] == 'u') {
                         long lo = hex_n(p + 8, 4);
                         if (lo >= 0xdc00 && lo < 0xe000) {
-                            cp = 0x10000 + ((cp - 0xd800) << 10) +
-                                 (lo - 0xdc00);
+                            cp =
+                                0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                             p += 6;
                         }
                     }
@@ -372,9 +372,9 @@ static int parse_lines(const char *text, lr_titles *out, bool bullets)
 
 static bool is_article(const char *s)
 {
-    static const char *const a[] = {"the", "a", "an", "les", "la", "le",
-                                    "l'", "il", "el", "das", "der", "die",
-                                    NULL};
+    static const char *const a[] = {"the", "a",   "an", "les", "la",
+                                    "le",  "l'",  "il", "el",  "das",
+                                    "der", "die", NULL};
     for (size_t i = 0; a[i]; i++)
         if (strcasecmp(s, a[i]) == 0)
             return true;

@@ -18,8 +18,7 @@ static bool marker(const char *a, const char *b, char *name, size_t cap)
         a++;
     while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
         b--;
-    if (b - a < 5 || a[0] != '@' || a[1] != '@' || b[-1] != '@' ||
-        b[-2] != '@')
+    if (b - a < 5 || a[0] != '@' || a[1] != '@' || b[-1] != '@' || b[-2] != '@')
         return false;
     a += 2;
     b -= 2;
@@ -153,8 +152,10 @@ int lr_prompts_option(const assay_host *h, const json_t *opts,
     rc = lr_prompts_parse(text ? text : def, out, err);
     if (rc)
         assay_error_prefix(err, "%s: ",
-                           file ? file : text ? inline_opt : "built-in "
-                                                             "template");
+                           file   ? file
+                           : text ? inline_opt
+                                  : "built-in "
+                                    "template");
     free(owned);
     return rc;
 }
@@ -167,8 +168,7 @@ bool lr_prompts_uses(const lr_prompts *p, const char *name)
     return false;
 }
 
-size_t lr_variant(const lr_prompts *p, long fixed, uint64_t seed,
-                  uint64_t key)
+size_t lr_variant(const lr_prompts *p, long fixed, uint64_t seed, uint64_t key)
 {
     if (p->n <= 1)
         return 0;

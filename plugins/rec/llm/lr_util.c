@@ -37,9 +37,8 @@ json_t *lr_info(const assay_host *h, const char *endpoint,
         "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "endpoint", endpoint,
         "requests", (json_int_t)st->requests, "failed_requests",
         (json_int_t)st->failed, "cached", (json_int_t)st->cached, "reasks",
-        (json_int_t)st->reasks, "invalid_after_reasks",
-        (json_int_t)st->invalid, "prompt_tokens",
-        (json_int_t)st->prompt_tokens, "completion_tokens",
+        (json_int_t)st->reasks, "invalid_after_reasks", (json_int_t)st->invalid,
+        "prompt_tokens", (json_int_t)st->prompt_tokens, "completion_tokens",
         (json_int_t)st->completion_tokens);
     json_t *ep = info ? h->llm_endpoint_info(h, endpoint) : NULL;
     if (ep && json_object_set_new(info, "endpoint_info", ep)) {
@@ -87,7 +86,7 @@ char *lr_feature_profile(const assay_table *users, size_t row,
     return out;
 }
 
-/* ---- row indexes ---------------------------------------------------------- */
+/* ---- row indexes --------------------------------------------------------- */
 
 typedef struct kv {
     int64_t key;
@@ -109,8 +108,8 @@ int lr_rowidx_build(lr_rowidx *x, const assay_table *t, const char *col,
     memset(x, 0, sizeof *x);
     if (!c || c->type != ASSAY_COL_INT64)
         return assay_error_set(err, ASSAY_EDATA,
-                               "input '%s': needs an int64 column '%s'",
-                               port, col);
+                               "input '%s': needs an int64 column '%s'", port,
+                               col);
     size_t n = t->nrows;
     kv *v = malloc((n ? n : 1) * sizeof *v);
     x->key = malloc((n ? n : 1) * sizeof *x->key);
@@ -155,7 +154,7 @@ void lr_rowidx_free(lr_rowidx *x)
     memset(x, 0, sizeof *x);
 }
 
-/* ---- item texts ------------------------------------------------------------ */
+/* ---- item texts ---------------------------------------------------------- */
 
 void lr_strv_free(char **v, size_t n)
 {
@@ -199,8 +198,7 @@ char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
         jc_buf b = {0};
         long pos = lr_cat_find(c, ids[i]);
         int rc = pos >= 0 ? jc_buf_puts(&b, c->title[pos])
-                          : jc_buf_printf(&b, "item %lld",
-                                          (long long)ids[i]);
+                          : jc_buf_printf(&b, "item %lld", (long long)ids[i]);
         if (!rc && with_cat && pos >= 0 && c->cat[pos] && *c->cat[pos])
             rc = jc_buf_put(&b, ":", 1) || put_cats(&b, c->cat[pos]);
         if (!rc && ratings && isfinite(ratings[i]))

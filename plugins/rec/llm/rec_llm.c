@@ -20,15 +20,21 @@
 /* Completion tokens assumed per request when params give no max_tokens. */
 #define RL_EST_COMPLETION 400
 
-enum { P_HISTORY, P_NO_HISTORY, P_PROFILE, P_PROFILE_HISTORY,
-       P_CANDS_FIRST, P_IN_CONTEXT };
+enum {
+    P_HISTORY,
+    P_NO_HISTORY,
+    P_PROFILE,
+    P_PROFILE_HISTORY,
+    P_CANDS_FIRST,
+    P_IN_CONTEXT
+};
 static const char *const prompt_names[] = {
-    "history", "no_history", "profile", "profile_history",
+    "history",         "no_history", "profile", "profile_history",
     "candidate_first", "in_context", NULL};
 
 enum { O_SHUFFLED, O_TARGET_FIRST, O_GIVEN };
-static const char *const order_names[] = {"shuffled", "target_first",
-                                          "given", NULL};
+static const char *const order_names[] = {"shuffled", "target_first", "given",
+                                          NULL};
 
 enum { A_NONE, A_CATEGORY, A_RATING };
 
@@ -154,7 +160,7 @@ typedef struct rl_query {
     int64_t query, user, target;
     int64_t *cands; /* presented order */
     size_t ncand;
-    int64_t *hist;  /* items shown as history (oldest first) */
+    int64_t *hist; /* items shown as history (oldest first) */
     double *hrat;
     size_t nhist;
     size_t variant;
@@ -187,8 +193,7 @@ static int row_ord_cmp(const void *a, const void *b)
 }
 
 /* Seed of the candidate/history shuffles of query `key`. */
-static uint64_t shuffle_seed(const rl_state *s, const char *stream,
-                             int64_t key)
+static uint64_t shuffle_seed(const rl_state *s, const char *stream, int64_t key)
 {
     uint64_t base = s->has_shuffle_seed
                         ? lr_mix(s->shuffle_seed, (uint64_t)stream[0])
@@ -323,8 +328,7 @@ static int build_ranking(const rl_state *s, const assay_table *t,
                   extra_pos);
     if (no_pos)
         s->h->log(s->h, ASSAY_LOG_WARN,
-                  "%zu queries without a positive candidate skipped",
-                  no_pos);
+                  "%zu queries without a positive candidate skipped", no_pos);
     *out = q;
     *nout = nq;
     return ASSAY_OK;
@@ -343,8 +347,8 @@ typedef struct pool_ref {
  * turn, duplicates skipped) until n_candidates are collected.
  */
 static int build_reranking(const rl_state *s, const assay_table *test,
-                           const json_t *pools, rl_query **out,
-                           size_t *nout, assay_error *err)
+                           const json_t *pools, rl_query **out, size_t *nout,
+                           assay_error *err)
 {
     const assay_column *cu = NULL, *ci = NULL;
     int rc;
@@ -393,8 +397,8 @@ static int build_reranking(const rl_state *s, const assay_table *test,
                 hi = mid;
         }
         for (size_t i = lo; i < np && refs[i].key == x->user; i++)
-            lists[m++] = json_object_get(json_array_get(pools, refs[i].row),
-                                         "items");
+            lists[m++] =
+                json_object_get(json_array_get(pools, refs[i].row), "items");
         if (m == 0) {
             nopool++;
             continue;
@@ -461,8 +465,8 @@ static int prof_cmp(const void *a, const void *b)
     return (x->user > y->user) - (x->user < y->user);
 }
 
-static int read_profiles(const rl_state *s, const json_t *recs,
-                         prof_ref **out, size_t *n, assay_error *err)
+static int read_profiles(const rl_state *s, const json_t *recs, prof_ref **out,
+                         size_t *n, assay_error *err)
 {
     size_t m = json_array_size(recs), k = 0;
     prof_ref *v = malloc((m ? m : 1) * sizeof *v);
@@ -496,8 +500,7 @@ static const char *find_profile(const prof_ref *v, size_t n, int64_t user)
 }
 
 /* History of q: the user's last hist_len items (shuffled on request). */
-static int fill_history(const rl_state *s, const lr_hist *hist,
-                        rl_query *q)
+static int fill_history(const rl_state *s, const lr_hist *hist, rl_query *q)
 {
     const int64_t *items;
     const double *rat;
@@ -556,10 +559,10 @@ static json_t *query_context(const rl_state *s, const lr_cat *cat,
 {
     char user[32];
     snprintf(user, sizeof user, "%lld", (long long)q->user);
-    json_t *ctx = json_pack("{s:s, s:s, s:I, s:I}", "dataset",
-                            s->dataset ? s->dataset : "an online platform",
-                            "user", user, "k", (json_int_t)s->k, "n",
-                            (json_int_t)q->ncand);
+    json_t *ctx =
+        json_pack("{s:s, s:s, s:I, s:I}", "dataset",
+                  s->dataset ? s->dataset : "an online platform", "user", user,
+                  "k", (json_int_t)s->k, "n", (json_int_t)q->ncand);
     if (!ctx)
         return NULL;
     bool cat_ann = s->annotate == A_CATEGORY;
@@ -576,13 +579,12 @@ static json_t *query_context(const rl_state *s, const lr_cat *cat,
         if (json_object_set_new(ctx, "history", h))
             goto fail;
         if (q->nhist > 1) {
-            json_t *e = pylist_json(cat, q->hist, q->nhist - 1, cat_ann,
-                                    rat);
+            json_t *e = pylist_json(cat, q->hist, q->nhist - 1, cat_ann, rat);
             if (json_object_set_new(ctx, "earlier", e))
                 goto fail;
         }
-        char **last = lr_item_texts(cat, q->hist + q->nhist - 1, 1, false,
-                                    NULL);
+        char **last =
+            lr_item_texts(cat, q->hist + q->nhist - 1, 1, false, NULL);
         json_t *lj = last ? json_string(last[0]) : NULL;
         lr_strv_free(last, 1);
         if (json_object_set_new(ctx, "last_item", lj))
@@ -604,8 +606,8 @@ typedef struct rl_run {
     const lr_cat *cat;
     rl_query *q;
     size_t nq;
-    lr_q *qs;         /* one per asked query */
-    size_t *qof;      /* qs index -> query */
+    lr_q *qs;          /* one per asked query */
+    size_t *qof;       /* qs index -> query */
     lr_titles *parsed; /* latest parse of each question */
     int *first_format; /* LR_FMT of the first answer */
 } rl_run;
@@ -641,7 +643,8 @@ static int rl_check(void *ud, lr_q *q, const char *text, char **repair,
     snprintf(got, sizeof got, "%zu", t->n);
     if (!ctx ||
         (why == W_FORMAT && json_object_set_new(ctx, "no_list", json_true())) ||
-        (why == W_LENGTH && json_object_set_new(ctx, "got", json_string(got)))) {
+        (why == W_LENGTH &&
+         json_object_set_new(ctx, "got", json_string(got)))) {
         json_decref(ctx);
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     }
@@ -657,9 +660,12 @@ static int rl_check(void *ud, lr_q *q, const char *text, char **repair,
 static const char *format_name(int f)
 {
     switch (f) {
-    case LR_FMT_LIST: return "list";
-    case LR_FMT_LINES: return "lines";
-    case LR_FMT_UNQUOTED: return "unquoted";
+    case LR_FMT_LIST:
+        return "list";
+    case LR_FMT_LINES:
+        return "lines";
+    case LR_FMT_UNQUOTED:
+        return "unquoted";
     }
     return "none";
 }
@@ -714,26 +720,24 @@ static bool put(json_t *o, const char *k, json_t *v)
  * in the scores table columns (appended at *row).
  */
 static int query_record(rl_run *r, size_t xi, lr_q *q, lr_titles *t,
-                        int first_format, const lr_hist *hist,
-                        json_t **out, rl_totals *tot, int64_t *sq,
-                        int64_t *su, int64_t *si, double *sl, double *ss,
-                        size_t *row, assay_error *err)
+                        int first_format, const lr_hist *hist, json_t **out,
+                        rl_totals *tot, int64_t *sq, int64_t *su, int64_t *si,
+                        double *sl, double *ss, size_t *row, assay_error *err)
 {
     const rl_state *s = r->s;
     const assay_host *h = s->h;
     rl_query *x = &r->q[xi];
     size_t want = wanted(s, x);
     json_t *rec = json_object();
-    json_t *items = json_array(), *scores = json_array(), *titles =
-                                                               json_array();
+    json_t *items = json_array(), *scores = json_array(),
+           *titles = json_array();
     json_t *match = json_array(), *positions = json_array();
     int64_t *ids = malloc((want ? want : 1) * sizeof *ids);
     size_t nids = 0, halluc = 0, outside = 0, fromh = 0, dups = 0;
     const char *status;
     int rc = ASSAY_OK;
     *out = NULL;
-    if (!rec || !items || !scores || !titles || !match || !positions ||
-        !ids)
+    if (!rec || !items || !scores || !titles || !match || !positions || !ids)
         goto nomem;
     /* what was asked */
     long tpos = -1;
@@ -791,7 +795,7 @@ static int query_record(rl_run *r, size_t xi, lr_q *q, lr_titles *t,
     tot->final_ok += q->status == LR_Q_OK;
     status = q->status == LR_Q_OK ? "ok" : "noncompliant";
     if (!put(rec, "first_answer",
-             json_string(first_ok ? "ok"
+             json_string(first_ok                   ? "ok"
                          : q->first_why == W_FORMAT ? "format_error"
                                                     : "length_error")) ||
         !put(rec, "format", json_string(format_name(t->format))) ||
@@ -937,8 +941,8 @@ static int rl_run_node(void *state, assay_io *io, assay_error *err)
     s->task = task;
     if ((rc = lr_hist_inputs(h, io, parts, &nparts, err)) ||
         (rc = lr_hist_build(&hist, parts, nparts, err)) ||
-        (rc = lr_cat_build(&cat, h->in_table(io, "items"), "items",
-                           s->f_id, s->f_title, s->f_cat, s->f_year, err)))
+        (rc = lr_cat_build(&cat, h->in_table(io, "items"), "items", s->f_id,
+                           s->f_title, s->f_cat, s->f_year, err)))
         goto done;
     if (s->annotate == A_CATEGORY) {
         bool any = false;
@@ -998,8 +1002,8 @@ static int rl_run_node(void *state, assay_io *io, assay_error *err)
         order_cands(s, x);
         if (fill_history(s, &hist, x))
             goto nomem;
-        if (uses_profile(s) && !(x->profile = find_profile(prof, nprof,
-                                                           x->user))) {
+        if (uses_profile(s) &&
+            !(x->profile = find_profile(prof, nprof, x->user))) {
             char msg[96];
             snprintf(msg, sizeof msg, "no profile for user %lld",
                      (long long)x->user);
@@ -1013,14 +1017,14 @@ static int rl_run_node(void *state, assay_io *io, assay_error *err)
                 goto nomem;
             continue;
         }
-        x->variant = lr_variant(&s->prompts, s->variant, vseed,
-                                (uint64_t)x->query);
+        x->variant =
+            lr_variant(&s->prompts, s->variant, vseed, (uint64_t)x->query);
         json_t *ctx = query_context(s, &cat, x);
         if (!ctx)
             goto nomem;
         lr_q *qq = &qs[nasked];
-        rc = jc_prompt_render(&s->prompts.v[x->variant], ctx, i,
-                              &qq->system, &qq->user, err);
+        rc = jc_prompt_render(&s->prompts.v[x->variant], ctx, i, &qq->system,
+                              &qq->user, err);
         json_decref(ctx);
         if (rc)
             goto done;
@@ -1034,10 +1038,16 @@ static int rl_run_node(void *state, assay_io *io, assay_error *err)
            "history of %zu, k = %zu",
            task == 2 ? "re-ranking" : "ranking", nq, nasked, s->ncand,
            s->hist_len, s->k);
-    rl_run run = {.s = s, .cat = &cat, .q = q, .nq = nq, .qs = qs,
-                  .qof = qof, .parsed = parsed, .first_format = ffmt};
-    if ((rc = lr_ask_run(h, s->endpoint, s->params, qs, nasked, rl_check,
-                         &run, NULL, &st, err)))
+    rl_run run = {.s = s,
+                  .cat = &cat,
+                  .q = q,
+                  .nq = nq,
+                  .qs = qs,
+                  .qof = qof,
+                  .parsed = parsed,
+                  .first_format = ffmt};
+    if ((rc = lr_ask_run(h, s->endpoint, s->params, qs, nasked, rl_check, &run,
+                         NULL, &st, err)))
         goto done;
     /* outputs */
     size_t cap = 0;
@@ -1086,8 +1096,7 @@ static int rl_run_node(void *state, assay_io *io, assay_error *err)
                            (json_int_t)tot.level[LR_M_CASE], "normalised",
                            (json_int_t)tot.level[LR_M_NORM], "none",
                            (json_int_t)tot.level[LR_M_NONE]);
-    if (!put(info, "task", json_string(task == 2 ? "reranking"
-                                                 : "ranking")) ||
+    if (!put(info, "task", json_string(task == 2 ? "reranking" : "ranking")) ||
         !put(info, "prompt", json_string(prompt_names[s->prompt])) ||
         !put(info, "order", json_string(order_names[s->order])) ||
         !put(info, "history_len", json_integer((json_int_t)s->hist_len)) ||
@@ -1102,10 +1111,8 @@ static int rl_run_node(void *state, assay_io *io, assay_error *err)
         !put(info, "final_compliance_rate",
              answered_n ? json_real((double)tot.final_ok / answered_n)
                         : json_null()) ||
-        !put(info, "format_errors",
-             json_integer((json_int_t)tot.format_err)) ||
-        !put(info, "length_errors",
-             json_integer((json_int_t)tot.length_err)) ||
+        !put(info, "format_errors", json_integer((json_int_t)tot.format_err)) ||
+        !put(info, "length_errors", json_integer((json_int_t)tot.length_err)) ||
         !put(info, "titles", json_integer((json_int_t)tot.titles)) ||
         !put(info, "hallucinated", json_integer((json_int_t)tot.halluc)) ||
         !put(info, "hallucination_rate",
@@ -1180,124 +1187,189 @@ static int rl_estimate(void *state, assay_io *io, assay_estimate *est,
     }
     /* about 40 characters per title shown, plus the fixed text */
     uint64_t chars = 900 + 40 * (s->ncand + s->hist_len);
-    lr_estimate_fill(est, s->endpoint_opt, queries * per,
-                     queries * per * chars, s->params, RL_EST_COMPLETION);
+    lr_estimate_fill(est, s->endpoint_opt, queries * per, queries * per * chars,
+                     s->params, RL_EST_COMPLETION);
     return ASSAY_OK;
 }
 
-/* ---- descriptor ----------------------------------------------------------- */
+/* ---- descriptor ---------------------------------------------------------- */
 
 static const assay_port rl_inputs[] = {
-    {.name = "train", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "train",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "training interactions (user, item[, timestamp, rating]): the "
             "histories"},
-    {.name = "valid", .type = ASSAY_T_TABLE,
+    {.name = "valid",
+     .type = ASSAY_T_TABLE,
      .doc = "validation interactions, appended to the histories"},
-    {.name = "items", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "the catalogue: item id, title[, category, year] "
             "(source.interactions items)"},
-    {.name = "candidates", .type = ASSAY_T_TABLE,
+    {.name = "candidates",
+     .type = ASSAY_T_TABLE,
      .doc = "ranking task: (query, user, item, label) rows, 1 positive + "
             "negatives per query (protocol.negatives)"},
-    {.name = "test", .type = ASSAY_T_TABLE,
+    {.name = "test",
+     .type = ASSAY_T_TABLE,
      .doc = "re-ranking task: the targets (user, item), one query per row"},
-    {.name = "pools", .type = ASSAY_T_RECORDS, .multi = true,
+    {.name = "pools",
+     .type = ASSAY_T_RECORDS,
+     .multi = true,
      .doc = "re-ranking task: top-K lists {user, items} of other "
             "recommenders, pooled round-robin in list order"},
-    {.name = "profiles", .type = ASSAY_T_RECORDS,
+    {.name = "profiles",
+     .type = ASSAY_T_RECORDS,
      .doc = "user profiles {user, profile} (synth.user-profile) for the "
             "profile prompts"},
     {0}};
 
 static const assay_port rl_outputs[] = {
-    {.name = "lists", .type = ASSAY_T_RECORDS,
+    {.name = "lists",
+     .type = ASSAY_T_RECORDS,
      .doc = "per query: the recommended ids, titles, matches, candidates, "
             "target, hallucination counts, status and answers",
      .chart = "table"},
-    {.name = "scores", .type = ASSAY_T_TABLE,
+    {.name = "scores",
+     .type = ASSAY_T_TABLE,
      .doc = "the candidates (query, user, item, label) with score k+1-rank "
             "when recommended, else 0; failed queries left out"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "compliance and hallucination rates, match levels, requests, "
-            "tokens, endpoint", .chart = "table"},
+            "tokens, endpoint",
+     .chart = "table"},
     {0}};
 
 static const assay_option rl_options[] = {
-    {.name = "llm", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "llm",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "endpoint (name in the experiment's llm: section) that "
             "recommends"},
-    {.name = "params", .type = ASSAY_OPT_OBJECT,
+    {.name = "params",
+     .type = ASSAY_OPT_OBJECT,
      .doc = "request parameters overriding the endpoint's defaults "
             "(temperature, max_tokens, seed, ...)"},
-    {.name = "task", .type = ASSAY_OPT_ENUM, .def = "\"auto\"",
+    {.name = "task",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"auto\"",
      .choices = "auto|ranking|reranking",
      .doc = "ranking (target + sampled negatives) or re-ranking (pooled "
             "from other recommenders); auto: re-ranking when pools is "
             "connected"},
-    {.name = "k", .type = ASSAY_OPT_INT, .def = "10", .has_min = true,
-     .min = 1, .has_max = true, .max = 100,
+    {.name = "k",
+     .type = ASSAY_OPT_INT,
+     .def = "10",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 100,
      .doc = "titles asked for (the top-K)"},
-    {.name = "n_candidates", .type = ASSAY_OPT_INT, .def = "20",
-     .has_min = true, .min = 1, .has_max = true, .max = 500,
+    {.name = "n_candidates",
+     .type = ASSAY_OPT_INT,
+     .def = "20",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 500,
      .doc = "candidates shown per query (target + n-1 negatives, or the "
             "pool size)"},
-    {.name = "history_len", .type = ASSAY_OPT_INT, .def = "10",
-     .has_min = true, .min = 0, .has_max = true, .max = 1000,
+    {.name = "history_len",
+     .type = ASSAY_OPT_INT,
+     .def = "10",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1000,
      .doc = "the last L history items shown (the sensitivity sweep varies "
             "it)"},
-    {.name = "history_order", .type = ASSAY_OPT_ENUM,
-     .def = "\"chronological\"", .choices = "chronological|shuffled",
+    {.name = "history_order",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"chronological\"",
+     .choices = "chronological|shuffled",
      .doc = "history items earliest first, or shuffled (seeded)"},
-    {.name = "candidate_order", .type = ASSAY_OPT_ENUM,
-     .def = "\"shuffled\"", .choices = "shuffled|target_first|given",
+    {.name = "candidate_order",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"shuffled\"",
+     .choices = "shuffled|target_first|given",
      .doc = "candidates shuffled (seeded), with the target first (the "
             "position-bias probe), or in input order"},
-    {.name = "shuffle_seed", .type = ASSAY_OPT_INT,
+    {.name = "shuffle_seed",
+     .type = ASSAY_OPT_INT,
      .doc = "seed of the shuffles (the same for every node that sets it, "
             "so variants see the same candidate order); default: the "
             "node's seed"},
-    {.name = "prompt", .type = ASSAY_OPT_ENUM, .def = "\"history\"",
+    {.name = "prompt",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"history\"",
      .choices = "history|no_history|profile|profile_history|"
                 "candidate_first|in_context",
      .doc = "what the prompt shows: history, nothing, a profile, both, "
             "candidates before history, or the last item as an in-context "
             "answer"},
-    {.name = "annotate", .type = ASSAY_OPT_ENUM, .def = "\"none\"",
+    {.name = "annotate",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"none\"",
      .choices = "none|category|rating",
      .doc = "write items as title:category, or history items as "
             "title:rating"},
-    {.name = "dataset", .type = ASSAY_OPT_STRING,
+    {.name = "dataset",
+     .type = ASSAY_OPT_STRING,
      .def = "\"an online platform\"",
      .doc = "name of the platform in the prompt (e.g. MovieLens)"},
-    {.name = "variant", .type = ASSAY_OPT_INT, .def = "-1",
-     .has_min = true, .min = -1, .has_max = true, .max = 15,
+    {.name = "variant",
+     .type = ASSAY_OPT_INT,
+     .def = "-1",
+     .has_min = true,
+     .min = -1,
+     .has_max = true,
+     .max = 15,
      .doc = "which paraphrased user message to use; -1: one at random per "
             "query (seeded)"},
-    {.name = "template", .type = ASSAY_OPT_STRING,
+    {.name = "template",
+     .type = ASSAY_OPT_STRING,
      .doc = "prompt template text overriding the built-in one"},
-    {.name = "template_file", .type = ASSAY_OPT_STRING,
+    {.name = "template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file holding the prompt template (relative to the YAML)"},
-    {.name = "max_reasks", .type = ASSAY_OPT_INT, .def = "2",
-     .has_min = true, .min = 0, .has_max = true, .max = 10,
+    {.name = "max_reasks",
+     .type = ASSAY_OPT_INT,
+     .def = "2",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 10,
      .doc = "re-asks (with a repair turn) when an answer holds no list or "
             "not exactly k titles"},
-    {.name = "on_error", .type = ASSAY_OPT_ENUM, .def = "\"record\"",
+    {.name = "on_error",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"record\"",
      .choices = "record|fail",
      .doc = "a failed LLM request marks the query failed (no scores), or "
             "fails the node"},
-    {.name = "id_field", .type = ASSAY_OPT_STRING, .def = "\"item\"",
+    {.name = "id_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"item\"",
      .doc = "items: the id column"},
-    {.name = "title_field", .type = ASSAY_OPT_STRING,
+    {.name = "title_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "items: the title column (default: title, movie_title, name "
             "or item_name)"},
-    {.name = "category_field", .type = ASSAY_OPT_STRING,
+    {.name = "category_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "items: the category column (default: genres, class, "
             "category, categories or genre)"},
-    {.name = "year_field", .type = ASSAY_OPT_STRING,
+    {.name = "year_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "items: the year column that separates equal titles (default: "
             "year or release_year)"},
-    {.name = "profile_field", .type = ASSAY_OPT_STRING,
-     .def = "\"profile\"", .doc = "profiles: the field holding the text"},
+    {.name = "profile_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"profile\"",
+     .doc = "profiles: the field holding the text"},
     {0}};
 
 static const assay_plugin rl_plugin = {
@@ -1307,67 +1379,66 @@ static const assay_plugin rl_plugin = {
     .version = "1.0.0",
     .summary = "An LLM as recommender: ranks candidate titles from a "
                "user's history (EvaLLMasRecommender protocol)",
-    .doc =
-        "Asks the endpoint `llm` to pick and rank the top k of a candidate "
-        "list for each user, following the LLM-as-recommender protocol of "
-        "Jiang et al., 'Beyond Utility: Evaluating LLM as Recommender' (WWW "
-        "2025).\n"
-        "Ranking task: each query of `candidates` (protocol.negatives with "
-        "n: 19 gives the paper's 1 target + 19 negatives) shows its target "
-        "and the first n_candidates - 1 negatives; candidate_order "
-        "shuffles them (seeded per query; shuffle_seed makes several nodes "
-        "share one order), puts the target first (the position-bias "
-        "probe) or keeps the input order. Re-ranking task: for each row of "
-        "`test`, the candidates are pooled round-robin from the lists on "
-        "`pools` (each list's next item in turn, duplicates skipped) until "
-        "n_candidates are collected; the target may be missing, as in the "
-        "paper.\n"
-        "The prompt shows the user's last history_len items of train + "
-        "valid (earliest first, or shuffled), optionally a profile "
-        "(`profiles` input, prompts profile and profile_history), "
-        "categories or ratings (annotate), and the candidates as a Python "
-        "list of titles. A system message states the rules: pick only from "
-        "the candidates, rank, answer with a Python list of exactly k "
-        "titles and nothing else. One of five paraphrased user messages is "
-        "drawn per query (variant).\n"
-        "Parsing: the bracketed list of quoted titles with the most "
-        "elements (Python or JSON quoting, smart quotes, unescaped "
-        "apostrophes, comments), else numbered or bulleted lines, else a "
-        "bare [a, b] list. No list, or not exactly k titles, is a format "
-        "violation: the model is re-asked with a repair turn up to "
-        "max_reasks times; the compliance rate counts first answers "
-        "(1 - (format errors + length errors) / answered), "
-        "final_compliance_rate the last ones. Extra titles are cut at k.\n"
-        "Mapping each title to an item: exact title, then case-insensitive, "
-        "then normalised (HTML entities, typographic quotes, accents, a "
-        "trailing year, 'Title, The' article order, punctuation and "
-        "spaces); candidates win over other items with the same title, then "
-        "the item whose year the title names, then the lowest id; an "
-        "explanation after ' - ' and an echoed ':category' are ignored. "
-        "Unlike the paper's substring search, 'Toy Story 2' never matches "
-        "'Toy Story'. A title that matches no item is a hallucination (id 0 "
-        "in the paper); hallucination_rate = hallucinated titles / titles "
-        "kept (the paper pads short lists with ids 0 and counts them over k "
-        "slots: compare n_titles).\n"
-        "Outputs: `lists` records {system, query, user, target, targets, "
-        "items (recommended ids in rank order, hallucinations and "
-        "duplicates removed), scores, titles, match (exact/case/normalised/"
-        "none per title), candidates (shown order), target_position, "
-        "positions (shown position of each recommended item, 0 outside "
-        "the candidates), rank, hallucinated, out_of_candidates, "
-        "from_history, duplicates, n_titles, history, history_len, prompt, "
-        "order, task, variant, status (ok, noncompliant, failed), "
-        "first_answer, attempts, answers} for metric.llmrec and "
-        "judge.recsys-arena; `scores` in the candidates layout for "
-        "metric.ranking (use ties: pessimistic so that an unrecommended "
-        "target ranks last, as the paper's rank 20); `info`. A failed "
-        "request (or a missing profile) makes a failed record without "
-        "scores (on_error: record).\n"
-        "Template: option template or template_file; '@@ system @@', one "
-        "or more '@@ user @@' paraphrases and '@@ repair @@'; fields "
-        "dataset, user, k, n, history, profile, candidates, by_category, "
-        "by_rating, earlier, last_item; repair: k, no_list, got.\n\n"
-        "Default template (rank.txt):\n" REC_LLM_TPL_RANK,
+    .doc = "Asks the endpoint `llm` to pick and rank the top k of a candidate "
+           "list for each user, following the LLM-as-recommender protocol of "
+           "Jiang et al., 'Beyond Utility: Evaluating LLM as Recommender' (WWW "
+           "2025).\n"
+           "Ranking task: each query of `candidates` (protocol.negatives with "
+           "n: 19 gives the paper's 1 target + 19 negatives) shows its target "
+           "and the first n_candidates - 1 negatives; candidate_order "
+           "shuffles them (seeded per query; shuffle_seed makes several nodes "
+           "share one order), puts the target first (the position-bias "
+           "probe) or keeps the input order. Re-ranking task: for each row of "
+           "`test`, the candidates are pooled round-robin from the lists on "
+           "`pools` (each list's next item in turn, duplicates skipped) until "
+           "n_candidates are collected; the target may be missing, as in the "
+           "paper.\n"
+           "The prompt shows the user's last history_len items of train + "
+           "valid (earliest first, or shuffled), optionally a profile "
+           "(`profiles` input, prompts profile and profile_history), "
+           "categories or ratings (annotate), and the candidates as a Python "
+           "list of titles. A system message states the rules: pick only from "
+           "the candidates, rank, answer with a Python list of exactly k "
+           "titles and nothing else. One of five paraphrased user messages is "
+           "drawn per query (variant).\n"
+           "Parsing: the bracketed list of quoted titles with the most "
+           "elements (Python or JSON quoting, smart quotes, unescaped "
+           "apostrophes, comments), else numbered or bulleted lines, else a "
+           "bare [a, b] list. No list, or not exactly k titles, is a format "
+           "violation: the model is re-asked with a repair turn up to "
+           "max_reasks times; the compliance rate counts first answers "
+           "(1 - (format errors + length errors) / answered), "
+           "final_compliance_rate the last ones. Extra titles are cut at k.\n"
+           "Mapping each title to an item: exact title, then case-insensitive, "
+           "then normalised (HTML entities, typographic quotes, accents, a "
+           "trailing year, 'Title, The' article order, punctuation and "
+           "spaces); candidates win over other items with the same title, then "
+           "the item whose year the title names, then the lowest id; an "
+           "explanation after ' - ' and an echoed ':category' are ignored. "
+           "Unlike the paper's substring search, 'Toy Story 2' never matches "
+           "'Toy Story'. A title that matches no item is a hallucination (id 0 "
+           "in the paper); hallucination_rate = hallucinated titles / titles "
+           "kept (the paper pads short lists with ids 0 and counts them over k "
+           "slots: compare n_titles).\n"
+           "Outputs: `lists` records {system, query, user, target, targets, "
+           "items (recommended ids in rank order, hallucinations and "
+           "duplicates removed), scores, titles, match (exact/case/normalised/"
+           "none per title), candidates (shown order), target_position, "
+           "positions (shown position of each recommended item, 0 outside "
+           "the candidates), rank, hallucinated, out_of_candidates, "
+           "from_history, duplicates, n_titles, history, history_len, prompt, "
+           "order, task, variant, status (ok, noncompliant, failed), "
+           "first_answer, attempts, answers} for metric.llmrec and "
+           "judge.recsys-arena; `scores` in the candidates layout for "
+           "metric.ranking (use ties: pessimistic so that an unrecommended "
+           "target ranks last, as the paper's rank 20); `info`. A failed "
+           "request (or a missing profile) makes a failed record without "
+           "scores (on_error: record).\n"
+           "Template: option template or template_file; '@@ system @@', one "
+           "or more '@@ user @@' paraphrases and '@@ repair @@'; fields "
+           "dataset, user, k, n, history, profile, candidates, by_category, "
+           "by_rating, earlier, last_item; repair: k, no_list, got.\n\n"
+           "Default template (rank.txt):\n" REC_LLM_TPL_RANK,
     .inputs = rl_inputs,
     .outputs = rl_outputs,
     .options = rl_options,

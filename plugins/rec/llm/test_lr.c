@@ -17,8 +17,8 @@
 #include "lr.h"
 
 /* A small catalogue with MovieLens-style titles. */
-static const int64_t cat_ids[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                                  13, 14, 15, 16};
+static const int64_t cat_ids[] = {1, 2,  3,  4,  5,  6,  7,  8,
+                                  9, 10, 11, 12, 13, 14, 15, 16};
 static const char *const cat_titles[] = {
     "Toy Story",
     "GoldenEye",
@@ -36,22 +36,31 @@ static const char *const cat_titles[] = {
     "Appartement, L'",
     "Seven (Se7en)",
     "Mr. Holland's Opus"};
-static const char *const cat_cats[] = {
-    "Animation Children's Comedy", "Action Adventure Thriller",
-    "Crime Thriller", "Drama War", "Comedy Romance", "Drama",
-    "Drama Musical", "Thriller", "Thriller", "Action Crime Thriller",
-    "Action Sci-Fi", "Action Sci-Fi", "Drama Musical", "Drama Romance",
-    "Crime Thriller", "Drama"};
-static const int cat_years[] = {1995, 1995, 1995, 1993, 1996, 1995, 1995,
-                                1962, 1991, 1995, 1977, 1996, 1982, 1996,
-                                1995, 1995};
+static const char *const cat_cats[] = {"Animation Children's Comedy",
+                                       "Action Adventure Thriller",
+                                       "Crime Thriller",
+                                       "Drama War",
+                                       "Comedy Romance",
+                                       "Drama",
+                                       "Drama Musical",
+                                       "Thriller",
+                                       "Thriller",
+                                       "Action Crime Thriller",
+                                       "Action Sci-Fi",
+                                       "Action Sci-Fi",
+                                       "Drama Musical",
+                                       "Drama Romance",
+                                       "Crime Thriller",
+                                       "Drama"};
+static const int cat_years[] = {1995, 1995, 1995, 1993, 1996, 1995, 1995, 1962,
+                                1991, 1995, 1977, 1996, 1982, 1996, 1995, 1995};
 
 static int setup_cat(void **state)
 {
     lr_cat *c = malloc(sizeof *c);
     assay_error err = {0};
-    if (!c || lr_cat_from_arrays(c, cat_ids, cat_titles, cat_cats,
-                                 cat_years, 16, &err))
+    if (!c || lr_cat_from_arrays(c, cat_ids, cat_titles, cat_cats, cat_years,
+                                 16, &err))
         return -1;
     *state = c;
     return 0;
@@ -82,68 +91,130 @@ typedef struct answer_case {
 #define X LR_M_NONE
 
 static const answer_case cases[] = {
-    {"plain python list", "['Toy Story', 'Heat']", LR_FMT_LIST, 2,
-     {"Toy Story", "Heat"}, {1, 10}, {E, E}},
-    {"case differs", "[\"toy story\", \"HEAT\"]", LR_FMT_LIST, 2,
-     {"toy story", "HEAT"}, {1, 10}, {C, C}},
+    {"plain python list",
+     "['Toy Story', 'Heat']",
+     LR_FMT_LIST,
+     2,
+     {"Toy Story", "Heat"},
+     {1, 10},
+     {E, E}},
+    {"case differs",
+     "[\"toy story\", \"HEAT\"]",
+     LR_FMT_LIST,
+     2,
+     {"toy story", "HEAT"},
+     {1, 10},
+     {C, C}},
     {"unescaped apostrophe, article in front",
-     "['The Usual Suspects', 'Schindler's List']", LR_FMT_LIST, 2,
-     {"The Usual Suspects", "Schindler's List"}, {3, 4}, {N, E}},
-    {"HTML entity", "['Truth About Cats &amp; Dogs, The']", LR_FMT_LIST, 1,
-     {"Truth About Cats &amp; Dogs, The"}, {5}, {N}},
+     "['The Usual Suspects', 'Schindler's List']",
+     LR_FMT_LIST,
+     2,
+     {"The Usual Suspects", "Schindler's List"},
+     {3, 4},
+     {N, E}},
+    {"HTML entity",
+     "['Truth About Cats &amp; Dogs, The']",
+     LR_FMT_LIST,
+     1,
+     {"Truth About Cats &amp; Dogs, The"},
+     {5},
+     {N}},
     {"near-duplicates absent from the catalogue",
      "['Toy Story 2', 'Star Wars: Episode IV - A New Hope', 'Heat 2']",
-     LR_FMT_LIST, 3,
+     LR_FMT_LIST,
+     3,
      {"Toy Story 2", "Star Wars: Episode IV - A New Hope", "Heat 2"},
-     {0, 0, 0}, {X, X, X}},
+     {0, 0, 0},
+     {X, X, X}},
     {"numbered lines with markdown, years, alternate titles",
      "Here are my picks:\n1. Heat (1995)\n2. **Shanghai Triad**\n"
      "3) Les Mis\xc3\xa9rables\n4. \"Seven\"\n",
-     LR_FMT_LINES, 4,
+     LR_FMT_LINES,
+     4,
      {"Heat (1995)", "Shanghai Triad", "Les Mis\xc3\xa9rables", "Seven"},
-     {10, 6, 7, 15}, {N, N, N, N}},
+     {10, 6, 7, 15},
+     {N, N, N, N}},
     {"typographic quotes",
      "[\xe2\x80\x98Heat\xe2\x80\x99, \xe2\x80\x9cToy Story\xe2\x80\x9d]",
-     LR_FMT_LIST, 2, {"Heat", "Toy Story"}, {10, 1}, {E, E}},
+     LR_FMT_LIST,
+     2,
+     {"Heat", "Toy Story"},
+     {10, 1},
+     {E, E}},
     {"code fence after prose",
      "Sure! Based on the history:\n```python\n['GoldenEye', 'Heat', "
      "'Seven (Se7en)']\n```\nEnjoy.",
-     LR_FMT_LIST, 3, {"GoldenEye", "Heat", "Seven (Se7en)"}, {2, 10, 15},
+     LR_FMT_LIST,
+     3,
+     {"GoldenEye", "Heat", "Seven (Se7en)"},
+     {2, 10, 15},
      {E, E, E}},
     {"bare list with a moved article",
      "[Usual Suspects, The, Heat, Star Trek: First Contact]",
-     LR_FMT_UNQUOTED, 3,
+     LR_FMT_UNQUOTED,
+     3,
      {"Usual Suspects, The", "Heat", "Star Trek: First Contact"},
-     {3, 10, 12}, {E, E, E}},
+     {3, 10, 12},
+     {E, E, E}},
     {"apostrophe article, punctuation",
      "['L'Appartement', 'star trek first contact', 'Mr Hollands Opus']",
-     LR_FMT_LIST, 3,
+     LR_FMT_LIST,
+     3,
      {"L'Appartement", "star trek first contact", "Mr Hollands Opus"},
-     {14, 12, 16}, {N, N, N}},
+     {14, 12, 16},
+     {N, N, N}},
     {"JSON unicode escape",
-     "[\"Schindler\\u2019s List\", \"Toy\\u0020Story\"]", LR_FMT_LIST, 2,
-     {"Schindler\xe2\x80\x99s List", "Toy Story"}, {4, 1}, {C, E}},
-    {"dash inside a real title", "['Pink Floyd - The Wall']", LR_FMT_LIST,
-     1, {"Pink Floyd - The Wall"}, {13}, {E}},
+     "[\"Schindler\\u2019s List\", \"Toy\\u0020Story\"]",
+     LR_FMT_LIST,
+     2,
+     {"Schindler\xe2\x80\x99s List", "Toy Story"},
+     {4, 1},
+     {C, E}},
+    {"dash inside a real title",
+     "['Pink Floyd - The Wall']",
+     LR_FMT_LIST,
+     1,
+     {"Pink Floyd - The Wall"},
+     {13},
+     {E}},
     {"explanation after the title",
      "1. Heat - a tense crime thriller the user will love\n"
      "2. GoldenEye \xe2\x80\x94 more Bond\n",
-     LR_FMT_LINES, 2,
+     LR_FMT_LINES,
+     2,
      {"Heat - a tense crime thriller the user will love",
       "GoldenEye \xe2\x80\x94 more Bond"},
-     {10, 2}, {E, E}},
+     {10, 2},
+     {E, E}},
     {"comments and a trailing comma",
-     "[\n  'Heat',  # crime\n  'GoldenEye',\n]", LR_FMT_LIST, 2,
-     {"Heat", "GoldenEye"}, {10, 2}, {E, E}},
+     "[\n  'Heat',  # crime\n  'GoldenEye',\n]",
+     LR_FMT_LIST,
+     2,
+     {"Heat", "GoldenEye"},
+     {10, 2},
+     {E, E}},
     {"the longest of two lists",
      "You offered ['Heat', 'GoldenEye', 'Star Wars']; I rank: "
      "['Star Wars', 'Heat', 'Toy Story', 'GoldenEye']",
-     LR_FMT_LIST, 4, {"Star Wars", "Heat", "Toy Story", "GoldenEye"},
-     {11, 10, 1, 2}, {E, E, E, E}},
-    {"bulleted lines", "- Heat\n- Star Wars\n", LR_FMT_LINES, 2,
-     {"Heat", "Star Wars"}, {10, 11}, {E, E}},
-    {"no list at all", "I am sorry, I cannot recommend anything.",
-     LR_FMT_NONE, 0, {NULL}, {0}, {X}},
+     LR_FMT_LIST,
+     4,
+     {"Star Wars", "Heat", "Toy Story", "GoldenEye"},
+     {11, 10, 1, 2},
+     {E, E, E, E}},
+    {"bulleted lines",
+     "- Heat\n- Star Wars\n",
+     LR_FMT_LINES,
+     2,
+     {"Heat", "Star Wars"},
+     {10, 11},
+     {E, E}},
+    {"no list at all",
+     "I am sorry, I cannot recommend anything.",
+     LR_FMT_NONE,
+     0,
+     {NULL},
+     {0},
+     {X}},
     {"empty answer", "", LR_FMT_NONE, 0, {NULL}, {0}, {X}},
 };
 
@@ -182,8 +253,8 @@ static void test_duplicate_titles(void **state)
     assert_int_equal(lr_cat_match(c, "Cape Fear", NULL, 0, false, &m), 0);
     assert_int_equal(m.item, 8);
     assert_false(m.in_cands);
-    assert_int_equal(lr_cat_match(c, "Cape Fear (1991)", NULL, 0, false,
-                                  &m), 0);
+    assert_int_equal(lr_cat_match(c, "Cape Fear (1991)", NULL, 0, false, &m),
+                     0);
     assert_int_equal(m.item, 9);
     int64_t cands[] = {10, 9, 1};
     assert_int_equal(lr_cat_match(c, "cape fear", cands, 3, false, &m), 0);
@@ -191,8 +262,8 @@ static void test_duplicate_titles(void **state)
     assert_true(m.in_cands);
     assert_int_equal(m.level, LR_M_CASE);
     int64_t both[] = {8, 9};
-    assert_int_equal(lr_cat_match(c, "Cape Fear (1962)", both, 2, false,
-                                  &m), 0);
+    assert_int_equal(lr_cat_match(c, "Cape Fear (1962)", both, 2, false, &m),
+                     0);
     assert_int_equal(m.item, 8);
     /* an item outside the candidates is found but flagged */
     assert_int_equal(lr_cat_match(c, "Heat", cands + 1, 2, false, &m), 0);
@@ -210,8 +281,8 @@ static void test_category_suffix(void **state)
     assert_int_equal(lr_cat_match(c, t, NULL, 0, true, &m), 0);
     assert_int_equal(m.item, 1);
     /* a colon inside the title still matches whole first */
-    assert_int_equal(lr_cat_match(c, "Star Trek: First Contact", NULL, 0,
-                                  true, &m), 0);
+    assert_int_equal(
+        lr_cat_match(c, "Star Trek: First Contact", NULL, 0, true, &m), 0);
     assert_int_equal(m.item, 12);
     assert_int_equal(m.level, LR_M_EXACT);
 }
@@ -232,7 +303,9 @@ static void test_norm(void **state)
         {"A Clockwork Orange", "clockwork orange"},
         {"Clockwork Orange, A", "clockwork orange"},
         {"Caf&#233; &#x26; Bar", "cafe and bar"},
-        {"Stra\xc3\x9f" "e", "strasse"},
+        {"Stra\xc3\x9f"
+         "e",
+         "strasse"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
         char *n = lr_norm(pairs[i][0]);
@@ -252,8 +325,7 @@ static void test_norm(void **state)
 static void test_pylist(void **state)
 {
     (void)state;
-    const char *v[] = {"Heat", "Schindler's List", "Say \"hi\" it's",
-                       "a\\b"};
+    const char *v[] = {"Heat", "Schindler's List", "Say \"hi\" it's", "a\\b"};
     jc_buf b = {0};
     assert_int_equal(lr_pylist(&b, v, 4), 0);
     assert_string_equal(b.p, "['Heat', \"Schindler's List\", "
@@ -286,8 +358,7 @@ static void test_prompts(void **state)
     assert_false(lr_prompts_uses(&p, "profile"));
     json_t *ctx = json_pack("{s:i, s:s}", "k", 3, "candidates", "['A']");
     char *sys, *usr, *rep;
-    assert_int_equal(jc_prompt_render(&p.v[1], ctx, 0, &sys, &usr, &err),
-                     0);
+    assert_int_equal(jc_prompt_render(&p.v[1], ctx, 0, &sys, &usr, &err), 0);
     assert_string_equal(sys, "Pick 3.");
     assert_string_equal(usr, "Second: ['A']");
     assert_int_equal(jc_tpl_render(p.v[0].repair, ctx, 0, &rep, &err), 0);
@@ -313,8 +384,7 @@ static void test_prompts(void **state)
     assert_non_null(strstr(err.text, "twice"));
     assert_int_not_equal(lr_prompts_parse("@@ sytem @@\nx\n", &p, &err), 0);
     assert_non_null(strstr(err.text, "unknown message"));
-    assert_int_not_equal(lr_prompts_parse("@@ system @@\nonly\n", &p, &err),
-                         0);
+    assert_int_not_equal(lr_prompts_parse("@@ system @@\nonly\n", &p, &err), 0);
 }
 
 static void test_hist(void **state)
@@ -334,10 +404,8 @@ static void test_hist(void **state)
     assay_table train = {5, 3, tc}, valid = {1, 3, vc};
     rc_inter parts[2];
     assay_error err = {0};
-    assert_int_equal(rc_inter_view(&train, "train", false, &parts[0], &err),
-                     0);
-    assert_int_equal(rc_inter_view(&valid, "valid", false, &parts[1], &err),
-                     0);
+    assert_int_equal(rc_inter_view(&train, "train", false, &parts[0], &err), 0);
+    assert_int_equal(rc_inter_view(&valid, "valid", false, &parts[1], &err), 0);
     lr_hist h;
     assert_int_equal(lr_hist_build(&h, parts, 2, &err), 0);
     const int64_t *items;
