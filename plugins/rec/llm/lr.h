@@ -332,4 +332,14 @@ char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
                      bool with_cat, const double *ratings);
 void lr_strv_free(char **v, size_t n);
 
+/* The item texts of ids[0 .. n) (as lr_item_texts) as a Python list
+ * literal in a new JSON string; NULL on ENOMEM. */
+json_t *lr_pylist_json(const lr_cat *cat, const int64_t *ids, size_t n,
+                       bool with_cat, const double *ratings);
+
+/* The last non-blank line of `text` without a leading "Summary:" (or
+ * "Profile:") label and markdown emphasis, in a new string; "" when the
+ * text is blank.  NULL on ENOMEM. */
+char *lr_last_line(const char *text);
+
 #endif

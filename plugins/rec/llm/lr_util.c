@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 uint64_t lr_mix(uint64_t base, uint64_t key)
 {
@@ -212,4 +213,70 @@ char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
         }
     }
     return v;
+}
+
+json_t *lr_pylist_json(const lr_cat *cat, const int64_t *ids, size_t n,
+                       bool with_cat, const double *ratings)
+{
+    char **t = lr_item_texts(cat, ids, n, with_cat, ratings);
+    jc_buf b = {0};
+    json_t *j = NULL;
+    if (t && lr_pylist(&b, (const char *const *)t, n) == 0)
+        j = json_stringn(b.p ? b.p : "", b.len);
+    jc_buf_free(&b);
+    lr_strv_free(t, n);
+    return j;
+}
+
+char *lr_last_line(const char *text)
+{
+    const char *end = text ? text + strlen(text) : NULL, *a = NULL, *b;
+    /* the last line holding something other than spaces and emphasis */
+    while (end && end > text) {
+        b = end;
+        a = b;
+        while (a > text && a[-1] != '\n')
+            a--;
+        bool content = false;
+        for (const char *p = a; p < b && !content; p++)
+            content = !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '*' ||
+                        *p == '_' || *p == '#' || *p == '-');
+        if (content)
+            break;
+        end = a > text ? a - 1 : text;
+        a = NULL;
+    }
+    jc_buf buf = {0};
+    char *out = NULL;
+    if (a) {
+        b = end;
+        /* drop markdown emphasis, then a label */
+        for (const char *p = a; p < b; p++)
+            if (*p != '*' && *p != '_' && *p != '#' && jc_buf_put(&buf, p, 1)) {
+                jc_buf_free(&buf);
+                return NULL;
+            }
+    }
+    if (jc_buf_take(&buf, &out))
+        return NULL;
+    char *s = out;
+    while (*s == ' ' || *s == '\t' || *s == '-' || *s == '>')
+        s++;
+    static const char *const labels[] = {"summary", "profile", "user profile",
+                                         "in summary", NULL};
+    for (size_t i = 0; labels[i]; i++) {
+        size_t l = strlen(labels[i]);
+        if (strncasecmp(s, labels[i], l) == 0 && s[l] == ':') {
+            s += l + 1;
+            break;
+        }
+    }
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    memmove(out, s, n);
+    out[n] = '\0';
+    return out;
 }

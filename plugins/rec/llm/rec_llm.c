@@ -539,20 +539,6 @@ static bool uses_profile(const rl_state *s)
     return s->prompt == P_PROFILE || s->prompt == P_PROFILE_HISTORY;
 }
 
-/* A Python list of the texts of ids[0 .. n) as a new JSON string. */
-static json_t *pylist_json(const lr_cat *cat, const int64_t *ids, size_t n,
-                           bool with_cat, const double *ratings)
-{
-    char **t = lr_item_texts(cat, ids, n, with_cat, ratings);
-    jc_buf b = {0};
-    json_t *j = NULL;
-    if (t && lr_pylist(&b, (const char *const *)t, n) == 0)
-        j = json_stringn(b.p ? b.p : "", b.len);
-    jc_buf_free(&b);
-    lr_strv_free(t, n);
-    return j;
-}
-
 /* The template context of query q. */
 static json_t *query_context(const rl_state *s, const lr_cat *cat,
                              const rl_query *q)
@@ -567,7 +553,7 @@ static json_t *query_context(const rl_state *s, const lr_cat *cat,
         return NULL;
     bool cat_ann = s->annotate == A_CATEGORY;
     const double *rat = s->annotate == A_RATING ? q->hrat : NULL;
-    json_t *cands = pylist_json(cat, q->cands, q->ncand, cat_ann, NULL);
+    json_t *cands = lr_pylist_json(cat, q->cands, q->ncand, cat_ann, NULL);
     if (json_object_set_new(ctx, "candidates", cands))
         goto fail;
     if (cat_ann && json_object_set_new(ctx, "by_category", json_true()))
@@ -575,11 +561,12 @@ static json_t *query_context(const rl_state *s, const lr_cat *cat,
     if (rat && json_object_set_new(ctx, "by_rating", json_true()))
         goto fail;
     if (uses_history(s) && q->nhist) {
-        json_t *h = pylist_json(cat, q->hist, q->nhist, cat_ann, rat);
+        json_t *h = lr_pylist_json(cat, q->hist, q->nhist, cat_ann, rat);
         if (json_object_set_new(ctx, "history", h))
             goto fail;
         if (q->nhist > 1) {
-            json_t *e = pylist_json(cat, q->hist, q->nhist - 1, cat_ann, rat);
+            json_t *e =
+                lr_pylist_json(cat, q->hist, q->nhist - 1, cat_ann, rat);
             if (json_object_set_new(ctx, "earlier", e))
                 goto fail;
         }

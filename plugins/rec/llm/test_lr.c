@@ -435,6 +435,29 @@ static void test_item_texts(void **state)
     lr_strv_free(t, 3);
 }
 
+static void test_last_line(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"Likes thrillers.\n\n**Summary:** A thriller fan.\n",
+         "A thriller fan."},
+        {"one line only", "one line only"},
+        {"A\nB\n  \n---\n", "B"},
+        {"Profile: curious, loves sci-fi", "curious, loves sci-fi"},
+        {"summary:   tidy  \r\n", "tidy"},
+        {"", ""},
+        {"\n\n", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *l = lr_last_line(cases[i][0]);
+        assert_non_null(l);
+        if (strcmp(l, cases[i][1]))
+            fail_msg("last line of case %zu: '%s', expected '%s'", i, l,
+                     cases[i][1]);
+        free(l);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_pylist),
         cmocka_unit_test(test_prompts),
         cmocka_unit_test(test_hist),
+        cmocka_unit_test(test_last_line),
         cmocka_unit_test_setup_teardown(test_item_texts, setup_cat,
                                         teardown_cat),
     };
