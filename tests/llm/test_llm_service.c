@@ -626,6 +626,29 @@ static void test_budget(void **state)
     results_free(res, r->n);
     reqset_free(r);
     llm_service_destroy(s);
+
+    /* max_cost: 1 USD per 1M tokens in and out, a budget of 30e-6 USD
+     * (30 tokens) */
+    s = svc_new(&f, "openai",
+                "{\"max_concurrency\": 1, \"price\": {\"input\": 1, "
+                "\"output\": 1}}",
+                "{\"max_cost\": 0.00003}", NULL, "off");
+    r = reqset_new(50, "cost", NULL);
+    res = results_new(r->n);
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
+    assert_int_equal(res[0].status, ASSAY_LLM_OK);
+    assert_int_equal(res[49].status, ASSAY_LLM_SKIPPED);
+    assert_non_null(strstr(res[49].error, "max_cost"));
+    json_t *u = llm_service_usage(s);
+    double spent = json_number_value(
+        json_object_get(json_object_get(u, "budget"), "cost"));
+    assert_true(spent >= 0.00003 && spent < 0.00006);
+    json_decref(u);
+    results_free(res, r->n);
+    reqset_free(r);
+    llm_service_destroy(s);
     fake_stop(&f);
 }
 
@@ -842,6 +865,37 @@ static void test_rate_limit(void **state)
         0);
     assert_true(test_now() - t0 >= 0.95);
     check_echo(r, res);
+    results_free(res, r->n);
+    reqset_free(r);
+    llm_service_destroy(s);
+    fake_stop(&f);
+}
+
+/* tokens_per_minute: 60,000/min = 1,000 tokens/s with a one-second
+ * bucket; each request is estimated at ~106 tokens (prompt + max_tokens
+ * 100), so about 9 start at once and the rest follow the refill although
+ * the endpoint allows 64 in flight. */
+static void test_token_rate_limit(void **state)
+{
+    (void)state;
+    fake_server f;
+    assert_int_equal(fake_start(&f, "{\"latency\": {\"ms\": 200}}"), 0);
+    llm_service *s = svc_new(&f, "openai",
+                             "{\"max_concurrency\": 64, \"max_tokens\": 100, "
+                             "\"tokens_per_minute\": 60000}",
+                             NULL, NULL, "off");
+    reqset *r = reqset_new(30, "tpm", NULL);
+    assay_llm_result *res = results_new(r->n);
+    assay_error err = {0};
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
+    check_echo(r, res);
+    json_t *st = fake_stats(&f);
+    json_int_t peak = stat_int(st, "inflight_max", NULL);
+    fprintf(stderr, "tpm: at most %lld in flight\n", (long long)peak);
+    assert_true(peak >= 5 && peak < 20);
+    json_decref(st);
     results_free(res, r->n);
     reqset_free(r);
     llm_service_destroy(s);
@@ -1081,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_adaptive_concurrency),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_token_rate_limit),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_config_errors),
