@@ -44,8 +44,12 @@ static const assay_option bleu_options[] = {
 static const assay_port bleu_inputs[] = {TC_PORTS_IN};
 static const assay_port bleu_outputs[] = {TC_PORTS_OUT};
 
-static int bleu_create(const assay_host *host, const json_t *options,
-                       void **state, assay_error *err)
+static void bleu_destroy(void *state);
+
+/* Parse and check the options into a new state (*state is set as soon
+ * as it exists, so that a failure can be cleaned up by the caller). */
+static int bleu_setup(const assay_host *host, const json_t *options,
+                      void **state, assay_error *err)
 {
     bleu_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -80,6 +84,18 @@ static int bleu_create(const assay_host *host, const json_t *options,
     json_t *ie = json_object_get(options, "item_effective_order");
     s->item_eff_order = ie ? json_is_true(ie) : true;
     return ASSAY_OK;
+}
+
+static int bleu_create(const assay_host *host, const json_t *options,
+                       void **state, assay_error *err)
+{
+    *state = NULL;
+    int rc = bleu_setup(host, options, state, err);
+    if (rc) {
+        bleu_destroy(*state);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static void bleu_destroy(void *state)

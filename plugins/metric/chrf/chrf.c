@@ -35,8 +35,12 @@ static const assay_option chrf_options[] = {
 static const assay_port chrf_inputs[] = {TC_PORTS_IN};
 static const assay_port chrf_outputs[] = {TC_PORTS_OUT};
 
-static int chrf_create(const assay_host *host, const json_t *options,
-                       void **state, assay_error *err)
+static void chrf_destroy(void *state);
+
+/* Parse and check the options into a new state (*state is set as soon
+ * as it exists, so that a failure can be cleaned up by the caller). */
+static int chrf_setup(const assay_host *host, const json_t *options,
+                      void **state, assay_error *err)
 {
     chrf_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -66,6 +70,18 @@ static int chrf_create(const assay_host *host, const json_t *options,
                                "'word_order' (0..%d) out of range",
                                CHRF_MAX_CHAR, CHRF_MAX_WORD);
     return ASSAY_OK;
+}
+
+static int chrf_create(const assay_host *host, const json_t *options,
+                       void **state, assay_error *err)
+{
+    *state = NULL;
+    int rc = chrf_setup(host, options, state, err);
+    if (rc) {
+        chrf_destroy(*state);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static void chrf_destroy(void *state)

@@ -28,8 +28,12 @@ static const assay_port qa_inputs[] = {
     {0}};
 static const assay_port qa_outputs[] = {TC_PORTS_OUT};
 
-static int qa_create(const assay_host *host, const json_t *options,
-                     void **state, assay_error *err)
+static void qa_destroy(void *state);
+
+/* Parse and check the options into a new state (*state is set as soon
+ * as it exists, so that a failure can be cleaned up by the caller). */
+static int qa_setup(const assay_host *host, const json_t *options,
+                    void **state, assay_error *err)
 {
     qa_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -44,6 +48,18 @@ static int qa_create(const assay_host *host, const json_t *options,
     s->v1 = v && strcmp(v, "1.1") == 0;
     *state = s;
     return ASSAY_OK;
+}
+
+static int qa_create(const assay_host *host, const json_t *options,
+                     void **state, assay_error *err)
+{
+    *state = NULL;
+    int rc = qa_setup(host, options, state, err);
+    if (rc) {
+        qa_destroy(*state);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static void qa_destroy(void *state)

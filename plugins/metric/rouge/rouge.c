@@ -26,8 +26,12 @@ static const assay_option rouge_options[] = {
 static const assay_port rouge_inputs[] = {TC_PORTS_IN};
 static const assay_port rouge_outputs[] = {TC_PORTS_OUT};
 
-static int rouge_create(const assay_host *host, const json_t *options,
-                        void **state, assay_error *err)
+static void rouge_destroy(void *state);
+
+/* Parse and check the options into a new state (*state is set as soon
+ * as it exists, so that a failure can be cleaned up by the caller). */
+static int rouge_setup(const assay_host *host, const json_t *options,
+                       void **state, assay_error *err)
 {
     rouge_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -72,6 +76,18 @@ static int rouge_create(const assay_host *host, const json_t *options,
     }
     json_decref(types);
     return ASSAY_OK;
+}
+
+static int rouge_create(const assay_host *host, const json_t *options,
+                        void **state, assay_error *err)
+{
+    *state = NULL;
+    int rc = rouge_setup(host, options, state, err);
+    if (rc) {
+        rouge_destroy(*state);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static void rouge_destroy(void *state)

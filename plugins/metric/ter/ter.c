@@ -29,8 +29,12 @@ static const assay_option ter_options[] = {
 static const assay_port ter_inputs[] = {TC_PORTS_IN};
 static const assay_port ter_outputs[] = {TC_PORTS_OUT};
 
-static int ter_create(const assay_host *host, const json_t *options,
-                      void **state, assay_error *err)
+static void ter_destroy(void *state);
+
+/* Parse and check the options into a new state (*state is set as soon
+ * as it exists, so that a failure can be cleaned up by the caller). */
+static int ter_setup(const assay_host *host, const json_t *options,
+                     void **state, assay_error *err)
 {
     ter_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -47,6 +51,18 @@ static int ter_create(const assay_host *host, const json_t *options,
     s->cfg.case_sensitive = assay_opt_bool(options, "case_sensitive");
     *state = s;
     return ASSAY_OK;
+}
+
+static int ter_create(const assay_host *host, const json_t *options,
+                      void **state, assay_error *err)
+{
+    *state = NULL;
+    int rc = ter_setup(host, options, state, err);
+    if (rc) {
+        ter_destroy(*state);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static void ter_destroy(void *state)
