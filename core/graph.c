@@ -257,10 +257,11 @@ static int wire_inputs(graph *g, size_t idx, const ynode *ydef, diag *d)
     const assay_plugin *p = &n->plugin->desc;
     const ynode *yin = ynode_get(ydef, "inputs", NULL);
     int rc = 0;
-    n->ninputs = count_ports(p->inputs);
-    n->inputs = calloc(n->ninputs ? n->ninputs : 1, sizeof *n->inputs);
+    size_t nin = count_ports(p->inputs);
+    n->inputs = calloc(nin ? nin : 1, sizeof *n->inputs);
     if (!n->inputs)
         return ASSAY_ENOMEM;
+    n->ninputs = nin; /* only now: graph_free walks n->inputs */
     for (size_t i = 0; i < n->ninputs; i++)
         n->inputs[i].port = &p->inputs[i];
     if (yin && yin->kind != Y_MAP) {
