@@ -41,8 +41,8 @@ def cce_verdict(i):
     return g if i % 6 else ("B" if g == "A" else "A")
 
 
-# Rules keyed on exact pair texts; when two pairs share a key the first
-# rule wins, so the expected verdicts follow the same lookup.
+# Pairwise rules are keyed on exact pair texts; when two pairs share a key
+# the first rule wins, so the expected verdicts follow the same lookup.
 table = {}
 
 
@@ -50,12 +50,14 @@ def add(key, verdict):
     table.setdefault(key, verdict)
 
 
-rules = [{"model": "crowd-model", "answer": "CROWD-RESPONSE {{hash}}"}]
+# The CCE node's prompt (cce.txt plus one line naming the scripted verdict,
+# from the item's script_cce field) lets one rule answer all 419 finals,
+# which keeps the fake server fast under sanitizers.
+rules = [{"model": "crowd-model", "answer": "CROWD-RESPONSE {{hash}}"},
+         {"model": "cce-model", "user_regex": "\\(scripted verdict: ([AB])\\)",
+          "answer": "With context.\n[[$1]]"}]
 for i, it in enumerate(items):
-    key = jt.pair_block(it["output_1"], it["output_2"])
-    rules.append({"user": key, "user_regex": jt.RELATED,
-                  "answer": "With context.\n[[%s]]" % cce_verdict(i)})
-    add(("cce", key), cce_verdict(i))
+    it["script_cce"] = cce_verdict(i)
 for i, it in enumerate(items):
     b = behaviour(i)
     w, l = jt.winner_text(it), jt.loser_text(it)
@@ -83,8 +85,7 @@ def flip(v):
 v1 = [judged(it["output_1"], it["output_2"]) for it in items]
 v2 = [flip(judged(it["output_2"], it["output_1"])) for it in items]
 sw = [a if a == b else "tie" for a, b in zip(v1, v2)]
-cc = [table[("cce", jt.pair_block(it["output_1"], it["output_2"]))]
-      for it in items]
+cc = [cce_verdict(i) for i in range(n)]
 gold = ["A" if it["label"] == 1 else "B" for it in items]
 
 with tempfile.TemporaryDirectory() as work, jt.Fake(
@@ -93,6 +94,13 @@ with tempfile.TemporaryDirectory() as work, jt.Fake(
     with open(path, "w") as f:
         for it in items:
             f.write(json.dumps(it) + "\n")
+    with open(os.path.join(jt.SRC, "plugins", "judge", "cce",
+                           "cce.txt")) as f:
+        cce_txt = f.read()
+    at = cce_txt.index("@@ repair @@")
+    with open(os.path.join(work, "cce_scripted.txt"), "w") as f:
+        f.write(cce_txt[:at] + "(scripted verdict: {{script_cce}})\n" +
+                cce_txt[at:])
     graph = os.path.join(work, "llmbar.yaml")
     with open(graph, "w") as f:
         f.write("""experiment: llmbar-fake
@@ -102,6 +110,8 @@ llm:
           api_key: x, max_concurrency: 64}
   crowd: {provider: openai, base_url: "${CROWD_BASE_URL}", model: crowd-model,
           api_key: x, max_concurrency: 64}
+  cce_judge: {provider: openai, base_url: "${JUDGE_BASE_URL}",
+              model: cce-model, api_key: x, max_concurrency: 64}
 nodes:
   pairs: {plugin: source.jsonl, with: {path: llmbar.jsonl}}
   vanilla: {plugin: judge.pairwise, inputs: {items: pairs.records},
@@ -109,13 +119,14 @@ nodes:
   swap: {plugin: judge.pairwise, inputs: {items: pairs.records},
          with: {llm: judge, swap: true}}
   cce: {plugin: judge.cce, inputs: {items: pairs.records},
-        with: {llm: judge, crowd_llm: [crowd], crowd_samples: 2, budget: 8}}
+        with: {llm: cce_judge, crowd_llm: [crowd], crowd_samples: 1,
+               budget: 4, template_file: cce_scripted.txt}}
   compare: {plugin: judge.compare,
             inputs: {verdicts: [vanilla.verdicts, swap.verdicts,
                                 cce.verdicts]}}
 """)
     run, _ = jt.run_assay(graph, jt.endpoint_env(fake), work)
-    want_requests = n + 2 * n + n * (2 + 8 + 1)
+    want_requests = n + 2 * n + n * (1 + 4 + 1)
     jt.check(fake.stats()["requests"] == want_requests,
              "requests %d, want %d" % (fake.stats()["requests"],
                                        want_requests))
