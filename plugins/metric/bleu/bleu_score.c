@@ -187,9 +187,14 @@ static int packed_counts(bleu_worker *w, int order, size_t nrefs,
         size_t len = w->roff[k + 1] - w->roff[k];
         for (size_t i = 0; i < len; i++) {
             uint64_t key = 0;
-            for (int n = 0; n < order && i + (size_t)n < len; n++) {
+            int top = len - i < (size_t)order ? (int)(len - i) : order;
+            for (int n = 0; n < top; n++) {
                 key |= (uint64_t)r[i + (size_t)n] << (16 * n);
                 bleu_ikey *e = itab_find(w, key, true);
+                if (nrefs == 1) { /* one reference: its count is the max */
+                    e->a++;
+                    continue;
+                }
                 if (e->c != (int32_t)k + 1) {
                     e->c = (int32_t)k + 1;
                     e->b = 0;
@@ -204,7 +209,8 @@ static int packed_counts(bleu_worker *w, int order, size_t nrefs,
         out->total[n] = hl > (size_t)n ? (int64_t)(hl - (size_t)n) : 0;
     for (size_t i = 0; i < hl; i++) {
         uint64_t key = 0;
-        for (int n = 0; n < order && i + (size_t)n < hl; n++) {
+        int top = hl - i < (size_t)order ? (int)(hl - i) : order;
+        for (int n = 0; n < top; n++) {
             key |= (uint64_t)hid[i + (size_t)n] << (16 * n);
             bleu_ikey *e = itab_find(w, key, false);
             if (!e) /* no reference has it, nor any longer n-gram */

@@ -623,6 +623,42 @@ typedef struct special {
     uint32_t pos, len;
 } special;
 
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGH 0x8080808080808080ULL
+
+/* 0x80 in every byte of v (all ASCII) that is a letter or a digit. */
+static inline uint64_t swar_alnum(uint64_t v)
+{
+    uint64_t l = v | (0x20 * SWAR_ONES); /* fold case */
+    uint64_t letter = (l + (0x80 - 'a') * SWAR_ONES) &
+                      ~(l + (0x80 - 'z' - 1) * SWAR_ONES);
+    uint64_t digit = (v + (0x80 - '0') * SWAR_ONES) &
+                     ~(v + (0x80 - '9' - 1) * SWAR_ONES);
+    return (letter | digit) & SWAR_HIGH;
+}
+
+/* Record the ASCII special byte at p (class k) for rules_fast. */
+static inline void scan_ascii(unsigned char *f, size_t p, unsigned k,
+                              special *sl, size_t *ns, bool *dc, bool *dash)
+{
+    switch (k) {
+    case K_SPACE:
+        f[p] |= WS;
+        break;
+    case K_P1:
+        f[p] |= G1;
+        f[p + 1] |= G1;
+        break;
+    case K_DC:
+        *dc = true;
+        break;
+    default: /* K_DASH */
+        *dash = true;
+        break;
+    }
+    sl[(*ns)++] = (special){(uint32_t)p, 1};
+}
+
 static int rules_fast(const char *s, size_t n, bool pad, bool zh,
                       tc_scratch *w, tc_buf *text, tc_words *out)
 {
@@ -640,45 +676,61 @@ static int rules_fast(const char *s, size_t n, bool pad, bool zh,
     size_t ns = 0;
     memset(f, 0, n + 1);
     bool dc = false, dash = false;
-    /* pass over the bytes: flags of rule 1 and the list of specials */
-    for (size_t i = 0; i < n; i++) {
-        unsigned k = k13a[t[i]];
-        if (k == K_ORD)
+    /* pass over the bytes: flags of rule 1 and the list of specials;
+     * windows of 8 ASCII bytes skip their letters and digits at once */
+    size_t i = 0;
+    while (i < n) {
+        size_t end = n;
+        uint64_t cand = 0;
+        bool window = false;
+        if (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, t + i, 8);
+            if (!(v & SWAR_HIGH)) {
+                cand = ~swar_alnum(v) & SWAR_HIGH;
+                window = true;
+            } else {
+                end = i + 8;
+            }
+        }
+        if (window) {
+            while (cand) {
+                size_t p = i + ((size_t)__builtin_ctzll(cand) >> 3);
+                cand &= cand - 1;
+                unsigned k = k13a[t[p]];
+                if (k != K_ORD)
+                    scan_ascii(f, p, k, sl, &ns, &dc, &dash);
+            }
+            i += 8;
             continue;
-        special sp = {(uint32_t)i, 1};
-        switch (k) {
-        case K_SPACE:
-            f[i] |= WS;
-            break;
-        case K_P1:
-            f[i] |= G1;
-            f[i + 1] |= G1;
-            break;
-        case K_DC:
-            dc = true;
-            break;
-        case K_DASH:
-            dash = true;
-            break;
-        default: {
+        }
+        /* byte by byte up to `end` (a window with non-ASCII bytes, or the
+         * tail); a multi-byte character may run past it */
+        while (i < end) {
+            unsigned k = k13a[t[i]];
+            if (k == K_ORD) {
+                i++;
+                continue;
+            }
+            if (k != K_HIGH) {
+                scan_ascii(f, i, k, sl, &ns, &dc, &dash);
+                i++;
+                continue;
+            }
             size_t adv;
             uint32_t cp = tc_utf8_decode(t + i, n - i, &adv);
-            sp.len = (uint32_t)adv;
+            special sp = {(uint32_t)i, (uint32_t)adv};
             if (tc_is_space(cp)) {
                 for (size_t q = 0; q < adv; q++)
                     f[i + q] |= WS;
+                sl[ns++] = sp;
             } else if (zh && adv > 1 && is_zh_char(cp)) {
                 f[i] |= G1;
                 f[i + adv] |= G1;
-            } else {
-                i += adv - 1;
-                continue; /* an ordinary character */
+                sl[ns++] = sp;
             }
-            i += adv - 1;
-            break;
+            i += adv;
         }
-        }
-        sl[ns++] = sp;
     }
     const special *sv = sl;
     if (dc) {

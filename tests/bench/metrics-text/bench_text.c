@@ -326,8 +326,8 @@ int main(int argc, char **argv)
            "corpus BLEU (13a, C)", dt, (double)n / dt, br.score,
            peak_rss_mb(), dc);
     printf("RESULT bleu_seconds=%.6f\nRESULT bleu_score=%.6f\n"
-           "RESULT bleu_rss_mb=%.1f\n",
-           dt, br.score, peak_rss_mb());
+           "RESULT bleu_rss_mb=%.1f\nRESULT bleu_cpu_seconds=%.6f\n",
+           dt, br.score, peak_rss_mb(), dc);
 
 rouge:
     if (!do_rouge)

@@ -70,6 +70,7 @@ def main():
     rouge_so = a.rouge_plugin or find(a.build,
                                       "plugins/metric/rouge/metric-rouge.so")
 
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         pairs = os.path.join(tmp, "pairs.tsv")
         cmd = [bench, "--pairs", str(a.pairs), "--threads", str(a.threads),
@@ -96,19 +97,28 @@ def main():
                 hyps.append(h.split())
                 refs.append([r.split()])
         t0 = time.perf_counter()
+        c0 = time.process_time()
         score = corpus_bleu(refs, hyps)
         dt = time.perf_counter() - t0
+        dc = time.process_time() - c0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         n = a.pairs
         print(f"{'NLTK corpus_bleu (peer)':30s} {dt:8.3f} s  "
               f"{n / dt:10.0f} pairs/s  BLEU {100 * score:.4f}  "
-              f"peak RSS {rss:.0f} MB")
+              f"peak RSS {rss:.0f} MB  (CPU {dc:.3f} s)")
         ours = res.get("bleu_seconds")
         if ours:
             print(f"speed ratio, corpus BLEU (C functions): "
                   f"{dt / ours:.1f}x faster than NLTK "
                   f"(peak RSS {res.get('bleu_rss_mb', 0):.0f} MB vs "
                   f"{rss:.0f} MB)")
+        cpu = res.get("bleu_cpu_seconds")
+        if cpu:
+            print(f"CPU-time ratio, corpus BLEU: {dc / cpu:.1f}x less CPU "
+                  f"than NLTK (ours summed over {a.threads} threads)")
+        print(f"load average: {load0:.1f} at start, "
+              f"{os.getloadavg()[0]:.1f} at end, on {os.cpu_count()} "
+              f"cores (wall-clock ratios shrink on a busy machine)")
         plug = res.get("bleu_plugin_seconds")
         if plug:
             print(f"speed ratio, corpus BLEU (plugin via host): "
