@@ -120,9 +120,11 @@ void llm_result_clear(assay_llm_result *r);
 json_t *llm_service_endpoint_info(llm_service *s, const char *endpoint);
 
 /* host->embed: *vectors is an n x *dim row-major array the caller frees
- * with free().  Texts are sent in chunks of up to 128 under the
- * endpoint's limits and retries.  ASSAY_ENOTSUP when the provider has no
- * embeddings, ASSAY_ELLM when a chunk failed. */
+ * with free().  Each text's vector is cached (key: provider, model, text)
+ * unless the cache is off; the texts not cached are sent in chunks of up
+ * to 128 under the endpoint's limits and retries.  ASSAY_ENOTSUP when the
+ * provider has no embeddings, ASSAY_ELLM when a chunk failed or, in
+ * replay mode, a text is not cached (naming node and text). */
 int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
                       const char *const *texts, size_t n, double **vectors,
                       size_t *dim, assay_error *err);

@@ -21,13 +21,13 @@
 /* A reader connection with its prepared lookup. */
 typedef struct cache_rd {
     sqlite3 *db;
-    sqlite3_stmt *get;
+    sqlite3_stmt *get, *getv;
 } cache_rd;
 
 struct llm_cache {
     char *path;
     sqlite3 *wdb;
-    sqlite3_stmt *put;
+    sqlite3_stmt *put, *putv;
     bool in_tx;
     pthread_mutex_t mu; /* guards the reader pool */
     cache_rd pool[CACHE_POOL_MAX];
@@ -42,7 +42,11 @@ static const char cache_schema[] = "CREATE TABLE IF NOT EXISTS llm_cache ("
                                    " completion_tokens INTEGER,"
                                    " latency_ms REAL,"
                                    " model TEXT,"
-                                   " created REAL) WITHOUT ROWID;";
+                                   " created REAL) WITHOUT ROWID;"
+                                   "CREATE TABLE IF NOT EXISTS llm_embed ("
+                                   " key TEXT PRIMARY KEY,"
+                                   " dim INTEGER NOT NULL,"
+                                   " vec BLOB NOT NULL) WITHOUT ROWID;";
 
 static int cache_conn(const char *path, sqlite3 **out, assay_error *err)
 {
@@ -87,7 +91,10 @@ int llm_cache_open(const char *path, llm_cache **out, assay_error *err)
     if (sqlite3_prepare_v2(c->wdb,
                            "INSERT OR REPLACE INTO llm_cache VALUES "
                            "(?,?,?,?,?,?,?,?)",
-                           -1, &c->put, NULL) != SQLITE_OK) {
+                           -1, &c->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->wdb,
+                           "INSERT OR REPLACE INTO llm_embed VALUES (?,?,?)",
+                           -1, &c->putv, NULL) != SQLITE_OK) {
         rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", path,
                              sqlite3_errmsg(c->wdb));
         goto fail;
@@ -106,9 +113,11 @@ void llm_cache_close(llm_cache *c)
     if (c->in_tx)
         llm_cache_flush(c, NULL);
     sqlite3_finalize(c->put);
+    sqlite3_finalize(c->putv);
     sqlite3_close(c->wdb);
     for (size_t i = 0; i < c->npool; i++) {
         sqlite3_finalize(c->pool[i].get);
+        sqlite3_finalize(c->pool[i].getv);
         sqlite3_close(c->pool[i].db);
     }
     pthread_mutex_destroy(&c->mu);
@@ -135,9 +144,13 @@ static int cache_reader(llm_cache *c, cache_rd *rd, assay_error *err)
                            "completion_tokens, latency_ms FROM llm_cache "
                            "WHERE key = ?",
                            -1, SQLITE_PREPARE_PERSISTENT, &rd->get,
-                           NULL) != SQLITE_OK) {
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(
+            rd->db, "SELECT dim, vec FROM llm_embed WHERE key = ?", -1,
+            SQLITE_PREPARE_PERSISTENT, &rd->getv, NULL) != SQLITE_OK) {
         rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
                              sqlite3_errmsg(rd->db));
+        sqlite3_finalize(rd->get);
         sqlite3_close(rd->db);
         return rc;
     }
@@ -148,6 +161,8 @@ static void cache_release(llm_cache *c, cache_rd *rd)
 {
     sqlite3_reset(rd->get);
     sqlite3_clear_bindings(rd->get);
+    sqlite3_reset(rd->getv);
+    sqlite3_clear_bindings(rd->getv);
     pthread_mutex_lock(&c->mu);
     bool kept = c->npool < CACHE_POOL_MAX;
     if (kept)
@@ -155,6 +170,7 @@ static void cache_release(llm_cache *c, cache_rd *rd)
     pthread_mutex_unlock(&c->mu);
     if (!kept) {
         sqlite3_finalize(rd->get);
+        sqlite3_finalize(rd->getv);
         sqlite3_close(rd->db);
     }
 }
@@ -197,17 +213,76 @@ out:
     return rc ? rc : found;
 }
 
+/* Open the writer's transaction of this loop iteration. */
+static int cache_begin(llm_cache *c, assay_error *err)
+{
+    if (c->in_tx)
+        return ASSAY_OK;
+    if (sqlite3_exec(c->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
+                               sqlite3_errmsg(c->wdb));
+    c->in_tx = true;
+    return ASSAY_OK;
+}
+
+int llm_cache_get_vec(llm_cache *c, const char *key, double **vec, size_t *dim,
+                      assay_error *err)
+{
+    cache_rd rd;
+    int rc = cache_reader(c, &rd, err), found = 0;
+    if (rc)
+        return rc;
+    sqlite3_bind_text(rd.getv, 1, key, -1, SQLITE_STATIC);
+    int s = sqlite3_step(rd.getv);
+    if (s == SQLITE_ROW) {
+        sqlite3_int64 d = sqlite3_column_int64(rd.getv, 0);
+        const void *b = sqlite3_column_blob(rd.getv, 1);
+        int bl = sqlite3_column_bytes(rd.getv, 1);
+        if (d > 0 && b && (size_t)bl == (size_t)d * sizeof(double)) {
+            *vec = malloc((size_t)bl);
+            if (!*vec) {
+                rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            } else {
+                memcpy(*vec, b, (size_t)bl);
+                *dim = (size_t)d;
+                found = 1;
+            }
+        }
+    } else if (s != SQLITE_DONE) {
+        rc = assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
+                             sqlite3_errmsg(rd.db));
+    }
+    cache_release(c, &rd);
+    return rc ? rc : found;
+}
+
+int llm_cache_put_vec(llm_cache *c, const char *key, const double *vec,
+                      size_t dim, assay_error *err)
+{
+    int rc = cache_begin(c, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = c->putv;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)dim);
+    sqlite3_bind_blob(st, 3, vec, (int)(dim * sizeof *vec), SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (s != SQLITE_DONE)
+        return assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
+                               sqlite3_errmsg(c->wdb));
+    return ASSAY_OK;
+}
+
 int llm_cache_put(llm_cache *c, const char *key, const char *model,
                   const llm_cached *v, assay_error *err)
 {
     struct timespec ts;
-    if (!c->in_tx) {
-        if (sqlite3_exec(c->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-            SQLITE_OK)
-            return assay_error_set(err, ASSAY_EIO, "LLM cache %s: %s", c->path,
-                                   sqlite3_errmsg(c->wdb));
-        c->in_tx = true;
-    }
+    int rc = cache_begin(c, err);
+    if (rc)
+        return rc;
     clock_gettime(CLOCK_REALTIME, &ts);
     sqlite3_stmt *st = c->put;
     sqlite3_reset(st);

@@ -114,6 +114,13 @@ int llm_cache_put(llm_cache *c, const char *key, const char *model,
                   const llm_cached *v, assay_error *err);
 int llm_cache_flush(llm_cache *c, assay_error *err);
 
+/* Embedding vectors (own table): get is 1 found (*vec malloc'd, caller
+ * frees), 0 not found, negative on error; put is the writer's. */
+int llm_cache_get_vec(llm_cache *c, const char *key, double **vec, size_t *dim,
+                      assay_error *err);
+int llm_cache_put_vec(llm_cache *c, const char *key, const double *vec,
+                      size_t dim, assay_error *err);
+
 /* Prefix err->text with a printf-style head, truncating safely (the
  * SDK's assay_error_prefix trips -Wformat-truncation at -O2). */
 #if defined(__GNUC__)

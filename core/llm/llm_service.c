@@ -71,8 +71,10 @@ struct llm_job {
     size_t len, cap;
     char errbuf[CURL_ERROR_SIZE];
     assay_llm_result res;
-    json_t *emb_doc; /* JOB_EMBED: the parsed answer */
-    size_t emb_first, emb_n;
+    json_t *emb_doc;       /* JOB_EMBED: the parsed answer */
+    const size_t *emb_idx; /* its texts' positions (borrowed) */
+    char (*emb_keys)[65];  /* cache keys of all texts, or NULL */
+    size_t emb_n;
 };
 
 struct assay_llm_stream {
@@ -627,6 +629,34 @@ static bool parse_answer(llm_job *j)
     return true;
 }
 
+/* Store the vectors of an answered embedding job in the cache (loop
+ * thread; a vector that cannot be read is simply not stored). */
+static void embed_store(llm_service *s, llm_job *j)
+{
+    double *row = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < j->emb_n; i++) {
+        const json_t *vec = j->ep->prov->embed_vector(j->emb_doc, i, NULL);
+        size_t d = json_array_size(vec);
+        if (!d)
+            continue;
+        if (d > cap) {
+            double *p = realloc(row, d * sizeof *p);
+            if (!p)
+                break;
+            row = p;
+            cap = d;
+        }
+        size_t c;
+        for (c = 0; c < d && json_is_number(json_array_get(vec, c)); c++)
+            row[c] = json_number_value(json_array_get(vec, c));
+        if (c == d)
+            llm_cache_put_vec(s->cache, j->emb_keys[j->emb_idx[i]], row, d,
+                              NULL);
+    }
+    free(row);
+}
+
 /* Handle one finished transfer. */
 static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
 {
@@ -676,6 +706,9 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
             s->b_cost +=
                 ep_cost(ep, j->res.prompt_tokens, j->res.completion_tokens);
             pthread_mutex_unlock(&s->stats_mu);
+            if (j->kind == JOB_EMBED && s->cache &&
+                ep->cache_mode == LLM_CACHE_RW && j->emb_keys)
+                embed_store(s, j);
             if (j->kind == JOB_CHAT && s->cache &&
                 ep->cache_mode == LLM_CACHE_RW) {
                 llm_cached v = {.text = j->res.text,
@@ -1518,14 +1551,74 @@ int llm_service_batch(llm_service *s, const char *node, const char *endpoint,
 
 /* ---- embeddings ---------------------------------------------------------- */
 
+/* Cache key of one embedding: provider, model and text. */
+static void embed_key(const llm_endpoint *ep, const char *text, char key[65])
+{
+    sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, "assay-emb-1\n", 12);
+    sha256_update(&c, ep->provider, strlen(ep->provider) + 1);
+    sha256_update(&c, ep->model, strlen(ep->model) + 1);
+    sha256_update(&c, text ? text : "", text ? strlen(text) : 0);
+    sha256_final_hex(&c, key);
+}
+
+/* Copy JSON vector `vec` into row `row` (d numbers). */
+static int embed_row(const json_t *vec, size_t d, double *row, size_t text,
+                     assay_error *err)
+{
+    if (json_array_size(vec) != d)
+        return assay_error_set(err, ASSAY_ELLM,
+                               "embedding text %zu: dimension %zu, "
+                               "expected %zu",
+                               text, json_array_size(vec), d);
+    for (size_t c = 0; c < d; c++) {
+        json_t *x = json_array_get(vec, c);
+        if (!json_is_number(x))
+            return assay_error_set(err, ASSAY_ELLM,
+                                   "embedding text %zu: component %zu is "
+                                   "not a number",
+                                   text, c);
+        row[c] = json_number_value(x);
+    }
+    return ASSAY_OK;
+}
+
+/* Make sure `*out` has room for n x d once d is known. */
+static int embed_alloc(double **out, size_t *d, size_t n, size_t want,
+                       size_t text, assay_error *err)
+{
+    if (*out)
+        return want == *d ? ASSAY_OK
+                          : assay_error_set(err, ASSAY_ELLM,
+                                            "embedding text %zu: dimension "
+                                            "%zu, expected %zu",
+                                            text, want, *d);
+    if (want == 0 || n > SIZE_MAX / sizeof(double) / want)
+        return assay_error_set(err, ASSAY_ELLM,
+                               "embedding text %zu: empty vector", text);
+    *out = malloc(n * want * sizeof **out);
+    if (!*out)
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    *d = want;
+    return ASSAY_OK;
+}
+
+/*
+ * Embeddings: each text is looked up in the cache (key: provider, model,
+ * text); the misses go out in chunks of EMBED_CHUNK under the endpoint's
+ * limits and retries, and the loop thread stores each new vector as it
+ * arrives.
+ */
 int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
                       const char *const *texts, size_t n, double **vectors,
                       size_t *dim, assay_error *err)
 {
     assay_llm_stream st;
-    llm_job *head = NULL, *tail = NULL;
+    llm_job *head = NULL, *tail = NULL, *done = NULL;
     double *out = NULL;
-    size_t d = 0;
+    size_t d = 0, nmiss = 0, *miss = NULL;
+    char(*keys)[65] = NULL;
     int rc;
     *vectors = NULL;
     *dim = 0;
@@ -1544,49 +1637,97 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
         stream_teardown(&st);
         return ASSAY_OK;
     }
-    if (atomic_load(&s->dry_run)) {
-        stream_teardown(&st);
-        return assay_error_set(err, ASSAY_ECANCELED,
-                               "dry run: embeddings are not computed");
+    bool cached = s->cache && ep->cache_mode != LLM_CACHE_OFF;
+    miss = malloc(n * sizeof *miss);
+    keys = cached ? malloc(n * sizeof *keys) : NULL;
+    if (!miss || (cached && !keys)) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto out;
     }
-    for (size_t at = 0; at < n; at += EMBED_CHUNK) {
-        size_t cnt = n - at < EMBED_CHUNK ? n - at : EMBED_CHUNK;
+    for (size_t i = 0; i < n; i++) {
+        double *vec = NULL;
+        size_t vd = 0;
+        int found = 0;
+        if (cached) {
+            embed_key(ep, texts[i], keys[i]);
+            found = llm_cache_get_vec(s->cache, keys[i], &vec, &vd, err);
+            if (found < 0) {
+                rc = found;
+                goto out;
+            }
+        }
+        if (!found) {
+            miss[nmiss++] = i;
+            continue;
+        }
+        rc = embed_alloc(&out, &d, n, vd, i, err);
+        if (rc == 0)
+            memcpy(out + i * d, vec, d * sizeof *vec);
+        free(vec);
+        if (rc)
+            goto out;
+    }
+    pthread_mutex_lock(&s->stats_mu);
+    ep->stats.cached += n - nmiss;
+    if (st.ns)
+        st.ns->stats.cached += n - nmiss;
+    pthread_mutex_unlock(&s->stats_mu);
+    if (nmiss && ep->cache_mode == LLM_CACHE_REPLAY) {
+        rc = assay_error_set(err, ASSAY_ELLM,
+                             "replay: no cached embedding for node '%s' "
+                             "text %zu (endpoint '%s')",
+                             node ? node : "?", miss[0], ep->name);
+        goto out;
+    }
+    if (nmiss && atomic_load(&s->dry_run)) {
+        rc = assay_error_set(err, ASSAY_ECANCELED,
+                             "dry run: embeddings are not computed");
+        goto out;
+    }
+    for (size_t at = 0; at < nmiss; at += EMBED_CHUNK) {
+        size_t cnt = nmiss - at < EMBED_CHUNK ? nmiss - at : EMBED_CHUNK;
         llm_job *j = calloc(1, sizeof *j);
+        const char **sub = malloc(cnt * sizeof *sub);
         json_t *body = NULL;
-        if (!j) {
+        if (!j || !sub) {
+            free(j);
+            free(sub);
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
-            goto fail_build;
+            goto out;
         }
         j->st = &st;
         j->ep = ep;
         j->kind = JOB_EMBED;
         j->index = st.total++;
-        j->item = at;
-        j->emb_first = at;
+        j->item = miss[at];
+        j->emb_idx = miss + at;
+        j->emb_keys = cached ? keys : NULL;
         j->emb_n = cnt;
         if (tail)
             tail->next = j;
         else
             head = j;
         tail = j;
-        rc = ep->prov->embed_body(&ep->pe, texts + at, cnt, &body, err);
+        for (size_t i = 0; i < cnt; i++) {
+            sub[i] = texts[miss[at + i]];
+            j->est_tokens += llm_estimate_tokens(sub[i]);
+        }
+        rc = ep->prov->embed_body(&ep->pe, sub, cnt, &body, err);
+        free(sub);
         if (rc)
-            goto fail_build;
+            goto out;
         j->body = json_dumps(body, JSON_COMPACT);
         json_decref(body);
         if (!j->body) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
-            goto fail_build;
+            goto out;
         }
         j->body_len = strlen(j->body);
-        for (size_t i = 0; i < cnt; i++)
-            j->est_tokens += llm_estimate_tokens(texts[at + i]);
     }
     submit(s, &st, head, tail);
     head = NULL;
 
     /* collect every chunk, then fill the matrix */
-    llm_job *done = NULL;
     while (st.delivered < st.total) {
         pthread_mutex_lock(&st.mu);
         while (!st.done_head)
@@ -1603,54 +1744,35 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
             st.delivered++;
         }
     }
-    rc = ASSAY_OK;
     for (llm_job *j = done; j && rc == 0; j = j->next) {
         if (j->res.status != ASSAY_LLM_OK) {
             rc = assay_error_set(err, ASSAY_ELLM,
-                                 "embedding texts %zu..%zu on endpoint "
-                                 "'%s': %s",
-                                 j->emb_first, j->emb_first + j->emb_n - 1,
-                                 ep->name, j->res.error);
+                                 "embedding %zu texts from text %zu on "
+                                 "endpoint '%s': %s",
+                                 j->emb_n, j->emb_idx[0], ep->name,
+                                 j->res.error);
             break;
         }
         for (size_t i = 0; i < j->emb_n && rc == 0; i++) {
             assay_error e;
+            size_t t = j->emb_idx[i];
             const json_t *vec = ep->prov->embed_vector(j->emb_doc, i, &e);
-            size_t len = json_array_size(vec);
-            if (!vec || len == 0) {
+            if (!vec) {
                 rc = assay_error_set(err, ASSAY_ELLM, "embedding text %zu: %s",
-                                     j->emb_first + i,
-                                     vec ? "empty vector" : e.text);
+                                     t, e.text);
                 break;
             }
-            if (!out) {
-                d = len;
-                out = malloc(n * d * sizeof *out);
-                if (!out) {
-                    rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
-                    break;
-                }
-            }
-            if (len != d) {
-                rc = assay_error_set(err, ASSAY_ELLM,
-                                     "embedding text %zu: dimension %zu, "
-                                     "expected %zu",
-                                     j->emb_first + i, len, d);
-                break;
-            }
-            double *row = out + (j->emb_first + i) * d;
-            for (size_t c = 0; c < d; c++) {
-                json_t *x = json_array_get(vec, c);
-                if (!json_is_number(x)) {
-                    rc = assay_error_set(err, ASSAY_ELLM,
-                                         "embedding text %zu: component %zu "
-                                         "is not a number",
-                                         j->emb_first + i, c);
-                    break;
-                }
-                row[c] = json_number_value(x);
-            }
+            rc = embed_alloc(&out, &d, n, json_array_size(vec), t, err);
+            if (rc == 0)
+                rc = embed_row(vec, d, out + t * d, t, err);
         }
+    }
+out:
+    while (head) {
+        llm_job *j = head;
+        head = j->next;
+        j->emb_idx = NULL;
+        job_free(j);
     }
     while (done) {
         llm_job *j = done;
@@ -1658,6 +1780,8 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
         job_free(j);
     }
     stream_teardown(&st);
+    free(miss);
+    free(keys);
     if (rc) {
         free(out);
         return rc;
@@ -1665,14 +1789,6 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
     *vectors = out;
     *dim = d;
     return ASSAY_OK;
-fail_build:
-    while (head) {
-        llm_job *j = head;
-        head = j->next;
-        job_free(j);
-    }
-    stream_teardown(&st);
-    return rc;
 }
 
 /* ---- info, usage, dry-run helpers -------------------------------------- */

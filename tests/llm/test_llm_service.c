@@ -807,6 +807,59 @@ static void test_embeddings(void **state)
     fake_stop(&f);
 }
 
+/* Embeddings are cached per text: a repeated call sends nothing, a
+ * partly new one sends only the new texts; replay misses fail. */
+static void test_embeddings_cached(void **state)
+{
+    (void)state;
+    fake_server f;
+    char *dir, *path = cache_file(&dir);
+    assert_int_equal(fake_start(&f, "{\"embedding_dim\": 4}"), 0);
+    const char *t1[3] = {"red", "green", "blue"};
+    const char *t2[4] = {"blue", "cyan", "red", "pink"};
+    double *v1 = NULL, *v2 = NULL, *v3 = NULL;
+    size_t d = 0;
+    assay_error err = {0};
+    llm_service *s = svc_new(&f, "openai", NULL, NULL, path, NULL);
+    assert_int_equal(llm_service_embed(s, "emb", "ep", t1, 3, &v1, &d, &err),
+                     0);
+    assert_int_equal(d, 4);
+    llm_service_destroy(s);
+    s = svc_new(&f, "openai", NULL, NULL, path, NULL);
+    assert_int_equal(llm_service_embed(s, "emb", "ep", t1, 3, &v2, &d, &err),
+                     0);
+    assert_memory_equal(v1, v2, 3 * 4 * sizeof *v1);
+    json_t *st = fake_stats(&f);
+    assert_int_equal(stat_int(st, "answered", NULL), 1);
+    json_decref(st);
+    /* blue and red from the cache, cyan and pink sent (one request) */
+    assert_int_equal(llm_service_embed(s, "emb", "ep", t2, 4, &v3, &d, &err),
+                     0);
+    assert_memory_equal(v3, v1 + 2 * 4, 4 * sizeof *v1);
+    assert_memory_equal(v3 + 2 * 4, v1, 4 * sizeof *v1);
+    st = fake_stats(&f);
+    assert_int_equal(stat_int(st, "answered", NULL), 2);
+    json_decref(st);
+    json_t *u = llm_service_usage(s);
+    assert_int_equal(stat_int(json_object_get(u, "nodes"), "emb", "cached"), 5);
+    json_decref(u);
+    llm_service_destroy(s);
+    free(v1);
+    free(v2);
+    free(v3);
+    s = svc_new(&f, "openai", NULL, NULL, path, "replay");
+    const char *t3[2] = {"red", "mauve"};
+    assert_int_equal(llm_service_embed(s, "emb", "ep", t3, 2, &v1, &d, &err),
+                     ASSAY_ELLM);
+    assert_non_null(strstr(err.text, "no cached embedding for node 'emb' "
+                                     "text 1"));
+    assert_null(v1);
+    llm_service_destroy(s);
+    fake_stop(&f);
+    free(path);
+    free(dir);
+}
+
 /* The server refuses more than 4 requests at once with 429: the window
  * shrinks and every request still completes. */
 static void test_adaptive_concurrency(void **state)
@@ -1133,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_stream_followups),
         cmocka_unit_test(test_anthropic),
         cmocka_unit_test(test_embeddings),
+        cmocka_unit_test(test_embeddings_cached),
         cmocka_unit_test(test_adaptive_concurrency),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_token_rate_limit),
