@@ -332,6 +332,11 @@ char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
                      bool with_cat, const double *ratings);
 void lr_strv_free(char **v, size_t n);
 
+/* Category text for people: "Action, Crime, Thriller" from "Action Crime
+ * Thriller" or "Action|Crime|Thriller".  Caller frees; NULL on ENOMEM or
+ * for NULL input. */
+char *lr_genres_text(const char *cat);
+
 /* The item texts of ids[0 .. n) (as lr_item_texts) as a Python list
  * literal in a new JSON string; NULL on ENOMEM. */
 json_t *lr_pylist_json(const lr_cat *cat, const int64_t *ids, size_t n,

@@ -189,6 +189,30 @@ static int put_cats(jc_buf *b, const char *cat)
     return ASSAY_OK;
 }
 
+char *lr_genres_text(const char *cat)
+{
+    jc_buf b = {0}, c = {0};
+    char *out = NULL;
+    if (!cat || put_cats(&b, cat)) {
+        jc_buf_free(&b);
+        return NULL;
+    }
+    /* "A|B|C" -> "A, B, C"; a ',' list keeps its own spacing */
+    for (size_t i = 0; i < b.len; i++) {
+        int rc = b.p[i] == '|' ? jc_buf_put(&c, ", ", 2)
+                               : jc_buf_put(&c, b.p + i, 1);
+        if (rc) {
+            jc_buf_free(&b);
+            jc_buf_free(&c);
+            return NULL;
+        }
+    }
+    jc_buf_free(&b);
+    if (jc_buf_take(&c, &out))
+        return NULL;
+    return out;
+}
+
 char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
                      bool with_cat, const double *ratings)
 {

@@ -433,6 +433,12 @@ static void test_item_texts(void **state)
     assert_string_equal(t[1], "Heat:Action|Crime|Thriller:3.5");
     assert_string_equal(t[2], "item 777");
     lr_strv_free(t, 3);
+    char *g = lr_genres_text("Action Crime  Thriller");
+    assert_string_equal(g, "Action, Crime, Thriller");
+    free(g);
+    g = lr_genres_text("Sci-Fi|Children's");
+    assert_string_equal(g, "Sci-Fi, Children's");
+    free(g);
 }
 
 static void test_last_line(void **state)
