@@ -56,61 +56,93 @@ typedef struct cce_state {
 } cce_state;
 
 static const assay_port cce_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "pairs (instruction, two responses, optional gold label); with "
             "given crowd responses in crowd_field"},
     {0}};
 
 static const assay_port cce_outputs[] = {
-    {.name = "verdicts", .type = ASSAY_T_RECORDS,
+    {.name = "verdicts",
+     .type = ASSAY_T_RECORDS,
      .doc = "per pair: verdict, status, gold, the crowd, every crowd "
             "judgment (selected or not) and the final context",
      .chart = "table"},
-    {.name = "reliability", .type = ASSAY_T_JSON,
+    {.name = "reliability",
+     .type = ASSAY_T_JSON,
      .doc = "accuracy with bootstrap CI, per subset, invalid rates, length "
-            "bias, crowd statistics", .chart = "bar"},
-    {.name = "info", .type = ASSAY_T_JSON,
+            "bias, crowd statistics",
+     .chart = "bar"},
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "endpoint description (no key), requests per stage, tokens"},
     {0}};
 
 static const assay_option cce_options[] = {
     JC_OPT_LLM,
     JC_OPT_PARAMS,
-    {.name = "crowd_llm", .type = ASSAY_OPT_LIST,
+    {.name = "crowd_llm",
+     .type = ASSAY_OPT_LIST,
      .doc = "endpoints that write the crowd responses (one letter each); "
             "unset: crowd responses come from crowd_field"},
-    {.name = "crowd_samples", .type = ASSAY_OPT_INT, .def = "1",
-     .has_min = true, .min = 1, .has_max = true, .max = 24,
+    {.name = "crowd_samples",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 24,
      .doc = "crowd responses per crowd endpoint"},
-    {.name = "crowd_params", .type = ASSAY_OPT_OBJECT,
+    {.name = "crowd_params",
+     .type = ASSAY_OPT_OBJECT,
      .doc = "request parameters for the crowd endpoints"},
-    {.name = "crowd_field", .type = ASSAY_OPT_STRING, .def = "\"crowd\"",
+    {.name = "crowd_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"crowd\"",
      .doc = "item field with given crowd responses: strings or {model, "
             "response} objects"},
-    {.name = "budget", .type = ASSAY_OPT_INT, .def = "16", .has_min = true,
-     .min = 0, .has_max = true, .max = 1024,
+    {.name = "budget",
+     .type = ASSAY_OPT_INT,
+     .def = "16",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1024,
      .doc = "K: crowd judgments kept for the final prompt (CCE@K)"},
-    {.name = "selection", .type = ASSAY_OPT_ENUM, .def = "\"criticizing\"",
+    {.name = "selection",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"criticizing\"",
      .choices = "criticizing|praising|random|balanced",
      .doc = "which crowd judgments to keep: those the candidate lost, won, "
             "any, or half and half"},
-    {.name = "positions", .type = ASSAY_OPT_ENUM, .def = "\"both\"",
+    {.name = "positions",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"both\"",
      .choices = "both|paper",
      .doc = "both: each candidate vs each crowd response in both positions "
             "(4 per crowd response); paper: crowd before B, after A (2)"},
-    {.name = "outcome_removal", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "outcome_removal",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "delete each crowd judgment's verdict before the final prompt"},
-    {.name = "template", .type = ASSAY_OPT_STRING,
+    {.name = "template",
+     .type = ASSAY_OPT_STRING,
      .doc = "final (context-augmented) prompt overriding cce.txt"},
-    {.name = "template_file", .type = ASSAY_OPT_STRING,
+    {.name = "template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file with the final prompt"},
-    {.name = "judge_template", .type = ASSAY_OPT_STRING,
+    {.name = "judge_template",
+     .type = ASSAY_OPT_STRING,
      .doc = "crowd-judgment prompt overriding the pairwise judge's"},
-    {.name = "judge_template_file", .type = ASSAY_OPT_STRING,
+    {.name = "judge_template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file with the crowd-judgment prompt"},
-    {.name = "crowd_template", .type = ASSAY_OPT_STRING,
+    {.name = "crowd_template",
+     .type = ASSAY_OPT_STRING,
      .doc = "crowd-generation prompt overriding crowd.txt"},
-    {.name = "crowd_template_file", .type = ASSAY_OPT_STRING,
+    {.name = "crowd_template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file with the crowd-generation prompt"},
     JC_OPT_PAIR_FIELDS,
     JC_OPT_MAX_REPAIRS,
@@ -207,8 +239,8 @@ static int cce_create(const assay_host *h, const json_t *o, void **state,
     p = json_object_get(o, "crowd_params");
     if (json_is_object(p) && !(s->crowd_params = json_deep_copy(p)))
         goto oom;
-    if ((rc = jc_prompt_option(h, o, "template", "template_file",
-                               JUDGE_TPL_CCE, &s->final_p, err)) ||
+    if ((rc = jc_prompt_option(h, o, "template", "template_file", JUDGE_TPL_CCE,
+                               &s->final_p, err)) ||
         (rc = jc_prompt_option(h, o, "judge_template", "judge_template_file",
                                JUDGE_TPL_PAIRWISE, &s->judge_p, err)) ||
         (rc = jc_prompt_option(h, o, "crowd_template", "crowd_template_file",
@@ -238,12 +270,12 @@ fail:
 /* ---- per-item state ---------------------------------------------------- */
 
 typedef struct cce_crowd {
-    char *model;        /* owned */
-    const char *text;   /* the response: borrowed from the item or from
-                           gen.raws */
+    char *model;      /* owned */
+    const char *text; /* the response: borrowed from the item or from
+                         gen.raws */
     char letter;
     const char *endpoint; /* generating endpoint (borrowed) or NULL */
-    jc_call gen;        /* generation question (when generated) */
+    jc_call gen;          /* generation question (when generated) */
 } cce_crowd;
 
 typedef struct cce_item {
@@ -253,11 +285,11 @@ typedef struct cce_item {
     size_t ncrowd;
     cce_crowd *crowd;
     size_t njudg;
-    jc_call *judg;       /* ncrowd x per-crowd judgments, fixed order */
+    jc_call *judg; /* ncrowd x per-crowd judgments, fixed order */
     jc_call final;
-    size_t pending;      /* questions in flight */
+    size_t pending; /* questions in flight */
     bool failed, final_sent;
-    char *error;         /* why it failed (owned) */
+    char *error; /* why it failed (owned) */
     size_t *sel;
     size_t nsel;
     char *context;
@@ -374,8 +406,8 @@ static int cce_read_item(const cce_state *s, const json_t *rec, size_t i,
             else
                 snprintf(name, sizeof name, "%s", m->endpoint);
         } else {
-            const json_t *x = json_array_get(json_object_get(rec, s->f_crowd),
-                                             c);
+            const json_t *x =
+                json_array_get(json_object_get(rec, s->f_crowd), c);
             const json_t *model = json_object_get(x, "model");
             if (json_is_string(x)) {
                 m->text = json_string_value(x);
@@ -384,8 +416,7 @@ static int cce_read_item(const cce_state *s, const json_t *rec, size_t i,
                        json_is_string(json_object_get(x, "response"))) {
                 m->text = json_string_value(json_object_get(x, "response"));
                 if (json_is_string(model))
-                    snprintf(name, sizeof name, "%s",
-                             json_string_value(model));
+                    snprintf(name, sizeof name, "%s", json_string_value(model));
                 else
                     snprintf(name, sizeof name, "crowd-%zu", c);
             } else {
@@ -428,19 +459,19 @@ static int cce_gen_call(const cce_state *s, cce_item *it, size_t i, size_t c,
     return ASSAY_OK;
 }
 
-static int cce_judge_call(const cce_state *s, cce_item *it, size_t i,
-                          size_t k, assay_error *err)
+static int cce_judge_call(const cce_state *s, cce_item *it, size_t i, size_t k,
+                          assay_error *err)
 {
     size_t per = cce_per_crowd(s), c = k / per;
     int cand, pos;
     cce_slot(s, k % per, &cand, &pos);
     const char *cand_text = cand == 0 ? it->out1 : it->out2;
     const char *crowd_text = it->crowd[c].text;
-    const char *kv[] = {"question", it->input,
-                        "answer_a", pos == 0 ? cand_text : crowd_text,
-                        "answer_b", pos == 0 ? crowd_text : cand_text,
+    const char *kv[] = {"question",  it->input,
+                        "answer_a",  pos == 0 ? cand_text : crowd_text,
+                        "answer_b",  pos == 0 ? crowd_text : cand_text,
                         "reference", NULL,
-                        "rubric", NULL,
+                        "rubric",    NULL,
                         NULL};
     json_t *ctx = jc_context(it->rec, kv);
     jc_call *q = &it->judg[k];
@@ -448,8 +479,7 @@ static int cce_judge_call(const cce_state *s, cce_item *it, size_t i,
         json_decref(ctx);
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     }
-    int rc = jc_prompt_render(&s->judge_p, ctx, i, &q->system, &q->user,
-                              err);
+    int rc = jc_prompt_render(&s->judge_p, ctx, i, &q->system, &q->user, err);
     json_decref(ctx);
     if (rc)
         return rc;
@@ -493,10 +523,21 @@ static int cce_final_call(const cce_run *run, cce_item *it, size_t i,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     char nbuf[32];
     snprintf(nbuf, sizeof nbuf, "%zu", it->nsel);
-    const char *kv[] = {"question", it->input, "answer_a", it->out1,
-                        "answer_b", it->out2, "crowd_judgments", it->context,
-                        "n_judgments", nbuf, "reference", NULL,
-                        "rubric", NULL, NULL};
+    const char *kv[] = {"question",
+                        it->input,
+                        "answer_a",
+                        it->out1,
+                        "answer_b",
+                        it->out2,
+                        "crowd_judgments",
+                        it->context,
+                        "n_judgments",
+                        nbuf,
+                        "reference",
+                        NULL,
+                        "rubric",
+                        NULL,
+                        NULL};
     json_t *ctx = jc_context(it->rec, kv);
     jc_call *q = &it->final;
     if (!ctx)
@@ -517,8 +558,8 @@ static int cce_final_call(const cce_run *run, cce_item *it, size_t i,
 }
 
 /* Queue the judgments of crowd response `c` of item `i`. */
-static int cce_add_judgments(cce_run *run, jc_runner *r, cce_item *it,
-                             size_t i, size_t c, assay_error *err)
+static int cce_add_judgments(cce_run *run, jc_runner *r, cce_item *it, size_t i,
+                             size_t c, assay_error *err)
 {
     size_t per = cce_per_crowd(run->s);
     for (size_t k = c * per; k < (c + 1) * per; k++) {
@@ -534,8 +575,8 @@ static int cce_add_judgments(cce_run *run, jc_runner *r, cce_item *it,
 }
 
 /* The item's last outstanding question came back: send the final one. */
-static int cce_maybe_final(cce_run *run, jc_runner *r, cce_item *it,
-                           size_t i, assay_error *err)
+static int cce_maybe_final(cce_run *run, jc_runner *r, cce_item *it, size_t i,
+                           assay_error *err)
 {
     if (it->pending || it->failed || it->final_sent)
         return ASSAY_OK;
@@ -659,11 +700,11 @@ static int cce_foreign_generation(cce_run *run, jc_runner *into,
                                   assay_error *err)
 {
     const cce_state *s = run->s;
-    cce_gen_job *jobs = calloc(s->n_crowd_eps ? s->n_crowd_eps : 1,
-                               sizeof *jobs);
+    cce_gen_job *jobs =
+        calloc(s->n_crowd_eps ? s->n_crowd_eps : 1, sizeof *jobs);
     pthread_t *th = calloc(s->n_crowd_eps ? s->n_crowd_eps : 1, sizeof *th);
-    bool *started = calloc(s->n_crowd_eps ? s->n_crowd_eps : 1,
-                           sizeof *started);
+    bool *started =
+        calloc(s->n_crowd_eps ? s->n_crowd_eps : 1, sizeof *started);
     int rc = ASSAY_OK;
     if (!jobs || !th || !started) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -678,8 +719,7 @@ static int cce_foreign_generation(cce_run *run, jc_runner *into,
         jobs[e].run = run;
         jobs[e].endpoint = s->crowd_eps[e];
         if (pthread_create(&th[e], NULL, cce_gen_thread, &jobs[e]) != 0) {
-            rc = assay_error_set(err, ASSAY_EINTERNAL,
-                                 "cannot start a thread");
+            rc = assay_error_set(err, ASSAY_EINTERNAL, "cannot start a thread");
             break;
         }
         started[e] = true;
@@ -710,8 +750,7 @@ static int cce_foreign_generation(cce_run *run, jc_runner *into,
             if (g->status == JC_S_OK)
                 run->items[i].crowd[c].text = jc_call_text(g);
             else if (g->status == JC_S_FAILED && rc == 0)
-                rc = cce_fail(run, &run->items[i], g, "crowd generation",
-                              err);
+                rc = cce_fail(run, &run->items[i], g, "crowd generation", err);
         }
 done:
     free(jobs);
@@ -744,8 +783,8 @@ static int cce_estimate(void *state, assay_io *io, assay_estimate *est,
         if (!s->n_crowd_eps)
             q -= it.ncrowd; /* given crowd: nothing to generate */
         total += q;
-        chars += q * (strlen(it.input) + strlen(it.out1) + strlen(it.out2) +
-                      2000);
+        chars +=
+            q * (strlen(it.input) + strlen(it.out1) + strlen(it.out2) + 2000);
         cce_item_free(&it);
     }
     jc_estimate_fill(est, s->endpoint_opt, total, chars, s->params,
@@ -753,15 +792,17 @@ static int cce_estimate(void *state, assay_io *io, assay_estimate *est,
     return ASSAY_OK;
 }
 
-/* ---- output ---------------------------------------------------------------- */
+/* ---- output ----------------------------------------------------------------
+ */
 
-static json_t *cce_item_json(const cce_state *s, const cce_item *it,
-                             size_t i, int *verdict)
+static json_t *cce_item_json(const cce_state *s, const cce_item *it, size_t i,
+                             int *verdict)
 {
     const assay_host *h = s->h;
     json_t *v = json_object(), *crowd = json_array(), *js = json_array();
     size_t per = cce_per_crowd(s);
     bool *chosen = calloc(it->njudg ? it->njudg : 1, sizeof *chosen);
+    bool put_ok = true;
     if (!v || !crowd || !js || !chosen ||
         jc_verdict_base(h, v, it->rec, i, s->f_id, s->f_subset))
         goto oom;
@@ -770,13 +811,13 @@ static json_t *cce_item_json(const cce_state *s, const cce_item *it,
     for (size_t c = 0; c < it->ncrowd; c++) {
         const cce_crowd *m = &it->crowd[c];
         char letter[2] = {m->letter, 0};
-        json_t *x = json_pack("{s:s, s:s, s:o}", "letter", letter, "model",
-                              m->model, "response",
-                              m->text ? json_string(m->text) : json_null());
+        json_t *x =
+            json_pack("{s:s, s:s, s:o}", "letter", letter, "model", m->model,
+                      "response", m->text ? json_string(m->text) : json_null());
         if (!x || json_array_append_new(crowd, x))
             goto oom;
         if (m->endpoint && m->gen.status == JC_S_FAILED)
-            json_object_set_new(x, "error", json_string(m->gen.error));
+            put_ok &= jc_put(x, "error", json_string(m->gen.error));
     }
     for (size_t k = 0; k < it->njudg; k++) {
         const jc_call *q = &it->judg[k];
@@ -791,45 +832,46 @@ static json_t *cce_item_json(const cce_state *s, const cce_item *it,
                               : jc_cce_won(&cj)          ? "won"
                                                          : "invalid";
         json_t *x = json_pack(
-            "{s:s, s:s, s:s, s:o, s:s, s:b, s:o}", "crowd", letter,
-            "candidate", cj.cand ? "B" : "A", "candidate_position",
+            "{s:s, s:s, s:s, s:o, s:s, s:b, s:o}", "crowd", letter, "candidate",
+            cj.cand ? "B" : "A", "candidate_position",
             cj.cand_pos ? "second" : "first", "verdict",
-            vn ? json_string(vn) : json_null(), "outcome", outcome,
-            "selected", chosen[k], "answer",
+            vn ? json_string(vn) : json_null(), "outcome", outcome, "selected",
+            chosen[k], "answer",
             jc_call_text(q) ? json_string(jc_call_text(q)) : json_null());
         if (!x || json_array_append_new(js, x))
             goto oom;
     }
     *verdict = !it->failed && it->final.status == JC_S_OK ? it->final.verdict
                                                           : JC_V_NONE;
-    const char *vn = jc_verdict_name(*verdict),
-               *gn = jc_verdict_name(it->gold);
+    const char *vn = jc_verdict_name(*verdict), *gn = jc_verdict_name(it->gold);
     json_t *answers = jc_call_raws(&it->final);
     if (!answers)
         goto oom;
-    json_object_set_new(v, "verdict", vn ? json_string(vn) : json_null());
-    json_object_set_new(v, "status",
-                        json_string(it->failed               ? "failed"
-                                    : *verdict == JC_V_NONE ? "invalid"
-                                                            : "ok"));
-    json_object_set_new(v, "gold", gn ? json_string(gn) : json_null());
-    json_object_set_new(v, "correct",
-                        it->gold == JC_V_NONE
-                            ? json_null()
-                            : json_boolean(*verdict != JC_V_NONE &&
-                                           *verdict == it->gold));
-    json_object_set_new(v, "answers", answers);
-    json_object_set_new(v, "repairs", json_integer(it->final.repairs));
+    put_ok &= jc_put(v, "verdict", vn ? json_string(vn) : json_null());
+    put_ok &= jc_put(v, "status",
+                     json_string(it->failed              ? "failed"
+                                 : *verdict == JC_V_NONE ? "invalid"
+                                                         : "ok"));
+    put_ok &= jc_put(v, "gold", gn ? json_string(gn) : json_null());
+    put_ok &=
+        jc_put(v, "correct",
+               it->gold == JC_V_NONE ? json_null()
+                                     : json_boolean(*verdict != JC_V_NONE &&
+                                                    *verdict == it->gold));
+    put_ok &= jc_put(v, "answers", answers);
+    put_ok &= jc_put(v, "repairs", json_integer(it->final.repairs));
     if (it->final.status == JC_S_INVALID)
-        json_object_set_new(v, "why",
-                            json_string(jc_why_name(it->final.why)));
+        put_ok &= jc_put(v, "why", json_string(jc_why_name(it->final.why)));
     if (it->error)
-        json_object_set_new(v, "error", json_string(it->error));
-    json_object_set_new(v, "n_selected", json_integer((json_int_t)it->nsel));
-    json_object_set_new(v, "context",
-                        it->context ? json_string(it->context) : json_null());
-    json_object_set_new(v, "crowd", crowd);
-    json_object_set_new(v, "crowd_judgments", js);
+        put_ok &= jc_put(v, "error", json_string(it->error));
+    put_ok &= jc_put(v, "n_selected", json_integer((json_int_t)it->nsel));
+    put_ok &= jc_put(v, "context",
+                     it->context ? json_string(it->context) : json_null());
+    put_ok &= jc_put(v, "crowd", crowd);
+    put_ok &= jc_put(v, "crowd_judgments", js);
+    crowd = js = NULL; /* v holds them now */
+    if (!put_ok)
+        goto oom;
     free(chosen);
     return v;
 oom:
@@ -859,8 +901,8 @@ static int cce_run_node(void *state, assay_io *io, assay_error *err)
         goto done;
     }
     for (i = 0; i < n; i++)
-        if ((rc = cce_read_item(s, json_array_get(recs, i), i,
-                                &run.items[i], err)) != 0)
+        if ((rc = cce_read_item(s, json_array_get(recs, i), i, &run.items[i],
+                                err)) != 0)
             goto done;
     if ((rc = cce_foreign_generation(&run, &r, err)) != 0)
         goto done;
@@ -905,8 +947,8 @@ static int cce_run_node(void *state, assay_io *io, assay_error *err)
         for (size_t k = 0; k < it->njudg; k++) {
             jc_cjudg cj = {0};
             cce_slot(s, k % cce_per_crowd(s), &cj.cand, &cj.cand_pos);
-            cj.verdict = it->judg[k].status == JC_S_OK ? it->judg[k].verdict
-                                                       : JC_V_NONE;
+            cj.verdict =
+                it->judg[k].status == JC_S_OK ? it->judg[k].verdict : JC_V_NONE;
             judged += cj.verdict != JC_V_NONE;
             lost += jc_cce_lost(&cj);
         }
@@ -924,27 +966,32 @@ static int cce_run_node(void *state, assay_io *io, assay_error *err)
         goto done;
     }
     const jc_rel_counts *cc = &r.counts[CLS_CROWD];
-    json_object_set_new(
+    bool put_ok = true;
+    put_ok &= jc_put(
         report, "crowd",
-        json_pack("{s:I, s:I, s:o, s:o, s:o}", "judgments",
-                  (json_int_t)cc->outputs, "invalid_judgments",
-                  (json_int_t)cc->invalid_outputs, "invalid_rate",
-                  cc->outputs ? json_real((double)cc->invalid_outputs /
-                                          (double)cc->outputs)
-                              : json_null(),
-                  "candidate_lost_rate",
-                  judged ? json_real((double)lost / (double)judged)
-                         : json_null(),
-                  "selected_per_item",
-                  n ? json_real((double)selected / (double)n) : json_null()));
-    json_object_set_new(
+        json_pack(
+            "{s:I, s:I, s:o, s:o, s:o}", "judgments", (json_int_t)cc->outputs,
+            "invalid_judgments", (json_int_t)cc->invalid_outputs,
+            "invalid_rate",
+            cc->outputs
+                ? json_real((double)cc->invalid_outputs / (double)cc->outputs)
+                : json_null(),
+            "candidate_lost_rate",
+            judged ? json_real((double)lost / (double)judged) : json_null(),
+            "selected_per_item",
+            n ? json_real((double)selected / (double)n) : json_null()));
+    put_ok &= jc_put(
         info, "stages",
         json_pack("{s:I, s:I, s:I, s:I}", "crowd_generations",
                   (json_int_t)run.stage_requests[TAG_GEN], "crowd_judgments",
                   (json_int_t)run.stage_requests[TAG_JUDGE], "finals",
                   (json_int_t)run.stage_requests[TAG_FINAL], "repairs",
                   (json_int_t)r.counts[CLS_FINAL].repairs));
-    json_object_set_new(info, "budget", json_integer((json_int_t)s->budget));
+    put_ok &= jc_put(info, "budget", json_integer((json_int_t)s->budget));
+    if (!put_ok) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_records(io, "verdicts", out, err);
     out = NULL;
     if (rc == 0)
@@ -1025,9 +1072,8 @@ static const assay_plugin cce_plugin = {
         "Templates: template/template_file (final), judge_template[_file], "
         "crowd_template[_file]; syntax as in judge.pairwise; the final "
         "prompt's fields are question, answer_a, answer_b, crowd_judgments "
-        "and n_judgments.\n\nDefault final template (cce.txt):\n"
-        JUDGE_TPL_CCE "\n\nDefault crowd template (crowd.txt):\n"
-        JUDGE_TPL_CROWD,
+        "and n_judgments.\n\nDefault final template (cce.txt):\n" JUDGE_TPL_CCE
+        "\n\nDefault crowd template (crowd.txt):\n" JUDGE_TPL_CROWD,
     .inputs = cce_inputs,
     .outputs = cce_outputs,
     .options = cce_options,

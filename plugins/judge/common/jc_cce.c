@@ -110,7 +110,7 @@ static bool word_char(char c)
 static bool keyword_before(const char *text, size_t at)
 {
     static const char *const kw[] = {"assistant", "response", "answer",
-                                     "output", "model", NULL};
+                                     "output",    "model",    NULL};
     size_t e = at;
     if (e == 0 || text[e - 1] != ' ')
         return false;
@@ -136,8 +136,7 @@ int jc_cce_rewrite(const char *text, char first, char second,
     *out = NULL;
     while (i < n) {
         if (have_tok && i == tok.start) {
-            int v = jc_token_pair(text + in.start, in.end - in.start,
-                                  &letter);
+            int v = jc_token_pair(text + in.start, in.end - in.start, &letter);
             if (v == JC_V_A || v == JC_V_B) {
                 char lab = v == JC_V_A ? first : second;
                 if (jc_buf_put(&b, "[[", 2) || jc_buf_put(&b, &lab, 1) ||
@@ -201,8 +200,8 @@ static size_t words_outside_tokens(const char *text, size_t a, size_t b)
             have = jc_token_next(text, i, &tok, &in);
             continue;
         }
-        bool wc = isalnum((unsigned char)text[i]) ||
-                  ((unsigned char)text[i] & 0x80);
+        bool wc =
+            isalnum((unsigned char)text[i]) || ((unsigned char)text[i] & 0x80);
         if (wc && !in_word)
             words++;
         in_word = wc;
@@ -282,9 +281,9 @@ int jc_cce_strip_outcome(const char *text, char **out)
                                  text[sa - 2] == '?')))
                 sa--;
             size_t sb = last.end;
-            while (sb < lb && (text[sb] == '.' || text[sb] == '*' ||
-                               text[sb] == '!' || text[sb] == ')' ||
-                               text[sb] == '_'))
+            while (sb < lb &&
+                   (text[sb] == '.' || text[sb] == '*' || text[sb] == '!' ||
+                    text[sb] == ')' || text[sb] == '_'))
                 sb++;
             cut_a = sa;
             cut_b = sb;
@@ -356,8 +355,9 @@ int jc_cce_context(const jc_cjudg *j, const size_t *sel, size_t nsel,
         char *body;
         if (jc_cce_rewrite(x->text, first, second, strip_outcome, &body))
             goto oom;
-        int rc = jc_buf_printf(&b, "%s%zu. Comparison of Assistant %c and "
-                                   "Assistant %c:\n%s\n",
+        int rc = jc_buf_printf(&b,
+                               "%s%zu. Comparison of Assistant %c and "
+                               "Assistant %c:\n%s\n",
                                k ? "\n" : "", k + 1, first, second, body);
         free(body);
         if (rc)
@@ -401,8 +401,11 @@ int jc_swap_combine(int v1, int v2, int policy, bool *consistent)
     if (v1 == v2)
         return v1;
     switch (policy) {
-    case JC_SWAP_FIRST: return v1;
-    case JC_SWAP_INVALID: return JC_V_NONE;
-    default: return JC_V_TIE;
+    case JC_SWAP_FIRST:
+        return v1;
+    case JC_SWAP_INVALID:
+        return JC_V_NONE;
+    default:
+        return JC_V_TIE;
     }
 }

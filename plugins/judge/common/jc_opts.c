@@ -37,22 +37,22 @@ int jc_prompt_option(const assay_host *h, const json_t *opts,
     rc = jc_prompt_parse(txt ? txt : def, out, err);
     if (rc)
         assay_error_prefix(err, "%s: ",
-                           file ? file_opt
-                                : txt ? inline_opt : "built-in template");
+                           file  ? file_opt
+                           : txt ? inline_opt
+                                 : "built-in template");
     free(loaded);
     return rc;
 }
 
-int jc_gold_label(const json_t *rec, size_t idx, const char *field,
-                  int *gold, assay_error *err)
+int jc_gold_label(const json_t *rec, size_t idx, const char *field, int *gold,
+                  assay_error *err)
 {
-    static const char *const a[] = {"1", "a", "output_1", "model_a",
-                                    "response_a", NULL};
-    static const char *const b[] = {"2", "b", "output_2", "model_b",
-                                    "response_b", NULL};
+    static const char *const a[] = {"1",       "a",          "output_1",
+                                    "model_a", "response_a", NULL};
+    static const char *const b[] = {"2",       "b",          "output_2",
+                                    "model_b", "response_b", NULL};
     static const char *const t[] = {"0", "3", "c", "tie", "draw", NULL};
-    const json_t *v = json_is_object(rec) ? json_object_get(rec, field)
-                                          : NULL;
+    const json_t *v = json_is_object(rec) ? json_object_get(rec, field) : NULL;
     *gold = JC_V_NONE;
     if (!v || json_is_null(v))
         return ASSAY_OK;
@@ -92,8 +92,7 @@ int jc_gold_label(const json_t *rec, size_t idx, const char *field,
 int jc_rec_opt_str(const json_t *rec, size_t idx, const char *field,
                    const char **out, assay_error *err)
 {
-    const json_t *v = json_is_object(rec) ? json_object_get(rec, field)
-                                          : NULL;
+    const json_t *v = json_is_object(rec) ? json_object_get(rec, field) : NULL;
     *out = NULL;
     if (!v || json_is_null(v))
         return ASSAY_OK;
@@ -112,16 +111,15 @@ uint64_t jc_item_seed(uint64_t base, size_t idx)
     return assay_splitmix64(&x);
 }
 
-void jc_rel_opts_get(const assay_host *h, const json_t *opts,
-                     jc_rel_opts *o)
+void jc_rel_opts_get(const assay_host *h, const json_t *opts, jc_rel_opts *o)
 {
     o->resamples = (unsigned)assay_opt_int(opts, "bootstrap");
     o->level = assay_opt_num(opts, "ci_level");
     o->seed = h->seed(h, "reliability");
 }
 
-json_t *jc_info(const assay_host *h, const char *endpoint,
-                const jc_runner *r, size_t items)
+json_t *jc_info(const assay_host *h, const char *endpoint, const jc_runner *r,
+                size_t items)
 {
     json_t *info = json_pack(
         "{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "endpoint", endpoint, "items",
@@ -138,16 +136,14 @@ json_t *jc_info(const assay_host *h, const char *endpoint,
 }
 
 int jc_verdict_base(const assay_host *h, json_t *v, const json_t *rec,
-                    size_t idx, const char *id_field,
-                    const char *subset_field)
+                    size_t idx, const char *id_field, const char *subset_field)
 {
     json_t *id = id_field ? json_object_get(rec, id_field) : NULL;
     json_t *sub = subset_field ? json_object_get(rec, subset_field) : NULL;
     if (json_object_set_new(v, "index", json_integer((json_int_t)idx)) ||
         json_object_set_new(v, "judge", json_string(h->node_name(h))) ||
         (id && json_object_set(v, id_field, id)) ||
-        (sub && json_is_string(sub) &&
-         json_object_set(v, subset_field, sub)))
+        (sub && json_is_string(sub) && json_object_set(v, subset_field, sub)))
         return ASSAY_ENOMEM;
     return ASSAY_OK;
 }
@@ -159,8 +155,8 @@ int jc_failure_code(const char *error)
 
 json_t *jc_context(const json_t *rec, const char *const *kv)
 {
-    json_t *ctx = json_is_object(rec) ? json_copy((json_t *)rec)
-                                      : json_object();
+    json_t *ctx =
+        json_is_object(rec) ? json_copy((json_t *)rec) : json_object();
     if (!ctx)
         return NULL;
     for (size_t i = 0; kv && kv[i]; i += 2) {

@@ -10,6 +10,12 @@
 
 #include "jc_verdict.h"
 
+/* obj[key] = v (reference taken); false on a NULL v or ENOMEM. */
+static bool jc_put(json_t *obj, const char *key, json_t *v)
+{
+    return json_object_set_new(obj, key, v) == 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -54,10 +60,11 @@ static json_t *acc_ci(const bool *ok, const bool *use, const size_t *idx,
         k += ok[idx[i]];
     }
     json_t *r = json_object();
+    bool put_ok = true;
     if (!r)
         return NULL;
-    json_object_set_new(r, "value", rate(k, u));
-    json_object_set_new(r, "n", json_integer((json_int_t)u));
+    put_ok &= jc_put(r, "value", rate(k, u));
+    put_ok &= jc_put(r, "n", json_integer((json_int_t)u));
     double lo = NAN, hi = NAN;
     if (u > 0 && o->resamples > 0) {
         double *acc = malloc(o->resamples * sizeof *acc);
@@ -85,8 +92,12 @@ static json_t *acc_ci(const bool *ok, const bool *use, const size_t *idx,
         hi = jc_percentile(acc, got, 1 - (1 - o->level) / 2);
         free(acc);
     }
-    json_object_set_new(r, "ci_low", num(lo));
-    json_object_set_new(r, "ci_high", num(hi));
+    put_ok &= jc_put(r, "ci_low", num(lo));
+    put_ok &= jc_put(r, "ci_high", num(hi));
+    if (!put_ok) {
+        json_decref(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -100,14 +111,14 @@ static uint64_t str_hash(const char *s)
 
 static json_t *group(size_t n, size_t k)
 {
-    return json_pack("{s:I, s:o}", "n", (json_int_t)n, "accuracy",
-                     rate(k, n));
+    return json_pack("{s:I, s:o}", "n", (json_int_t)n, "accuracy", rate(k, n));
 }
 
-json_t *jc_reliability(const jc_rel_item *it, size_t n,
-                       const jc_rel_counts *c, const jc_rel_opts *o)
+json_t *jc_reliability(const jc_rel_item *it, size_t n, const jc_rel_counts *c,
+                       const jc_rel_opts *o)
 {
     json_t *r = json_object(), *subsets = NULL, *v;
+    bool put_ok = true;
     bool *ok = calloc(n ? n : 1, sizeof *ok);
     bool *all = calloc(n ? n : 1, sizeof *all);
     bool *valid = calloc(n ? n : 1, sizeof *valid);
@@ -123,14 +134,14 @@ json_t *jc_reliability(const jc_rel_item *it, size_t n,
         if (it[i].gold != JC_V_NONE)
             idx[ngold++] = i;
     }
-    json_object_set_new(r, "n_items", json_integer((json_int_t)n));
-    json_object_set_new(r, "n_gold", json_integer((json_int_t)ngold));
+    put_ok &= jc_put(r, "n_items", json_integer((json_int_t)n));
+    put_ok &= jc_put(r, "n_gold", json_integer((json_int_t)ngold));
     if (!(v = acc_ci(ok, all, idx, ngold, o, 1)))
         goto oom;
-    json_object_set_new(r, "accuracy", v);
+    put_ok &= jc_put(r, "accuracy", v);
     if (!(v = acc_ci(ok, valid, idx, ngold, o, 2)))
         goto oom;
-    json_object_set_new(r, "accuracy_valid", v);
+    put_ok &= jc_put(r, "accuracy_valid", v);
 
     /* per order, when every item ran in both orders */
     size_t nsw = 0, k0 = 0, k1 = 0;
@@ -143,15 +154,14 @@ json_t *jc_reliability(const jc_rel_item *it, size_t n,
         k1 += !x->failed && x->order[1] == x->gold;
     }
     if (nsw) {
-        json_object_set_new(
+        put_ok &= jc_put(
             r, "per_order",
-            json_pack("{s:o, s:o, s:o, s:I}", "first", rate(k0, nsw),
-                      "second", rate(k1, nsw), "average",
-                      json_real(((double)k0 + (double)k1) / 2.0 /
-                                (double)nsw),
+            json_pack("{s:o, s:o, s:o, s:I}", "first", rate(k0, nsw), "second",
+                      rate(k1, nsw), "average",
+                      json_real(((double)k0 + (double)k1) / 2.0 / (double)nsw),
                       "n", (json_int_t)nsw));
     } else {
-        json_object_set_new(r, "per_order", json_null());
+        put_ok &= jc_put(r, "per_order", json_null());
     }
 
     /* subsets */
@@ -172,18 +182,17 @@ json_t *jc_reliability(const jc_rel_item *it, size_t n,
             json_decref(av);
             goto oom;
         }
-        json_t *g = json_pack("{s:I, s:O, s:O, s:O, s:O}", "n",
-                              (json_int_t)m, "accuracy",
-                              json_object_get(a, "value"), "ci_low",
+        json_t *g = json_pack("{s:I, s:O, s:O, s:O, s:O}", "n", (json_int_t)m,
+                              "accuracy", json_object_get(a, "value"), "ci_low",
                               json_object_get(a, "ci_low"), "ci_high",
-                              json_object_get(a, "ci_high"),
-                              "accuracy_valid", json_object_get(av, "value"));
+                              json_object_get(a, "ci_high"), "accuracy_valid",
+                              json_object_get(av, "value"));
         json_decref(a);
         json_decref(av);
         if (!g || json_object_set_new(subsets, s, g))
             goto oom;
     }
-    json_object_set_new(r, "subsets", subsets);
+    put_ok &= jc_put(r, "subsets", subsets);
     subsets = NULL;
 
     /* position consistency */
@@ -207,13 +216,12 @@ json_t *jc_reliability(const jc_rel_item *it, size_t n,
         }
     }
     if (npc || decisive)
-        json_object_set_new(r, "position_consistency",
-                            json_pack("{s:o, s:I, s:o}", "rate",
-                                      rate(cons, npc), "n", (json_int_t)npc,
-                                      "first_position_rate",
-                                      rate(first_pick, decisive)));
+        put_ok &= jc_put(r, "position_consistency",
+                         json_pack("{s:o, s:I, s:o}", "rate", rate(cons, npc),
+                                   "n", (json_int_t)npc, "first_position_rate",
+                                   rate(first_pick, decisive)));
     else
-        json_object_set_new(r, "position_consistency", json_null());
+        put_ok &= jc_put(r, "position_consistency", json_null());
 
     /* invalid and failed */
     size_t n_inv = 0, n_fail = 0, cnt[4] = {0, 0, 0, 0};
@@ -225,31 +233,29 @@ json_t *jc_reliability(const jc_rel_item *it, size_t n,
         else
             cnt[it[i].verdict]++;
     }
-    json_object_set_new(
-        r, "invalid",
-        json_pack("{s:I, s:I, s:o, s:I, s:o, s:I, s:I}", "outputs",
-                  (json_int_t)c->outputs, "invalid_outputs",
-                  (json_int_t)c->invalid_outputs, "output_rate",
-                  rate(c->invalid_outputs, c->outputs), "items",
-                  (json_int_t)n_inv, "item_rate", rate(n_inv, n), "repairs",
-                  (json_int_t)c->repairs, "repaired",
-                  (json_int_t)c->repaired));
-    json_object_set_new(r, "failed",
-                        json_pack("{s:I, s:o}", "items", (json_int_t)n_fail,
-                                  "rate", rate(n_fail, n)));
-    json_object_set_new(r, "verdicts",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "A",
-                                  (json_int_t)cnt[1], "B", (json_int_t)cnt[2],
-                                  "tie", (json_int_t)cnt[3], "invalid",
-                                  (json_int_t)n_inv, "failed",
-                                  (json_int_t)n_fail));
+    put_ok &= jc_put(r, "invalid",
+                     json_pack("{s:I, s:I, s:o, s:I, s:o, s:I, s:I}", "outputs",
+                               (json_int_t)c->outputs, "invalid_outputs",
+                               (json_int_t)c->invalid_outputs, "output_rate",
+                               rate(c->invalid_outputs, c->outputs), "items",
+                               (json_int_t)n_inv, "item_rate", rate(n_inv, n),
+                               "repairs", (json_int_t)c->repairs, "repaired",
+                               (json_int_t)c->repaired));
+    put_ok &= jc_put(r, "failed",
+                     json_pack("{s:I, s:o}", "items", (json_int_t)n_fail,
+                               "rate", rate(n_fail, n)));
+    put_ok &= jc_put(
+        r, "verdicts",
+        json_pack("{s:I, s:I, s:I, s:I, s:I}", "A", (json_int_t)cnt[1], "B",
+                  (json_int_t)cnt[2], "tie", (json_int_t)cnt[3], "invalid",
+                  (json_int_t)n_inv, "failed", (json_int_t)n_fail));
 
     /* length bias */
-    size_t g_long = 0, k_long = 0, g_short = 0, k_short = 0, g_eq = 0,
-           k_eq = 0, dec = 0, pick_long = 0;
+    size_t g_long = 0, k_long = 0, g_short = 0, k_short = 0, g_eq = 0, k_eq = 0,
+           dec = 0, pick_long = 0;
     for (i = 0; i < n; i++) {
         const jc_rel_item *x = &it[i];
-        int longer = x->len1 > x->len2 ? JC_V_A
+        int longer = x->len1 > x->len2   ? JC_V_A
                      : x->len2 > x->len1 ? JC_V_B
                                          : JC_V_NONE;
         if (x->gold == JC_V_A || x->gold == JC_V_B) {
@@ -270,18 +276,18 @@ json_t *jc_reliability(const jc_rel_item *it, size_t n,
             pick_long += x->verdict == longer;
         }
     }
-    json_object_set_new(
+    put_ok &= jc_put(
         r, "length_bias",
         json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}", "longer_won",
-                  group(g_long, k_long), "shorter_won",
-                  group(g_short, k_short), "equal_length", group(g_eq, k_eq),
-                  "longer_gold_rate", rate(g_long, g_long + g_short),
-                  "prefers_longer_rate", rate(pick_long, dec), "n_decisive",
-                  (json_int_t)dec));
-    json_object_set_new(r, "bootstrap",
-                        json_pack("{s:I, s:f}", "resamples",
-                                  (json_int_t)o->resamples, "level",
-                                  o->level));
+                  group(g_long, k_long), "shorter_won", group(g_short, k_short),
+                  "equal_length", group(g_eq, k_eq), "longer_gold_rate",
+                  rate(g_long, g_long + g_short), "prefers_longer_rate",
+                  rate(pick_long, dec), "n_decisive", (json_int_t)dec));
+    put_ok &= jc_put(r, "bootstrap",
+                     json_pack("{s:I, s:f}", "resamples",
+                               (json_int_t)o->resamples, "level", o->level));
+    if (!put_ok)
+        goto oom;
     free(ok);
     free(all);
     free(valid);
@@ -404,6 +410,7 @@ json_t *jc_reliability_scores(const double *score, const bool *valid,
     double *boot = malloc((o->resamples ? o->resamples : 1) * sizeof *boot);
     size_t m = 0, ngold = 0, exact = 0, near = 0, ninv = 0, nfail = 0;
     double abs_err = 0;
+    bool put_ok = true;
     if (!r || !subs || !xs || !ys || !bx || !by || !boot)
         goto oom;
     for (size_t i = 0; i < n; i++) {
@@ -423,10 +430,10 @@ json_t *jc_reliability_scores(const double *score, const bool *valid,
         abs_err += fabs(score[i] - gold[i]);
         m++;
     }
-    json_object_set_new(r, "n_items", json_integer((json_int_t)n));
-    json_object_set_new(r, "n_gold", json_integer((json_int_t)ngold));
-    json_object_set_new(r, "n_valid", json_integer((json_int_t)m));
-    json_object_set_new(r, "pearson", num(jc_pearson(xs, ys, m)));
+    put_ok &= jc_put(r, "n_items", json_integer((json_int_t)n));
+    put_ok &= jc_put(r, "n_gold", json_integer((json_int_t)ngold));
+    put_ok &= jc_put(r, "n_valid", json_integer((json_int_t)m));
+    put_ok &= jc_put(r, "pearson", num(jc_pearson(xs, ys, m)));
     double lo = NAN, hi = NAN;
     if (m >= 2 && o->resamples) {
         assay_rng rng;
@@ -446,23 +453,22 @@ json_t *jc_reliability_scores(const double *score, const bool *valid,
         lo = jc_percentile(boot, got, (1 - o->level) / 2);
         hi = jc_percentile(boot, got, 1 - (1 - o->level) / 2);
     }
-    json_object_set_new(r, "spearman",
-                        json_pack("{s:o, s:o, s:o}", "value",
-                                  num(jc_spearman(xs, ys, m)), "ci_low",
-                                  num(lo), "ci_high", num(hi)));
-    json_object_set_new(r, "kendall_tau_b", num(jc_kendall_b(xs, ys, m)));
-    json_object_set_new(r, "exact_agreement", rate(exact, m));
-    json_object_set_new(r, "within_one", rate(near, m));
-    json_object_set_new(r, "mean_abs_error",
-                        m ? json_real(abs_err / (double)m) : json_null());
+    put_ok &= jc_put(r, "spearman",
+                     json_pack("{s:o, s:o, s:o}", "value",
+                               num(jc_spearman(xs, ys, m)), "ci_low", num(lo),
+                               "ci_high", num(hi)));
+    put_ok &= jc_put(r, "kendall_tau_b", num(jc_kendall_b(xs, ys, m)));
+    put_ok &= jc_put(r, "exact_agreement", rate(exact, m));
+    put_ok &= jc_put(r, "within_one", rate(near, m));
+    put_ok &= jc_put(r, "mean_abs_error",
+                     m ? json_real(abs_err / (double)m) : json_null());
     for (size_t i = 0; subset && i < n; i++) {
         const char *s = subset[i];
         if (!s || json_object_get(subs, s))
             continue;
         size_t k = 0, ex = 0, cnt = 0;
         for (size_t j = i; j < n; j++) {
-            if (!subset[j] || strcmp(subset[j], s) != 0 ||
-                !isfinite(gold[j]))
+            if (!subset[j] || strcmp(subset[j], s) != 0 || !isfinite(gold[j]))
                 continue;
             cnt++;
             if (!valid[j])
@@ -472,31 +478,30 @@ json_t *jc_reliability_scores(const double *score, const bool *valid,
             ex += fabs(score[j] - gold[j]) < 1e-9;
             k++;
         }
-        json_object_set_new(subs, s,
-                            json_pack("{s:I, s:I, s:o, s:o}", "n",
-                                      (json_int_t)cnt, "n_valid",
-                                      (json_int_t)k, "spearman",
-                                      num(jc_spearman(bx, by, k)),
-                                      "exact_agreement", rate(ex, k)));
+        put_ok &= jc_put(subs, s,
+                         json_pack("{s:I, s:I, s:o, s:o}", "n", (json_int_t)cnt,
+                                   "n_valid", (json_int_t)k, "spearman",
+                                   num(jc_spearman(bx, by, k)),
+                                   "exact_agreement", rate(ex, k)));
     }
-    json_object_set_new(r, "subsets", subs);
+    put_ok &= jc_put(r, "subsets", subs);
     subs = NULL;
-    json_object_set_new(
-        r, "invalid",
-        json_pack("{s:I, s:I, s:o, s:I, s:o, s:I, s:I}", "outputs",
-                  (json_int_t)c->outputs, "invalid_outputs",
-                  (json_int_t)c->invalid_outputs, "output_rate",
-                  rate(c->invalid_outputs, c->outputs), "items",
-                  (json_int_t)ninv, "item_rate", rate(ninv, n), "repairs",
-                  (json_int_t)c->repairs, "repaired",
-                  (json_int_t)c->repaired));
-    json_object_set_new(r, "failed",
-                        json_pack("{s:I, s:o}", "items", (json_int_t)nfail,
-                                  "rate", rate(nfail, n)));
-    json_object_set_new(r, "bootstrap",
-                        json_pack("{s:I, s:f}", "resamples",
-                                  (json_int_t)o->resamples, "level",
-                                  o->level));
+    put_ok &= jc_put(r, "invalid",
+                     json_pack("{s:I, s:I, s:o, s:I, s:o, s:I, s:I}", "outputs",
+                               (json_int_t)c->outputs, "invalid_outputs",
+                               (json_int_t)c->invalid_outputs, "output_rate",
+                               rate(c->invalid_outputs, c->outputs), "items",
+                               (json_int_t)ninv, "item_rate", rate(ninv, n),
+                               "repairs", (json_int_t)c->repairs, "repaired",
+                               (json_int_t)c->repaired));
+    put_ok &= jc_put(r, "failed",
+                     json_pack("{s:I, s:o}", "items", (json_int_t)nfail, "rate",
+                               rate(nfail, n)));
+    put_ok &= jc_put(r, "bootstrap",
+                     json_pack("{s:I, s:f}", "resamples",
+                               (json_int_t)o->resamples, "level", o->level));
+    if (!put_ok)
+        goto oom;
     free(xs);
     free(ys);
     free(bx);

@@ -60,8 +60,8 @@ typedef struct jc_rel_opts {
 } jc_rel_opts;
 
 /* The pairwise report as a new JSON object; NULL on ENOMEM. */
-json_t *jc_reliability(const jc_rel_item *it, size_t n,
-                       const jc_rel_counts *c, const jc_rel_opts *o);
+json_t *jc_reliability(const jc_rel_item *it, size_t n, const jc_rel_counts *c,
+                       const jc_rel_opts *o);
 
 /*
  * Score report (pointwise judges against numeric gold ratings):

@@ -46,9 +46,12 @@ json_t *jc_call_raws(const jc_call *c)
 const char *jc_status_name(int status)
 {
     switch (status) {
-    case JC_S_OK: return "ok";
-    case JC_S_INVALID: return "invalid";
-    case JC_S_FAILED: return "failed";
+    case JC_S_OK:
+        return "ok";
+    case JC_S_INVALID:
+        return "invalid";
+    case JC_S_FAILED:
+        return "failed";
     }
     return "pending";
 }
@@ -157,10 +160,14 @@ int jc_runner_add(jc_runner *r, jc_call *c, assay_error *err)
 static const char *llm_status_name(assay_llm_status s)
 {
     switch (s) {
-    case ASSAY_LLM_OK: return "ok";
-    case ASSAY_LLM_FAILED: return "failed";
-    case ASSAY_LLM_SKIPPED: return "skipped";
-    case ASSAY_LLM_REPLAY_MISS: return "replay miss";
+    case ASSAY_LLM_OK:
+        return "ok";
+    case ASSAY_LLM_FAILED:
+        return "failed";
+    case ASSAY_LLM_SKIPPED:
+        return "skipped";
+    case ASSAY_LLM_REPLAY_MISS:
+        return "replay miss";
     }
     return "?";
 }

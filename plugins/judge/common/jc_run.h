@@ -42,22 +42,22 @@ typedef struct jc_call {
     unsigned max_repairs;
     const json_t *params; /* request parameters overriding the runner's
                            (borrowed; NULL: the runner's) */
-    uint32_t sample;    /* sample index (distinct cache entries) */
-    size_t item;        /* item index, for the host's messages */
-    int cls;            /* counter class, 0 .. JC_CLASSES-1 */
-    int tag;            /* free for the owner (routing) */
-    size_t a, b;        /* free for the owner (routing) */
+    uint32_t sample;      /* sample index (distinct cache entries) */
+    size_t item;          /* item index, for the host's messages */
+    int cls;              /* counter class, 0 .. JC_CLASSES-1 */
+    int tag;              /* free for the owner (routing) */
+    size_t a, b;          /* free for the owner (routing) */
     /* the answer (set by the runner) */
-    int status;         /* JC_S_* */
-    int verdict;        /* PAIR: JC_V_A/B/TIE when OK */
-    long score;         /* SCORE: when OK */
-    int why;            /* JC_WHY_* of the last unusable answer */
-    char **raws;        /* answers in order of arrival (owned) */
+    int status;  /* JC_S_* */
+    int verdict; /* PAIR: JC_V_A/B/TIE when OK */
+    long score;  /* SCORE: when OK */
+    int why;     /* JC_WHY_* of the last unusable answer */
+    char **raws; /* answers in order of arrival (owned) */
     unsigned nraws;
-    unsigned repairs;   /* repair turns sent */
-    char *error;        /* FAILED: why (owned) */
+    unsigned repairs; /* repair turns sent */
+    char *error;      /* FAILED: why (owned) */
     uint32_t prompt_tokens, completion_tokens;
-    unsigned cached;    /* answers served from the cache */
+    unsigned cached; /* answers served from the cache */
 } jc_call;
 
 /* The last answer of a call, or NULL. */
@@ -73,13 +73,12 @@ typedef struct jc_runner jc_runner;
 
 /* Called once per resolved question; return 0, or a negative code with
  * `err` filled to stop the run. */
-typedef int (*jc_done_fn)(void *ud, jc_runner *r, jc_call *c,
-                          assay_error *err);
+typedef int (*jc_done_fn)(void *ud, jc_runner *r, jc_call *c, assay_error *err);
 
 struct jc_runner {
     const assay_host *h;
-    const char *endpoint;  /* borrowed */
-    const json_t *params;  /* borrowed; may be NULL */
+    const char *endpoint; /* borrowed */
+    const json_t *params; /* borrowed; may be NULL */
     jc_done_fn done;
     void *ud;
     /* counters */

@@ -126,8 +126,8 @@ bool jc_blank(const char *s)
     if (!s)
         return true;
     for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' &&
-            *s != '\f' && *s != '\v')
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' && *s != '\f' &&
+            *s != '\v')
             return false;
     return true;
 }

@@ -73,8 +73,7 @@ static int tpl_text(jc_tpl *t, size_t a, size_t b)
     return tpl_push(t, op);
 }
 
-int jc_tpl_compile(const char *text, size_t len, jc_tpl **out,
-                   assay_error *err)
+int jc_tpl_compile(const char *text, size_t len, jc_tpl **out, assay_error *err)
 {
     jc_tpl *t = calloc(1, sizeof *t);
     size_t stack[64], depth = 0;
@@ -97,8 +96,7 @@ int jc_tpl_compile(const char *text, size_t len, jc_tpl **out,
         const char *close = strstr(s + j, "}}");
         if (!close) {
             rc = assay_error_set(err, ASSAY_EINVAL,
-                                 "template: unclosed '{{' at byte %zu",
-                                 open);
+                                 "template: unclosed '{{' at byte %zu", open);
             goto fail;
         }
         size_t end = (size_t)(close - s) + 2; /* just past "}}" */
@@ -233,8 +231,8 @@ static bool tpl_truthy(const json_t *v)
     return true;
 }
 
-int jc_tpl_render(const jc_tpl *t, const json_t *ctx, size_t idx,
-                  char **out, assay_error *err)
+int jc_tpl_render(const jc_tpl *t, const json_t *ctx, size_t idx, char **out,
+                  assay_error *err)
 {
     jc_buf b = {0};
     *out = NULL;
@@ -256,8 +254,8 @@ int jc_tpl_render(const jc_tpl *t, const json_t *ctx, size_t idx,
                                        v ? "null" : "missing", op->name);
             }
             if (json_is_string(v)) {
-                rc = jc_buf_put(&b, json_string_value(v),
-                                json_string_length(v));
+                rc =
+                    jc_buf_put(&b, json_string_value(v), json_string_length(v));
             } else {
                 char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
                 rc = d ? jc_buf_puts(&b, d) : ASSAY_ENOMEM;
@@ -295,15 +293,13 @@ void jc_prompt_free(jc_prompt *p)
 }
 
 /* If the line [a, b) is a marker "@@ name @@", copy the name. */
-static bool prompt_marker(const char *a, const char *b, char *name,
-                          size_t cap)
+static bool prompt_marker(const char *a, const char *b, char *name, size_t cap)
 {
     while (a < b && tpl_space(*a))
         a++;
     while (b > a && tpl_space(b[-1]))
         b--;
-    if (b - a < 5 || a[0] != '@' || a[1] != '@' || b[-1] != '@' ||
-        b[-2] != '@')
+    if (b - a < 5 || a[0] != '@' || a[1] != '@' || b[-1] != '@' || b[-2] != '@')
         return false;
     a += 2;
     b -= 2;
@@ -434,8 +430,8 @@ int jc_prompt_render(const jc_prompt *p, const json_t *ctx, size_t idx,
                      char **system, char **user, assay_error *err)
 {
     *system = *user = NULL;
-    int rc = p->system ? jc_tpl_render(p->system, ctx, idx, system, err)
-                       : ASSAY_OK;
+    int rc =
+        p->system ? jc_tpl_render(p->system, ctx, idx, system, err) : ASSAY_OK;
     if (rc == 0)
         rc = jc_tpl_render(p->user, ctx, idx, user, err);
     if (rc) {

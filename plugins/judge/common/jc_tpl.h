@@ -38,8 +38,8 @@ int jc_tpl_compile(const char *text, size_t len, jc_tpl **out,
  * the record index used in messages.  *out is a new string the caller
  * frees with free().
  */
-int jc_tpl_render(const jc_tpl *t, const json_t *ctx, size_t idx,
-                  char **out, assay_error *err);
+int jc_tpl_render(const jc_tpl *t, const json_t *ctx, size_t idx, char **out,
+                  assay_error *err);
 
 /* True when the template refers to field `name` (variable or section). */
 bool jc_tpl_uses(const jc_tpl *t, const char *name);

@@ -10,8 +10,7 @@
 
 #define TOKEN_MAX 48
 
-bool jc_token_next(const char *text, size_t from, jc_span *tok,
-                   jc_span *inner)
+bool jc_token_next(const char *text, size_t from, jc_span *tok, jc_span *inner)
 {
     const char *p = text + from;
     while ((p = strstr(p, "[[")) != NULL) {
@@ -25,8 +24,7 @@ bool jc_token_next(const char *text, size_t from, jc_span *tok,
         if (q[0] == ']' && q[1] == ']' && (size_t)(q - c) <= TOKEN_MAX) {
             const char *a = c, *b = q;
             while (a < b && (isspace((unsigned char)*a) || *a == '*' ||
-                             *a == '_' || *a == '`' || *a == '"' ||
-                             *a == '\''))
+                             *a == '_' || *a == '`' || *a == '"' || *a == '\''))
                 a++;
             while (b > a && (isspace((unsigned char)b[-1]) || b[-1] == '*' ||
                              b[-1] == '_' || b[-1] == '`' || b[-1] == '"' ||
@@ -62,7 +60,7 @@ static size_t skip_word(const char *s, size_t n, const char *w)
 int jc_token_pair(const char *s, size_t n, char *letter)
 {
     static const char *const lead[] = {"assistant", "response", "answer",
-                                       "output", "model", NULL};
+                                       "output",    "model",    NULL};
     *letter = 0;
     for (int i = 0; lead[i]; i++) {
         size_t k = skip_word(s, n, lead[i]);
@@ -75,9 +73,10 @@ int jc_token_pair(const char *s, size_t n, char *letter)
     if (n == 1 && isalpha((unsigned char)s[0])) {
         char c = (char)toupper((unsigned char)s[0]);
         *letter = c;
-        return c == 'A' ? JC_V_A : c == 'B' ? JC_V_B
-                                  : c == 'C' ? JC_V_TIE
-                                             : JC_V_NONE;
+        return c == 'A'   ? JC_V_A
+               : c == 'B' ? JC_V_B
+               : c == 'C' ? JC_V_TIE
+                          : JC_V_NONE;
     }
     if (n == 3 && strncasecmp(s, "tie", 3) == 0)
         return JC_V_TIE;
@@ -211,8 +210,8 @@ static int score_token(const char *s, size_t n, long hi, long *val)
     return 0;
 }
 
-bool jc_parse_score(const char *text, long lo, long hi, long *score,
-                    int *why, jc_span *where)
+bool jc_parse_score(const char *text, long lo, long hi, long *score, int *why,
+                    jc_span *where)
 {
     jc_span tok, in, last = {0, 0};
     size_t at = 0;
@@ -260,12 +259,18 @@ bool jc_parse_score(const char *text, long lo, long hi, long *score,
 const char *jc_why_name(int why)
 {
     switch (why) {
-    case JC_WHY_OK: return "ok";
-    case JC_WHY_EMPTY: return "empty";
-    case JC_WHY_NOTOKEN: return "no verdict token";
-    case JC_WHY_AMBIG: return "ambiguous";
-    case JC_WHY_TIE: return "tie not allowed";
-    case JC_WHY_RANGE: return "out of range";
+    case JC_WHY_OK:
+        return "ok";
+    case JC_WHY_EMPTY:
+        return "empty";
+    case JC_WHY_NOTOKEN:
+        return "no verdict token";
+    case JC_WHY_AMBIG:
+        return "ambiguous";
+    case JC_WHY_TIE:
+        return "tie not allowed";
+    case JC_WHY_RANGE:
+        return "out of range";
     }
     return "?";
 }
@@ -273,9 +278,12 @@ const char *jc_why_name(int why)
 const char *jc_verdict_name(int v)
 {
     switch (v) {
-    case JC_V_A: return "A";
-    case JC_V_B: return "B";
-    case JC_V_TIE: return "tie";
+    case JC_V_A:
+        return "A";
+    case JC_V_B:
+        return "B";
+    case JC_V_TIE:
+        return "tie";
     }
     return NULL;
 }

@@ -50,8 +50,7 @@ typedef struct jc_span {
  * the trimmed content span *inner.  Used by the parsers and by outcome
  * removal.
  */
-bool jc_token_next(const char *text, size_t from, jc_span *tok,
-                   jc_span *inner);
+bool jc_token_next(const char *text, size_t from, jc_span *tok, jc_span *inner);
 
 /*
  * Classify a token's content as a pairwise verdict: JC_V_A, JC_V_B,
@@ -72,8 +71,8 @@ int jc_parse_pair(const char *text, bool ties, int *why, jc_span *where);
  * *score set, or false with *why set.  "[[n/hi]]" is accepted; any other
  * denominator, a fraction or a value outside the scale is JC_WHY_RANGE.
  */
-bool jc_parse_score(const char *text, long lo, long hi, long *score,
-                    int *why, jc_span *where);
+bool jc_parse_score(const char *text, long lo, long hi, long *score, int *why,
+                    jc_span *where);
 
 /* "ok", "empty", "no verdict token", "ambiguous", "tie not allowed",
  * "out of range". */

@@ -75,8 +75,8 @@ static void test_criticizing(void **state)
     assert_int_equal(jc_cce_strategy("criticizing"), JC_SEL_CRITICIZING);
     assert_int_equal(jc_cce_strategy("nope"), -1);
     /* a large budget keeps every lost judgment and nothing else */
-    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 16, 7, sel,
-                                   &n), 0);
+    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 16, 7, sel, &n),
+                     0);
     assert_int_equal(n, 4); /* lost: 0, 2, 3, 6 */
     for (size_t i = 0; i < n; i++)
         assert_true(LOST[sel[i]]);
@@ -85,20 +85,20 @@ static void test_criticizing(void **state)
     assert_int_equal(count_cand(sel, n, 1), 1);
     assert_int_equal(count_cand(sel, n, 0), 3);
     /* budget 2: one from each candidate's pool */
-    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 2, 7, sel,
-                                   &n), 0);
+    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 2, 7, sel, &n),
+                     0);
     assert_int_equal(n, 2);
     assert_int_equal(J[sel[0]].cand, 1);
     assert_int_equal(J[sel[1]].cand, 0);
     assert_true(LOST[sel[0]] && LOST[sel[1]]);
     /* budget 3: floor(3/2) = 1 for B, 2 for A */
-    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 3, 7, sel,
-                                   &n), 0);
+    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 3, 7, sel, &n),
+                     0);
     assert_int_equal(count_cand(sel, n, 1), 1);
     assert_int_equal(count_cand(sel, n, 0), 2);
     /* budget 0: nothing */
-    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 0, 7, sel,
-                                   &n), 0);
+    assert_int_equal(jc_cce_select(J, 10, JC_SEL_CRITICIZING, 0, 7, sel, &n),
+                     0);
     assert_int_equal(n, 0);
 }
 
@@ -107,8 +107,7 @@ static void test_other_strategies(void **state)
     (void)state;
     size_t sel[10], n;
     setup_judgments();
-    assert_int_equal(jc_cce_select(J, 10, JC_SEL_PRAISING, 16, 1, sel, &n),
-                     0);
+    assert_int_equal(jc_cce_select(J, 10, JC_SEL_PRAISING, 16, 1, sel, &n), 0);
     assert_int_equal(n, 4); /* won: 1, 4, 5, 7 */
     for (size_t i = 0; i < n; i++)
         assert_false(LOST[sel[i]]);
@@ -120,8 +119,7 @@ static void test_other_strategies(void **state)
     assert_int_equal(n, 4);
     assert_int_equal(count_cand(sel, n, 0), 2);
     /* balanced, budget 4: per candidate one lost and one won */
-    assert_int_equal(jc_cce_select(J, 10, JC_SEL_BALANCED, 4, 1, sel, &n),
-                     0);
+    assert_int_equal(jc_cce_select(J, 10, JC_SEL_BALANCED, 4, 1, sel, &n), 0);
     assert_int_equal(n, 4);
     for (int cand = 0; cand < 2; cand++) {
         int lost = 0, won = 0;
@@ -144,16 +142,16 @@ static void test_seeded(void **state)
     size_t a[80], b[80], c[80], na, nb, nc;
     for (int i = 0; i < 80; i++)
         many[i] = (jc_cjudg){i / 40, 0, (size_t)i % 40, 'C', JC_V_B, txt};
-    assert_int_equal(jc_cce_select(many, 80, JC_SEL_CRITICIZING, 4, 11, a,
-                                   &na), 0);
-    assert_int_equal(jc_cce_select(many, 80, JC_SEL_CRITICIZING, 4, 11, b,
-                                   &nb), 0);
+    assert_int_equal(jc_cce_select(many, 80, JC_SEL_CRITICIZING, 4, 11, a, &na),
+                     0);
+    assert_int_equal(jc_cce_select(many, 80, JC_SEL_CRITICIZING, 4, 11, b, &nb),
+                     0);
     assert_int_equal(na, 4);
     assert_memory_equal(a, b, na * sizeof *a);
     bool differs = false;
     for (uint64_t seed = 12; seed < 20 && !differs; seed++) {
-        assert_int_equal(jc_cce_select(many, 80, JC_SEL_CRITICIZING, 4,
-                                       seed, c, &nc), 0);
+        assert_int_equal(
+            jc_cce_select(many, 80, JC_SEL_CRITICIZING, 4, seed, c, &nc), 0);
         differs = memcmp(a, c, na * sizeof *a) != 0;
     }
     assert_true(differs);
@@ -169,11 +167,10 @@ static void test_relabel(void **state)
     char *out;
     /* crowd C first, candidate B second */
     assert_int_equal(jc_cce_rewrite(t, 'C', 'B', false, &out), 0);
-    assert_string_equal(out,
-                        "Assistant C answers a question about Paris; "
-                        "Assistant B's reply is longer. Response C cites "
-                        "a source, ASSISTANT B does not. Model B and "
-                        "output C both... AB and A. stay.\n[[B]]");
+    assert_string_equal(out, "Assistant C answers a question about Paris; "
+                             "Assistant B's reply is longer. Response C cites "
+                             "a source, ASSISTANT B does not. Model B and "
+                             "output C both... AB and A. stay.\n[[B]]");
     free(out);
     /* candidate A first, crowd D second */
     assert_int_equal(jc_cce_rewrite(t, 'A', 'D', false, &out), 0);
@@ -197,40 +194,46 @@ typedef struct strip_case {
 
 static const strip_case strip_cases[] = {
     {"Assistant A is accurate and concise. Assistant B repeats itself.\n\n"
-     "[[A]]", "Assistant B repeats itself.", "[["},
+     "[[A]]",
+     "Assistant B repeats itself.", "[["},
     {"A covers all three points.\nB misses the second point.\n\n"
-     "Final verdict: [[A]]", "B misses the second point.", "Final verdict"},
+     "Final verdict: [[A]]",
+     "B misses the second point.", "Final verdict"},
     {"**Analysis**\nB gives the correct formula.\n\n**Final Verdict:**\n"
-     "[[B]]", "B gives the correct formula.", "Final Verdict"},
+     "[[B]]",
+     "B gives the correct formula.", "Final Verdict"},
     {"Both explain recursion. However, Assistant B includes a runnable "
      "example and handles the base case correctly, which the user "
      "explicitly needed for the homework assignment, so overall "
      "Assistant B is more helpful and I choose [[B]].",
      "Both explain recursion.", "I choose"},
     {"Assistant A follows the word limit.\nMy final verdict is: [[A]]. "
-     "Assistant B was close.", "follows the word limit", "final verdict"},
+     "Assistant B was close.",
+     "follows the word limit", "final verdict"},
     {"The user wanted JSON. Assistant A returned JSON; B returned YAML.\n"
-     "### Verdict\n[[A]]\n", "B returned YAML", "### Verdict"},
+     "### Verdict\n[[A]]\n",
+     "B returned YAML", "### Verdict"},
     {"Assistant A wrote \"[[B]]\" at the end of its reply, a manipulation "
      "attempt. Its content is still better.\n\n[[A]]",
      "a manipulation attempt", "[["},
     {"Comparison:\n- accuracy: A\n- format: B\n- depth: A\n\nTherefore, "
-     "[[A]]", "- format: B", "Therefore"},
-    {"[[B]] because B handles the empty-list case and A crashes on it.",
-     "", "[["},
-    {"After careful consideration, Assistant B is the better response.\n"
-     "**[[B]]**", "After careful consideration", "**"},
-    {"A: correct but terse. B: correct and explains why.\n"
-     "Verdict: [[ B ]]", "correct and explains why", "Verdict"},
-    {"Assistant X (relabelled) lacks detail.\n[[X]]", "lacks detail",
+     "[[A]]",
+     "- format: B", "Therefore"},
+    {"[[B]] because B handles the empty-list case and A crashes on it.", "",
      "[["},
+    {"After careful consideration, Assistant B is the better response.\n"
+     "**[[B]]**",
+     "After careful consideration", "**"},
+    {"A: correct but terse. B: correct and explains why.\n"
+     "Verdict: [[ B ]]",
+     "correct and explains why", "Verdict"},
+    {"Assistant X (relabelled) lacks detail.\n[[X]]", "lacks detail", "[["},
 };
 
 static void test_strip(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof strip_cases / sizeof strip_cases[0];
-         i++) {
+    for (size_t i = 0; i < sizeof strip_cases / sizeof strip_cases[0]; i++) {
         const strip_case *c = &strip_cases[i];
         char *out;
         assert_int_equal(jc_cce_strip_outcome(c->text, &out), 0);
@@ -265,12 +268,11 @@ static void test_context(void **state)
     size_t sel[2] = {0, 1};
     char *out;
     assert_int_equal(jc_cce_context(j, sel, 2, true, &out), 0);
-    assert_string_equal(out,
-                        "1. Comparison of Assistant C and Assistant B:\n"
-                        "Assistant C (the crowd) is richer than Assistant "
-                        "B.\n\n"
-                        "2. Comparison of Assistant A and Assistant D:\n"
-                        "Assistant D is correct, Assistant A is not.");
+    assert_string_equal(out, "1. Comparison of Assistant C and Assistant B:\n"
+                             "Assistant C (the crowd) is richer than Assistant "
+                             "B.\n\n"
+                             "2. Comparison of Assistant A and Assistant D:\n"
+                             "Assistant D is correct, Assistant A is not.");
     free(out);
     assert_int_equal(jc_cce_context(j, sel, 2, false, &out), 0);
     assert_non_null(strstr(out, "[[C]]"));

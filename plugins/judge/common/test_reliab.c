@@ -56,8 +56,8 @@ static double num(const json_t *r, const char *path)
 static void test_pairwise_report(void **state)
 {
     (void)state;
-    jc_rel_counts c = {.outputs = 25, .invalid_outputs = 5, .repairs = 4,
-                       .repaired = 2};
+    jc_rel_counts c = {
+        .outputs = 25, .invalid_outputs = 5, .repairs = 4, .repaired = 2};
     jc_rel_opts o = {.resamples = 500, .level = 0.9, .seed = 42};
     json_t *r = jc_reliability(items, 10, &c, &o);
     assert_non_null(r);
@@ -82,8 +82,8 @@ static void test_pairwise_report(void **state)
     assert_int_equal(json_object_size(at(r, "subsets")), 2);
     assert_float_equal(num(r, "position_consistency.rate"), 6.0 / 7, 1e-12);
     assert_int_equal(num(r, "position_consistency.n"), 7);
-    assert_float_equal(num(r, "position_consistency.first_position_rate"),
-                       0.4, 1e-12);
+    assert_float_equal(num(r, "position_consistency.first_position_rate"), 0.4,
+                       1e-12);
     assert_int_equal(num(r, "invalid.items"), 1);
     assert_float_equal(num(r, "invalid.item_rate"), 0.1, 1e-12);
     assert_float_equal(num(r, "invalid.output_rate"), 0.2, 1e-12);
@@ -94,14 +94,12 @@ static void test_pairwise_report(void **state)
     assert_int_equal(num(r, "verdicts.B"), 3);
     assert_int_equal(num(r, "verdicts.tie"), 1);
     assert_int_equal(num(r, "length_bias.longer_won.n"), 4);
-    assert_float_equal(num(r, "length_bias.longer_won.accuracy"), 0.75,
-                       1e-12);
+    assert_float_equal(num(r, "length_bias.longer_won.accuracy"), 0.75, 1e-12);
     assert_int_equal(num(r, "length_bias.shorter_won.n"), 3);
     assert_float_equal(num(r, "length_bias.shorter_won.accuracy"), 1.0 / 3,
                        1e-12);
     assert_int_equal(num(r, "length_bias.equal_length.n"), 2);
-    assert_float_equal(num(r, "length_bias.longer_gold_rate"), 4.0 / 7,
-                       1e-12);
+    assert_float_equal(num(r, "length_bias.longer_gold_rate"), 4.0 / 7, 1e-12);
     assert_float_equal(num(r, "length_bias.prefers_longer_rate"), 5.0 / 6,
                        1e-12);
     assert_int_equal(num(r, "bootstrap.resamples"), 500);
@@ -161,8 +159,8 @@ static void test_score_report(void **state)
     const char *subset[] = {"x", "x", "y", "y", "y", "x", "y"};
     jc_rel_counts c = {.outputs = 8, .invalid_outputs = 2};
     jc_rel_opts o = {.resamples = 200, .level = 0.95, .seed = 1};
-    json_t *r = jc_reliability_scores(score, valid, failed, gold, subset, 7,
-                                      &c, &o);
+    json_t *r =
+        jc_reliability_scores(score, valid, failed, gold, subset, 7, &c, &o);
     assert_non_null(r);
     assert_int_equal(num(r, "n_gold"), 6);
     assert_int_equal(num(r, "n_valid"), 5);

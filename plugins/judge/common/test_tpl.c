@@ -143,8 +143,7 @@ static void test_prompt_file(void **state)
     assert_int_equal(jc_prompt_parse("@@ system @@\nS\n", &p, &err),
                      ASSAY_EINVAL);
     assert_non_null(strstr(err.text, "no '@@ user @@'"));
-    assert_int_equal(jc_prompt_parse("@@ user @@\na\n@@ user @@\nb", &p,
-                                     &err),
+    assert_int_equal(jc_prompt_parse("@@ user @@\na\n@@ user @@\nb", &p, &err),
                      ASSAY_EINVAL);
     assert_non_null(strstr(err.text, "twice"));
     assert_int_equal(jc_prompt_parse("@@ banana @@\na", &p, &err),

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "jc_cce.h"
+#include "jc_opts.h"
 #include "jc_text.h"
 #include "jc_verdict.h"
 
@@ -23,29 +24,42 @@ typedef struct cmp_state {
 } cmp_state;
 
 static const assay_port cmp_inputs[] = {
-    {.name = "verdicts", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "verdicts",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .multi = true,
      .doc = "verdict records of several judge nodes (a YAML list), each "
             "with judge, index and verdict"},
     {0}};
 
 static const assay_port cmp_outputs[] = {
-    {.name = "summary", .type = ASSAY_T_JSON,
+    {.name = "summary",
+     .type = ASSAY_T_JSON,
      .doc = "per judge accuracy; per pair agreement and Cohen's kappa; "
-            "Fleiss' kappa; majority-vote accuracy", .chart = "table"},
-    {.name = "items", .type = ASSAY_T_RECORDS,
+            "Fleiss' kappa; majority-vote accuracy",
+     .chart = "table"},
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
      .doc = "per item: each judge's verdict, gold, unanimous",
      .chart = "table"},
     {0}};
 
 static const assay_option cmp_options[] = {
-    {.name = "judge_field", .type = ASSAY_OPT_STRING, .def = "\"judge\"",
+    {.name = "judge_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"judge\"",
      .doc = "field naming the judge of a verdict record"},
-    {.name = "key_field", .type = ASSAY_OPT_STRING, .def = "\"index\"",
+    {.name = "key_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"index\"",
      .doc = "field identifying the item across judges"},
-    {.name = "verdict_field", .type = ASSAY_OPT_STRING,
-     .def = "\"verdict\"", .doc = "field with the verdict (A, B, tie, null)"},
-    {.name = "gold_field", .type = ASSAY_OPT_STRING, .def = "\"gold\"",
+    {.name = "verdict_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"verdict\"",
+     .doc = "field with the verdict (A, B, tie, null)"},
+    {.name = "gold_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"gold\"",
      .doc = "field with the gold winner (A, B, tie, null)"},
     {0}};
 
@@ -78,8 +92,8 @@ static int cmp_create(const assay_host *h, const json_t *o, void **state,
 }
 
 /* A verdict value: "A", "B", "tie" (any case) or null/absent. */
-static int cmp_verdict(const json_t *rec, size_t idx, const char *field,
-                       int *v, assay_error *err)
+static int cmp_verdict(const json_t *rec, size_t idx, const char *field, int *v,
+                       assay_error *err)
 {
     const json_t *x = json_object_get(rec, field);
     *v = JC_V_NONE;
@@ -181,6 +195,7 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
     int *v[CMP_MAX_JUDGES] = {0};
     int *gold = NULL;
     json_t *summary = NULL, *items = NULL;
+    bool put_ok = true;
     int rc = ASSAY_OK;
     if (!keys || !keylist) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -198,8 +213,7 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
             ;
         if (j == nj) {
             if (nj == CMP_MAX_JUDGES) {
-                rc = assay_error_set(err, ASSAY_EINVAL,
-                                     "more than %d judges",
+                rc = assay_error_set(err, ASSAY_EINVAL, "more than %d judges",
                                      CMP_MAX_JUDGES);
                 goto done;
             }
@@ -210,9 +224,12 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto done;
         }
-        if (!json_object_get(keys, kt)) {
-            json_object_set_new(keys, kt, json_integer((json_int_t)nk++));
-            json_array_append(keylist, key);
+        if (!json_object_get(keys, kt) &&
+            (!jc_put(keys, kt, json_integer((json_int_t)nk++)) ||
+             json_array_append(keylist, key))) {
+            free(kt);
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            goto done;
         }
         free(kt);
     }
@@ -236,9 +253,12 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
         const char *jn = json_string_value(json_object_get(rec, s->f_judge));
         char *kt = json_dumps(json_object_get(rec, s->f_key),
                               JSON_COMPACT | JSON_ENCODE_ANY);
-        size_t k = kt ? (size_t)json_integer_value(json_object_get(keys, kt))
-                      : 0;
         int g;
+        if (!kt) {
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+            goto done;
+        }
+        size_t k = (size_t)json_integer_value(json_object_get(keys, kt));
         free(kt);
         for (j = 0; strcmp(judges[j], jn); j++)
             ;
@@ -258,10 +278,10 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto done;
     }
-    json_object_set_new(summary, "judges", jl);
-    json_object_set_new(summary, "n_items", json_integer((json_int_t)nk));
-    json_object_set_new(summary, "per_judge", per);
-    json_object_set_new(summary, "pairs", pairs);
+    put_ok &= jc_put(summary, "judges", jl);
+    put_ok &= jc_put(summary, "n_items", json_integer((json_int_t)nk));
+    put_ok &= jc_put(summary, "per_judge", per);
+    put_ok &= jc_put(summary, "pairs", pairs);
     for (j = 0; j < nj; j++) {
         size_t g = 0, ok = 0, valid = 0;
         for (i = 0; i < nk; i++) {
@@ -271,8 +291,8 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
             g++;
             ok += v[j][i] == gold[i];
         }
-        json_array_append_new(jl, json_string(judges[j]));
-        json_object_set_new(
+        put_ok &= !json_array_append_new(jl, json_string(judges[j]));
+        put_ok &= jc_put(
             per, judges[j],
             json_pack("{s:I, s:I, s:o}", "n", (json_int_t)nk, "valid",
                       (json_int_t)valid, "accuracy",
@@ -282,17 +302,16 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
         for (size_t k = j + 1; k < nj; k++) {
             size_t both;
             double agree, kappa = cmp_kappa(v[j], v[k], nk, &both, &agree);
-            json_array_append_new(
+            put_ok &= !json_array_append_new(
                 pairs, json_pack("{s:s, s:s, s:I, s:o, s:o}", "a", judges[j],
                                  "b", judges[k], "n", (json_int_t)both,
-                                 "agreement", num(agree), "kappa",
-                                 num(kappa)));
+                                 "agreement", num(agree), "kappa", num(kappa)));
         }
     size_t used;
     double fk = cmp_fleiss(v, nj, nk, &used);
-    json_object_set_new(summary, "fleiss_kappa",
-                        json_pack("{s:o, s:I}", "value", num(fk), "n",
-                                  (json_int_t)used));
+    put_ok &= jc_put(
+        summary, "fleiss_kappa",
+        json_pack("{s:o, s:I}", "value", num(fk), "n", (json_int_t)used));
     size_t mg = 0, mok = 0, unanimous = 0;
     int votes[CMP_MAX_JUDGES];
     for (i = 0; i < nk; i++) {
@@ -302,15 +321,14 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
             votes[j] = v[j][i];
             all &= v[j][i] != JC_V_NONE && v[j][i] == v[0][i];
             const char *vn = jc_verdict_name(v[j][i]);
-            json_object_set_new(row, judges[j],
-                                vn ? json_string(vn) : json_null());
+            put_ok &=
+                jc_put(row, judges[j], vn ? json_string(vn) : json_null());
         }
         int maj = jc_majority(votes, nj);
         const char *gn = jc_verdict_name(gold[i]), *mn = jc_verdict_name(maj);
-        json_object_set_new(row, "gold", gn ? json_string(gn) : json_null());
-        json_object_set_new(row, "majority",
-                            mn ? json_string(mn) : json_null());
-        json_object_set_new(row, "unanimous", json_boolean(all));
+        put_ok &= jc_put(row, "gold", gn ? json_string(gn) : json_null());
+        put_ok &= jc_put(row, "majority", mn ? json_string(mn) : json_null());
+        put_ok &= jc_put(row, "unanimous", json_boolean(all));
         unanimous += all;
         if (gold[i] != JC_V_NONE) {
             mg++;
@@ -321,12 +339,15 @@ static int cmp_run(void *state, assay_io *io, assay_error *err)
             goto done;
         }
     }
-    json_object_set_new(summary, "majority_accuracy",
-                        mg ? json_real((double)mok / (double)mg)
-                           : json_null());
-    json_object_set_new(summary, "unanimous_rate",
-                        nk ? json_real((double)unanimous / (double)nk)
-                           : json_null());
+    put_ok &= jc_put(summary, "majority_accuracy",
+                     mg ? json_real((double)mok / (double)mg) : json_null());
+    put_ok &=
+        jc_put(summary, "unanimous_rate",
+               nk ? json_real((double)unanimous / (double)nk) : json_null());
+    if (!put_ok) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_json(io, "summary", summary, err);
     summary = NULL;
     if (rc == 0)
@@ -352,21 +373,20 @@ static const assay_plugin cmp_plugin = {
     .version = "1.0.0",
     .summary = "Agreement between several judges' verdicts (Cohen's and "
                "Fleiss' kappa, majority vote)",
-    .doc =
-        "Takes the verdict records of several judge nodes on the same items "
-        "(verdicts: [vanilla.verdicts, swap.verdicts, cce.verdicts]), "
-        "groups them by judge_field (the judges write their node name "
-        "there) and matches items on key_field (default index).  Verdicts "
-        "are A, B, tie or null (invalid or failed: left out of the "
-        "agreement of that pair).\n"
-        "Output summary: judges; per_judge {n, valid, accuracy against "
-        "gold_field when present}; pairs [{a, b, n, agreement, kappa}] "
-        "with Cohen's kappa over the classes A, B, tie on the items both "
-        "judged; fleiss_kappa {value, n} over the items every judge "
-        "judged; majority_accuracy (plurality of the judges, a split is a "
-        "tie) and unanimous_rate.  Output items: per item the key, each "
-        "judge's verdict, gold, majority and unanimous.  Undefined values "
-        "are null.",
+    .doc = "Takes the verdict records of several judge nodes on the same items "
+           "(verdicts: [vanilla.verdicts, swap.verdicts, cce.verdicts]), "
+           "groups them by judge_field (the judges write their node name "
+           "there) and matches items on key_field (default index).  Verdicts "
+           "are A, B, tie or null (invalid or failed: left out of the "
+           "agreement of that pair).\n"
+           "Output summary: judges; per_judge {n, valid, accuracy against "
+           "gold_field when present}; pairs [{a, b, n, agreement, kappa}] "
+           "with Cohen's kappa over the classes A, B, tie on the items both "
+           "judged; fleiss_kappa {value, n} over the items every judge "
+           "judged; majority_accuracy (plurality of the judges, a split is a "
+           "tie) and unanimous_rate.  Output items: per item the key, each "
+           "judge's verdict, gold, majority and unanimous.  Undefined values "
+           "are null.",
     .inputs = cmp_inputs,
     .outputs = cmp_outputs,
     .options = cmp_options,

@@ -53,56 +53,88 @@ typedef struct cr_state {
 } cr_state;
 
 static const assay_port cr_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "instructions, each with a list of candidate responses"},
     {0}};
 
 static const assay_port cr_outputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
      .doc = "the items with the chosen response, win rates, crowd and "
-            "every judgment", .chart = "table"},
-    {.name = "reliability", .type = ASSAY_T_JSON,
+            "every judgment",
+     .chart = "table"},
+    {.name = "reliability",
+     .type = ASSAY_T_JSON,
      .doc = "accuracy of the choice against best_field (bootstrap CI, per "
             "subset), invalid rates, ranking position consistency",
      .chart = "bar"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "endpoint description (no key), requests per stage, tokens"},
     {0}};
 
 static const assay_option cr_options[] = {
     JC_OPT_LLM,
     JC_OPT_PARAMS,
-    {.name = "crowd_size", .type = ASSAY_OPT_INT, .def = "2",
-     .has_min = true, .min = 1, .has_max = true, .max = 24,
+    {.name = "crowd_size",
+     .type = ASSAY_OPT_INT,
+     .def = "2",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 24,
      .doc = "lowest-ranked responses used as the crowd (at most M - 2)"},
-    {.name = "budget", .type = ASSAY_OPT_INT, .def = "16", .has_min = true,
-     .min = 0, .has_max = true, .max = 1024,
+    {.name = "budget",
+     .type = ASSAY_OPT_INT,
+     .def = "16",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1024,
      .doc = "K: crowd judgments in each final prompt"},
-    {.name = "selection", .type = ASSAY_OPT_ENUM, .def = "\"criticizing\"",
+    {.name = "selection",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"criticizing\"",
      .choices = "criticizing|praising|random|balanced",
      .doc = "which crowd judgments to keep (see judge.cce)"},
-    {.name = "outcome_removal", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "outcome_removal",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "delete each crowd judgment's verdict before the final prompt"},
-    {.name = "template", .type = ASSAY_OPT_STRING,
+    {.name = "template",
+     .type = ASSAY_OPT_STRING,
      .doc = "final (CCE) prompt overriding cce.txt"},
-    {.name = "template_file", .type = ASSAY_OPT_STRING,
+    {.name = "template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file with the final prompt"},
-    {.name = "judge_template", .type = ASSAY_OPT_STRING,
+    {.name = "judge_template",
+     .type = ASSAY_OPT_STRING,
      .doc = "ranking and crowd-judgment prompt overriding the pairwise "
             "judge's"},
-    {.name = "judge_template_file", .type = ASSAY_OPT_STRING,
+    {.name = "judge_template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file with the ranking and crowd-judgment prompt"},
-    {.name = "input_field", .type = ASSAY_OPT_STRING, .def = "\"input\"",
+    {.name = "input_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"input\"",
      .doc = "item field with the instruction"},
-    {.name = "responses_field", .type = ASSAY_OPT_STRING,
+    {.name = "responses_field",
+     .type = ASSAY_OPT_STRING,
      .def = "\"responses\"",
      .doc = "item field with the candidates: strings or {model, response}"},
-    {.name = "best_field", .type = ASSAY_OPT_STRING,
+    {.name = "best_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "item field with the index (0-based) of the best response, "
             "for the reliability report"},
-    {.name = "id_field", .type = ASSAY_OPT_STRING, .def = "\"id\"",
+    {.name = "id_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"id\"",
      .doc = "item field identifying the item in messages"},
-    {.name = "field", .type = ASSAY_OPT_STRING, .def = "\"chosen\"",
+    {.name = "field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"chosen\"",
      .doc = "output field with the chosen response (plus _index, _model)"},
     JC_OPT_MAX_REPAIRS,
     JC_OPT_ON_ERROR,
@@ -173,8 +205,8 @@ static int cr_create(const assay_host *h, const json_t *o, void **state,
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = jc_prompt_option(h, o, "template", "template_file",
-                               JUDGE_TPL_CCE, &s->final_p, err)) ||
+    if ((rc = jc_prompt_option(h, o, "template", "template_file", JUDGE_TPL_CCE,
+                               &s->final_p, err)) ||
         (rc = jc_prompt_option(h, o, "judge_template", "judge_template_file",
                                JUDGE_TPL_PAIRWISE, &s->judge_p, err)))
         goto fail;
@@ -200,17 +232,17 @@ fail:
 typedef struct cr_item {
     const json_t *rec;
     const char *input, *subset;
-    size_t m;                 /* responses */
+    size_t m; /* responses */
     const char *resp[CR_MAX_RESPONSES];
     char model[CR_MAX_RESPONSES][64];
-    long best;                /* gold index, -1: none */
-    jc_call *rank;            /* m*m (diagonal unused) */
+    long best;     /* gold index, -1: none */
+    jc_call *rank; /* m*m (diagonal unused) */
     size_t ncrowd, ncand;
     size_t crowd[CR_MAX_RESPONSES], cand[CR_MAX_RESPONSES];
     char letter[CR_MAX_RESPONSES]; /* crowd letters by response index */
-    jc_call *cj;              /* ncand x ncrowd x 2 */
-    jc_call *fin;             /* ncand x ncand (diagonal unused) */
-    char **ctx;               /* contexts of the finals */
+    jc_call *cj;                   /* ncand x ncrowd x 2 */
+    jc_call *fin;                  /* ncand x ncand (diagonal unused) */
+    char **ctx;                    /* contexts of the finals */
     size_t *nsel;
     double vrate[CR_MAX_RESPONSES], crate[CR_MAX_RESPONSES];
     long chosen;
@@ -279,8 +311,7 @@ static int cr_read_item(const cr_state *s, const json_t *rec, size_t i,
                                    "string 'response'",
                                    i, s->f_resp, k);
         snprintf(it->model[k], sizeof it->model[k], "%s",
-                 json_is_string(model) ? json_string_value(model)
-                                       : "response");
+                 json_is_string(model) ? json_string_value(model) : "response");
     }
     if (s->f_best) {
         const json_t *b = json_object_get(rec, s->f_best);
@@ -305,15 +336,14 @@ static int cr_pair_call(const cr_state *s, const cr_item *it, size_t i,
                         const char *x, const char *y, jc_call *q,
                         assay_error *err)
 {
-    const char *kv[] = {"question", it->input, "answer_a", x, "answer_b", y,
-                        "reference", NULL, "rubric", NULL, NULL};
+    const char *kv[] = {"question",  it->input, "answer_a", x,    "answer_b", y,
+                        "reference", NULL,      "rubric",   NULL, NULL};
     json_t *ctx = jc_context(it->rec, kv);
     if (!ctx || json_object_set_new(ctx, "ties", json_false())) {
         json_decref(ctx);
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     }
-    int rc = jc_prompt_render(&s->judge_p, ctx, i, &q->system, &q->user,
-                              err);
+    int rc = jc_prompt_render(&s->judge_p, ctx, i, &q->system, &q->user, err);
     json_decref(ctx);
     q->parse = JC_PARSE_PAIR;
     q->item = i;
@@ -322,8 +352,8 @@ static int cr_pair_call(const cr_state *s, const cr_item *it, size_t i,
     return rc;
 }
 
-static int cr_add(cr_run *run, jc_runner *r, cr_item *it, jc_call *q,
-                  int stage, assay_error *err)
+static int cr_add(cr_run *run, jc_runner *r, cr_item *it, jc_call *q, int stage,
+                  assay_error *err)
 {
     q->tag = stage;
     int rc = jc_runner_add(r, q, err);
@@ -344,8 +374,8 @@ static int cr_stage_rank(cr_run *run, jc_runner *r, cr_item *it, size_t i,
             if (a == b)
                 continue;
             jc_call *q = &it->rank[a * it->m + b];
-            int rc = cr_pair_call(run->s, it, i, it->resp[a], it->resp[b], q,
-                                  err);
+            int rc =
+                cr_pair_call(run->s, it, i, it->resp[a], it->resp[b], q, err);
             if (rc == 0)
                 rc = cr_add(run, r, it, q, ST_RANK, err);
             if (rc)
@@ -469,20 +499,26 @@ static int cr_stage_final(cr_run *run, jc_runner *r, cr_item *it, size_t i,
             uint64_t seed = jc_item_seed(jc_item_seed(run->sel_seed, i), k);
             if (jc_cce_select(cj, n, s->strategy, s->budget, seed, sel,
                               &it->nsel[k]) ||
-                jc_cce_context(cj, sel, it->nsel[k], s->strip,
-                               &it->ctx[k])) {
+                jc_cce_context(cj, sel, it->nsel[k], s->strip, &it->ctx[k])) {
                 rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
                 goto done;
             }
             char nb[32];
             snprintf(nb, sizeof nb, "%zu", it->nsel[k]);
-            const char *kv[] = {"question", it->input,
-                                "answer_a", it->resp[it->cand[a]],
-                                "answer_b", it->resp[it->cand[b]],
-                                "crowd_judgments", it->ctx[k],
-                                "n_judgments", nb,
-                                "reference", NULL,
-                                "rubric", NULL,
+            const char *kv[] = {"question",
+                                it->input,
+                                "answer_a",
+                                it->resp[it->cand[a]],
+                                "answer_b",
+                                it->resp[it->cand[b]],
+                                "crowd_judgments",
+                                it->ctx[k],
+                                "n_judgments",
+                                nb,
+                                "reference",
+                                NULL,
+                                "rubric",
+                                NULL,
                                 NULL};
             json_t *ctx = jc_context(it->rec, kv);
             jc_call *q = &it->fin[k];
@@ -521,12 +557,12 @@ static void cr_choose(cr_item *it)
         for (size_t b = 0; b < nc; b++) {
             if (a == b)
                 continue;
-            const jc_call *ab = &it->fin[a * nc + b], *ba = &it->fin[b * nc + a];
+            const jc_call *ab = &it->fin[a * nc + b],
+                          *ba = &it->fin[b * nc + a];
             w += ab->status == JC_S_OK && ab->verdict == JC_V_A;
             w += ba->status == JC_S_OK && ba->verdict == JC_V_B;
         }
-        it->crate[it->cand[a]] =
-            nc > 1 ? w / (2.0 * (double)(nc - 1)) : 1.0;
+        it->crate[it->cand[a]] = nc > 1 ? w / (2.0 * (double)(nc - 1)) : 1.0;
     }
     it->chosen = -1;
     for (size_t a = 0; a < nc; a++) {
@@ -538,8 +574,7 @@ static void cr_choose(cr_item *it)
     }
 }
 
-static int cr_fail(cr_run *run, cr_item *it, const jc_call *c,
-                   assay_error *err)
+static int cr_fail(cr_run *run, cr_item *it, const jc_call *c, assay_error *err)
 {
     static const char *const stage[] = {"", "ranking", "crowd judgment",
                                         "final judgment"};
@@ -606,8 +641,7 @@ static int cr_estimate(void *state, assay_io *io, assay_estimate *est,
                        assay_error *err)
 {
     cr_state *s = state;
-    const json_t *recs = jc_estimate_items(s->h, io, "items",
-                                           cr_calls(s, 5));
+    const json_t *recs = jc_estimate_items(s->h, io, "items", cr_calls(s, 5));
     uint64_t total = 0, chars = 0;
     est->endpoint = s->endpoint_opt;
     if (!recs)
@@ -632,7 +666,8 @@ static int cr_estimate(void *state, assay_io *io, assay_estimate *est,
     return ASSAY_OK;
 }
 
-/* ---- output ---------------------------------------------------------------- */
+/* ---- output ----------------------------------------------------------------
+ */
 
 static json_t *num(double x)
 {
@@ -641,8 +676,7 @@ static json_t *num(double x)
 
 static json_t *cr_verdict_json(const jc_call *q)
 {
-    const char *vn = q->status == JC_S_OK ? jc_verdict_name(q->verdict)
-                                          : NULL;
+    const char *vn = q->status == JC_S_OK ? jc_verdict_name(q->verdict) : NULL;
     return vn ? json_string(vn) : json_null();
 }
 
@@ -651,19 +685,21 @@ static json_t *cr_item_json(const cr_state *s, const cr_item *it)
     json_t *v = json_copy((json_t *)it->rec);
     json_t *vr = json_array(), *crr = json_array(), *crowd = json_array();
     json_t *judg = json_array();
+    bool put_ok = true;
     if (!v || !vr || !crr || !crowd || !judg)
         goto oom;
     for (size_t k = 0; k < it->m; k++) {
-        json_array_append_new(vr, num(it->vrate[k]));
-        json_array_append_new(crr, num(it->crate[k]));
+        put_ok &= !json_array_append_new(vr, num(it->vrate[k]));
+        put_ok &= !json_array_append_new(crr, num(it->crate[k]));
     }
     for (size_t c = 0; c < it->ncrowd; c++)
-        json_array_append_new(crowd, json_integer((json_int_t)it->crowd[c]));
+        put_ok &= !json_array_append_new(
+            crowd, json_integer((json_int_t)it->crowd[c]));
     for (size_t a = 0; a < it->m; a++)
         for (size_t b = 0; b < it->m; b++) {
             if (a == b || it->rank[a * it->m + b].status == JC_S_PENDING)
                 continue;
-            json_array_append_new(
+            put_ok &= !json_array_append_new(
                 judg, json_pack("{s:s, s:I, s:I, s:o}", "stage", "rank", "a",
                                 (json_int_t)a, "b", (json_int_t)b, "verdict",
                                 cr_verdict_json(&it->rank[a * it->m + b])));
@@ -675,48 +711,47 @@ static json_t *cr_item_json(const cr_state *s, const cr_item *it)
                     &it->cj[(p * it->ncrowd + c) * 2 + (size_t)pos];
                 size_t x = pos ? it->crowd[c] : it->cand[p];
                 size_t y = pos ? it->cand[p] : it->crowd[c];
-                json_array_append_new(
-                    judg, json_pack("{s:s, s:I, s:I, s:o, s:o}", "stage",
-                                    "crowd", "a", (json_int_t)x, "b",
-                                    (json_int_t)y, "verdict",
-                                    cr_verdict_json(q), "answer",
-                                    jc_call_text(q)
-                                        ? json_string(jc_call_text(q))
-                                        : json_null()));
+                put_ok &= !json_array_append_new(
+                    judg,
+                    json_pack("{s:s, s:I, s:I, s:o, s:o}", "stage", "crowd",
+                              "a", (json_int_t)x, "b", (json_int_t)y, "verdict",
+                              cr_verdict_json(q), "answer",
+                              jc_call_text(q) ? json_string(jc_call_text(q))
+                                              : json_null()));
             }
     for (size_t a = 0; it->fin && a < it->ncand; a++)
         for (size_t b = 0; b < it->ncand; b++) {
             if (a == b)
                 continue;
             const jc_call *q = &it->fin[a * it->ncand + b];
-            json_array_append_new(
-                judg,
-                json_pack("{s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o}", "stage",
-                          "cce", "a", (json_int_t)it->cand[a], "b",
-                          (json_int_t)it->cand[b], "verdict",
-                          cr_verdict_json(q), "status",
-                          jc_status_name(q->status), "n_selected",
-                          (json_int_t)it->nsel[a * it->ncand + b], "context",
-                          it->ctx[a * it->ncand + b], "answer",
-                          jc_call_text(q) ? json_string(jc_call_text(q))
-                                          : json_null()));
+            put_ok &= !json_array_append_new(
+                judg, json_pack("{s:s, s:I, s:I, s:o, s:s, s:I, s:s, s:o}",
+                                "stage", "cce", "a", (json_int_t)it->cand[a],
+                                "b", (json_int_t)it->cand[b], "verdict",
+                                cr_verdict_json(q), "status",
+                                jc_status_name(q->status), "n_selected",
+                                (json_int_t)it->nsel[a * it->ncand + b],
+                                "context", it->ctx[a * it->ncand + b], "answer",
+                                jc_call_text(q) ? json_string(jc_call_text(q))
+                                                : json_null()));
         }
     bool ok = !it->failed && it->chosen >= 0;
-    json_object_set_new(v, s->field,
-                        ok ? json_string(it->resp[it->chosen]) : json_null());
-    json_object_set_new(v, s->field_index,
-                        ok ? json_integer(it->chosen) : json_null());
-    json_object_set_new(v, s->field_model,
-                        ok ? json_string(it->model[it->chosen])
-                           : json_null());
-    json_object_set_new(v, "status",
-                        json_string(it->failed ? "failed" : "ok"));
+    put_ok &= jc_put(v, s->field,
+                     ok ? json_string(it->resp[it->chosen]) : json_null());
+    put_ok &=
+        jc_put(v, s->field_index, ok ? json_integer(it->chosen) : json_null());
+    put_ok &= jc_put(v, s->field_model,
+                     ok ? json_string(it->model[it->chosen]) : json_null());
+    put_ok &= jc_put(v, "status", json_string(it->failed ? "failed" : "ok"));
     if (it->error)
-        json_object_set_new(v, "error", json_string(it->error));
-    json_object_set_new(v, "win_rates", vr);
-    json_object_set_new(v, "cce_win_rates", crr);
-    json_object_set_new(v, "crowd", crowd);
-    json_object_set_new(v, "judgments", judg);
+        put_ok &= jc_put(v, "error", json_string(it->error));
+    put_ok &= jc_put(v, "win_rates", vr);
+    put_ok &= jc_put(v, "cce_win_rates", crr);
+    put_ok &= jc_put(v, "crowd", crowd);
+    put_ok &= jc_put(v, "judgments", judg);
+    vr = crr = crowd = judg = NULL; /* v holds them now */
+    if (!put_ok)
+        goto oom;
     return v;
 oom:
     json_decref(v);
@@ -777,7 +812,7 @@ static int cr_run_node(void *state, assay_io *io, assay_error *err)
         /* the choice scored as a pairwise item: A = right, B = wrong */
         bool ok = !it->failed && it->chosen >= 0;
         rel[i] = (jc_rel_item){.gold = it->best >= 0 ? JC_V_A : JC_V_NONE,
-                               .verdict = !ok ? JC_V_NONE
+                               .verdict = !ok                      ? JC_V_NONE
                                           : it->chosen == it->best ? JC_V_A
                                                                    : JC_V_B,
                                .failed = it->failed,
@@ -793,28 +828,32 @@ static int cr_run_node(void *state, assay_io *io, assay_error *err)
     json_object_del(report, "per_order");
     json_object_del(report, "verdicts");
     json_object_del(report, "length_bias");
-    json_object_set_new(report, "position_consistency",
-                        json_pack("{s:o, s:I, s:s}", "rate",
-                                  pc_n ? json_real((double)pc_same /
-                                                   (double)pc_n)
-                                       : json_null(),
-                                  "n", (json_int_t)pc_n, "stage", "rank"));
+    bool put_ok = true;
+    put_ok &= jc_put(report, "position_consistency",
+                     json_pack("{s:o, s:I, s:s}", "rate",
+                               pc_n ? json_real((double)pc_same / (double)pc_n)
+                                    : json_null(),
+                               "n", (json_int_t)pc_n, "stage", "rank"));
     const jc_rel_counts *oc = &r.counts[CLS_OTHER];
-    json_object_set_new(
-        report, "other_judgments",
-        json_pack("{s:I, s:I, s:o}", "outputs", (json_int_t)oc->outputs,
-                  "invalid_outputs", (json_int_t)oc->invalid_outputs,
-                  "output_rate",
-                  oc->outputs ? json_real((double)oc->invalid_outputs /
-                                          (double)oc->outputs)
-                              : json_null()));
-    json_object_set_new(
+    put_ok &=
+        jc_put(report, "other_judgments",
+               json_pack("{s:I, s:I, s:o}", "outputs", (json_int_t)oc->outputs,
+                         "invalid_outputs", (json_int_t)oc->invalid_outputs,
+                         "output_rate",
+                         oc->outputs ? json_real((double)oc->invalid_outputs /
+                                                 (double)oc->outputs)
+                                     : json_null()));
+    put_ok &= jc_put(
         info, "stages",
         json_pack("{s:I, s:I, s:I, s:I}", "rank",
                   (json_int_t)run.stage_requests[ST_RANK], "crowd_judgments",
                   (json_int_t)run.stage_requests[ST_CROWD], "finals",
                   (json_int_t)run.stage_requests[ST_FINAL], "repairs",
                   (json_int_t)r.counts[CLS_FINAL].repairs));
+    if (!put_ok) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_records(io, "items", out, err);
     out = NULL;
     if (rc == 0)
@@ -846,34 +885,33 @@ static const assay_plugin cr_plugin = {
     .version = "1.0.0",
     .summary = "Crowd rejection sampling: keep the response with the highest "
                "CCE win rate, the lowest-ranked ones as the crowd",
-    .doc =
-        "Crowd rejection sampling from the CCE paper (choosing SFT targets "
-        "among responses of several models).  Per item, with M responses "
-        "in responses_field (strings or {model, response}, 2 to 26):\n"
-        "1. Ranking: the vanilla pairwise judge (judge.pairwise's prompt, "
-        "no ties) on every ordered pair, M(M-1) requests; win rate = wins "
-        "/ 2(M-1).\n"
-        "2. The crowd_size lowest-ranked responses (at most M-2; ties: the "
-        "later response ranks lower) become the crowd, labelled C, D, ...; "
-        "each remaining candidate is judged against each crowd response in "
-        "both positions, 2 x candidates x crowd requests.\n"
-        "3. CCE: for every ordered pair of candidates a final judgment "
-        "(cce.txt) whose context holds up to `budget` crowd judgments of "
-        "the two, selected, relabelled and outcome-removed as in "
-        "judge.cce; CCE win rate = wins / 2(candidates-1).  The candidate "
-        "with the highest CCE win rate is chosen (ties: the higher vanilla "
-        "rate, then list order).\n"
-        "The stages of all items are pipelined in one stream.  Output "
-        "items: the input items plus <field> (default chosen: the text), "
-        "<field>_index, <field>_model, status, win_rates, cce_win_rates "
-        "(null for the crowd), crowd (indices) and judgments (every "
-        "ranking, crowd and final judgment with its verdict; finals with "
-        "their context).  Output reliability: with best_field (the index "
-        "of the best response) the accuracy of the choice with bootstrap "
-        "CI and per subset; the final judgments' invalid rate; the other "
-        "judgments' invalid rate; position consistency of the ranking "
-        "stage (both orders of each pair).  A failed request fails the "
-        "node (on_error: fail) or the item (on_error: record).",
+    .doc = "Crowd rejection sampling from the CCE paper (choosing SFT targets "
+           "among responses of several models).  Per item, with M responses "
+           "in responses_field (strings or {model, response}, 2 to 26):\n"
+           "1. Ranking: the vanilla pairwise judge (judge.pairwise's prompt, "
+           "no ties) on every ordered pair, M(M-1) requests; win rate = wins "
+           "/ 2(M-1).\n"
+           "2. The crowd_size lowest-ranked responses (at most M-2; ties: the "
+           "later response ranks lower) become the crowd, labelled C, D, ...; "
+           "each remaining candidate is judged against each crowd response in "
+           "both positions, 2 x candidates x crowd requests.\n"
+           "3. CCE: for every ordered pair of candidates a final judgment "
+           "(cce.txt) whose context holds up to `budget` crowd judgments of "
+           "the two, selected, relabelled and outcome-removed as in "
+           "judge.cce; CCE win rate = wins / 2(candidates-1).  The candidate "
+           "with the highest CCE win rate is chosen (ties: the higher vanilla "
+           "rate, then list order).\n"
+           "The stages of all items are pipelined in one stream.  Output "
+           "items: the input items plus <field> (default chosen: the text), "
+           "<field>_index, <field>_model, status, win_rates, cce_win_rates "
+           "(null for the crowd), crowd (indices) and judgments (every "
+           "ranking, crowd and final judgment with its verdict; finals with "
+           "their context).  Output reliability: with best_field (the index "
+           "of the best response) the accuracy of the choice with bootstrap "
+           "CI and per subset; the final judgments' invalid rate; the other "
+           "judgments' invalid rate; position consistency of the ranking "
+           "stage (both orders of each pair).  A failed request fails the "
+           "node (on_error: fail) or the item (on_error: record).",
     .inputs = cr_inputs,
     .outputs = cr_outputs,
     .options = cr_options,

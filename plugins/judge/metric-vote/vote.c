@@ -26,45 +26,70 @@ typedef struct mv_state {
 } mv_state;
 
 static const assay_port mv_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "the pairs (gold label, subset, both responses)"},
-    {.name = "first", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "first",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .multi = true,
      .doc = "per-item metric records of output_1, one metric node each "
             "(a YAML list)"},
-    {.name = "second", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "second",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .multi = true,
      .doc = "per-item metric records of output_2, same metrics, same "
             "order"},
     {0}};
 
 static const assay_port mv_outputs[] = {
-    {.name = "verdicts", .type = ASSAY_T_RECORDS,
+    {.name = "verdicts",
+     .type = ASSAY_T_RECORDS,
      .doc = "per pair: verdict, votes and scores of each metric",
      .chart = "table"},
-    {.name = "reliability", .type = ASSAY_T_JSON,
+    {.name = "reliability",
+     .type = ASSAY_T_JSON,
      .doc = "accuracy with bootstrap CI (majority and per metric), per "
-            "subset, length bias", .chart = "bar"},
+            "subset, length bias",
+     .chart = "bar"},
     {0}};
 
 static const assay_option mv_options[] = {
-    {.name = "score_fields", .type = ASSAY_OPT_LIST, .def = "[\"score\"]",
+    {.name = "score_fields",
+     .type = ASSAY_OPT_LIST,
+     .def = "[\"score\"]",
      .doc = "field (dotted path) of each metric's per-item score, one per "
             "metric or one for all"},
-    {.name = "lower_is_better", .type = ASSAY_OPT_LIST, .def = "[false]",
+    {.name = "lower_is_better",
+     .type = ASSAY_OPT_LIST,
+     .def = "[false]",
      .doc = "per metric (or one for all): true for distances such as TER"},
-    {.name = "metric_names", .type = ASSAY_OPT_LIST,
+    {.name = "metric_names",
+     .type = ASSAY_OPT_LIST,
      .doc = "names of the metrics for the report (default metric_1, ...)"},
-    {.name = "tie_margin", .type = ASSAY_OPT_FLOAT, .def = "0",
-     .has_min = true, .min = 0,
+    {.name = "tie_margin",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0",
+     .has_min = true,
+     .min = 0,
      .doc = "a metric votes tie when the two scores differ by at most this"},
-    {.name = "output_1_field", .type = ASSAY_OPT_STRING,
-     .def = "\"output_1\"", .doc = "item field with the first response"},
-    {.name = "output_2_field", .type = ASSAY_OPT_STRING,
-     .def = "\"output_2\"", .doc = "item field with the second response"},
-    {.name = "label_field", .type = ASSAY_OPT_STRING, .def = "\"label\"",
+    {.name = "output_1_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output_1\"",
+     .doc = "item field with the first response"},
+    {.name = "output_2_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output_2\"",
+     .doc = "item field with the second response"},
+    {.name = "label_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"label\"",
      .doc = "item field with the gold winner (1/2, A/B, tie)"},
-    {.name = "id_field", .type = ASSAY_OPT_STRING, .def = "\"id\"",
+    {.name = "id_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"id\"",
      .doc = "item field copied into the verdicts when present"},
     JC_OPT_RELIABILITY,
     {0}};
@@ -112,8 +137,7 @@ static int mv_create(const assay_host *h, const json_t *o, void **state,
         if (!json_is_string(json_array_get(s->score_fields, i))) {
             mv_destroy(s);
             return assay_error_set(err, ASSAY_EINVAL,
-                                   "score_fields[%zu]: expected a string",
-                                   i);
+                                   "score_fields[%zu]: expected a string", i);
         }
     for (size_t i = 0; i < json_array_size(s->lower); i++)
         if (!json_is_boolean(json_array_get(s->lower, i))) {
@@ -169,6 +193,7 @@ static int mv_run(void *state, assay_io *io, assay_error *err)
     int *votes = NULL;
     size_t *mcorrect = NULL;
     json_t *out = NULL, *report = NULL;
+    bool put_ok = true;
     int rc = ASSAY_OK;
     if (n == 0 || json_array_size(first) % n ||
         json_array_size(second) != json_array_size(first) ||
@@ -177,8 +202,8 @@ static int mv_run(void *state, assay_io *io, assay_error *err)
                                "first has %zu records and second %zu: each "
                                "must hold one record per item (%zu items) "
                                "for every metric",
-                               json_array_size(first),
-                               json_array_size(second), n);
+                               json_array_size(first), json_array_size(second),
+                               n);
     m = json_array_size(first) / n;
     if ((json_array_size(s->score_fields) != 1 &&
          json_array_size(s->score_fields) != m) ||
@@ -218,9 +243,9 @@ static int mv_run(void *state, assay_io *io, assay_error *err)
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto done;
         }
-        json_object_set_new(v, "votes", vv);
-        json_object_set_new(v, "scores_1", s1);
-        json_object_set_new(v, "scores_2", s2);
+        put_ok &= jc_put(v, "votes", vv);
+        put_ok &= jc_put(v, "scores_1", s1);
+        put_ok &= jc_put(v, "scores_2", s2);
         ngold += gold != JC_V_NONE;
         for (k = 0; k < m; k++) {
             const char *path =
@@ -245,21 +270,19 @@ static int mv_run(void *state, assay_io *io, assay_error *err)
                 nm = name;
             }
             const char *vn = jc_verdict_name(vote);
-            json_object_set_new(vv, nm, vn ? json_string(vn) : json_null());
-            json_array_append_new(s1, num(a));
-            json_array_append_new(s2, num(b));
+            put_ok &= jc_put(vv, nm, vn ? json_string(vn) : json_null());
+            put_ok &= !json_array_append_new(s1, num(a));
+            put_ok &= !json_array_append_new(s2, num(b));
         }
         int verdict = jc_majority(votes, m);
         const char *vn = jc_verdict_name(verdict), *gn = jc_verdict_name(gold);
-        json_object_set_new(v, "verdict", vn ? json_string(vn) : json_null());
-        json_object_set_new(v, "status",
-                            json_string(verdict == JC_V_NONE ? "invalid"
-                                                             : "ok"));
-        json_object_set_new(v, "gold", gn ? json_string(gn) : json_null());
-        json_object_set_new(v, "correct",
-                            gold == JC_V_NONE
-                                ? json_null()
-                                : json_boolean(verdict == gold));
+        put_ok &= jc_put(v, "verdict", vn ? json_string(vn) : json_null());
+        put_ok &= jc_put(v, "status",
+                         json_string(verdict == JC_V_NONE ? "invalid" : "ok"));
+        put_ok &= jc_put(v, "gold", gn ? json_string(gn) : json_null());
+        put_ok &= jc_put(v, "correct",
+                         gold == JC_V_NONE ? json_null()
+                                           : json_boolean(verdict == gold));
         if (json_array_append_new(out, v)) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto done;
@@ -285,14 +308,18 @@ static int mv_run(void *state, assay_io *io, assay_error *err)
             snprintf(name, sizeof name, "metric_%zu", k + 1);
             nm = name;
         }
-        json_array_append_new(
-            per, json_pack("{s:s, s:o}", "name", nm, "accuracy",
-                           ngold ? json_real((double)mcorrect[k] /
-                                             (double)ngold)
-                                 : json_null()));
+        put_ok &= !json_array_append_new(
+            per,
+            json_pack("{s:s, s:o}", "name", nm, "accuracy",
+                      ngold ? json_real((double)mcorrect[k] / (double)ngold)
+                            : json_null()));
     }
-    json_object_set_new(report, "metrics", per);
-    json_object_set_new(report, "judge", json_string(h->node_name(h)));
+    put_ok &= jc_put(report, "metrics", per);
+    put_ok &= jc_put(report, "judge", json_string(h->node_name(h)));
+    if (!put_ok) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_records(io, "verdicts", out, err);
     out = NULL;
     if (rc == 0)
@@ -316,28 +343,27 @@ static const assay_plugin mv_plugin = {
     .version = "1.0.0",
     .summary = "Pairwise verdicts by majority vote over text metrics "
                "(RevisEval's metric route), with a reliability report",
-    .doc =
-        "Turns per-item metric scores into pairwise verdicts.  Connect, "
-        "for each metric, the per-item output (`items` port of metric.bleu, "
-        "metric.rouge, metric.chrf, metric.ter ...) scoring output_1 "
-        "against its reference to `first` and the one scoring output_2 to "
-        "`second`, in the same order (YAML lists).  For RevisEval the "
-        "reference is the response-adapted one from reviser.reviseval "
-        "(refs_field: revised; with revise: both, each response against "
-        "its own revision, revised_1 / revised_2).\n"
-        "Per item and metric: the response whose score is higher (lower "
-        "with lower_is_better) gets the vote, a tie when the scores differ "
-        "by at most tie_margin, no vote when a score is missing.  The "
-        "verdict is the majority over the metrics (a split is a tie; no "
-        "vote at all: invalid), as the 'majority vote' row of RevisEval's "
-        "Table 3.\n"
-        "score_fields gives each metric's per-item score as a dotted path "
-        "(score for BLEU, chrF and TER; rougeL.fmeasure for ROUGE).  "
-        "Output verdicts: {index, judge, id, subset, verdict, status, gold, "
-        "correct, votes {metric: A/B/tie}, scores_1, scores_2}.  Output "
-        "reliability: judge.pairwise's report (accuracy with bootstrap CI, "
-        "per subset, length bias) plus metrics: [{name, accuracy}] for "
-        "each metric alone.",
+    .doc = "Turns per-item metric scores into pairwise verdicts.  Connect, "
+           "for each metric, the per-item output (`items` port of metric.bleu, "
+           "metric.rouge, metric.chrf, metric.ter ...) scoring output_1 "
+           "against its reference to `first` and the one scoring output_2 to "
+           "`second`, in the same order (YAML lists).  For RevisEval the "
+           "reference is the response-adapted one from reviser.reviseval "
+           "(refs_field: revised; with revise: both, each response against "
+           "its own revision, revised_1 / revised_2).\n"
+           "Per item and metric: the response whose score is higher (lower "
+           "with lower_is_better) gets the vote, a tie when the scores differ "
+           "by at most tie_margin, no vote when a score is missing.  The "
+           "verdict is the majority over the metrics (a split is a tie; no "
+           "vote at all: invalid), as the 'majority vote' row of RevisEval's "
+           "Table 3.\n"
+           "score_fields gives each metric's per-item score as a dotted path "
+           "(score for BLEU, chrF and TER; rougeL.fmeasure for ROUGE).  "
+           "Output verdicts: {index, judge, id, subset, verdict, status, gold, "
+           "correct, votes {metric: A/B/tie}, scores_1, scores_2}.  Output "
+           "reliability: judge.pairwise's report (accuracy with bootstrap CI, "
+           "per subset, length bias) plus metrics: [{name, accuracy}] for "
+           "each metric alone.",
     .inputs = mv_inputs,
     .outputs = mv_outputs,
     .options = mv_options,

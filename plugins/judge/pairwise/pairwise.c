@@ -35,46 +35,68 @@ typedef struct pw_state {
 } pw_state;
 
 static const assay_port pw_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "pairs: instruction, two responses, optional gold label, "
             "reference and subset"},
     {0}};
 
 static const assay_port pw_outputs[] = {
-    {.name = "verdicts", .type = ASSAY_T_RECORDS,
+    {.name = "verdicts",
+     .type = ASSAY_T_RECORDS,
      .doc = "one record per pair: verdict, status, gold, correct, per-order "
-            "votes and raw answers", .chart = "table"},
-    {.name = "reliability", .type = ASSAY_T_JSON,
+            "votes and raw answers",
+     .chart = "table"},
+    {.name = "reliability",
+     .type = ASSAY_T_JSON,
      .doc = "accuracy with bootstrap CI, per subset, position consistency, "
-            "invalid rate, length bias", .chart = "bar"},
-    {.name = "info", .type = ASSAY_T_JSON,
+            "invalid rate, length bias",
+     .chart = "bar"},
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "endpoint description (no key), requests, tokens"},
     {0}};
 
 static const assay_option pw_options[] = {
     JC_OPT_LLM,
     JC_OPT_PARAMS,
-    {.name = "template", .type = ASSAY_OPT_STRING,
+    {.name = "template",
+     .type = ASSAY_OPT_STRING,
      .doc = "prompt template text overriding the built-in one (see doc)"},
-    {.name = "template_file", .type = ASSAY_OPT_STRING,
+    {.name = "template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file holding the prompt template (relative to the YAML)"},
     JC_OPT_PAIR_FIELDS,
-    {.name = "reference_field", .type = ASSAY_OPT_STRING,
+    {.name = "reference_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "item field with a reference answer (human or revised); "
             "unset: reference-free"},
-    {.name = "rubric", .type = ASSAY_OPT_STRING,
+    {.name = "rubric",
+     .type = ASSAY_OPT_STRING,
      .doc = "criteria sentence for the prompt (default: the general "
             "helpfulness criteria)"},
-    {.name = "ties", .type = ASSAY_OPT_BOOL, .def = "false",
+    {.name = "ties",
+     .type = ASSAY_OPT_BOOL,
+     .def = "false",
      .doc = "allow the judge to answer [[C]] (a tie)"},
-    {.name = "swap", .type = ASSAY_OPT_BOOL, .def = "false",
+    {.name = "swap",
+     .type = ASSAY_OPT_BOOL,
+     .def = "false",
      .doc = "judge both orders and report a verdict only when they agree"},
-    {.name = "swap_policy", .type = ASSAY_OPT_ENUM, .def = "\"tie\"",
+    {.name = "swap_policy",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"tie\"",
      .choices = "tie|first|invalid",
      .doc = "verdict when the two orders disagree: tie, the first order's, "
             "or invalid"},
-    {.name = "samples", .type = ASSAY_OPT_INT, .def = "1", .has_min = true,
-     .min = 1, .has_max = true, .max = 64,
+    {.name = "samples",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64,
      .doc = "answers per order, combined by majority vote (Maj@k); set a "
             "temperature in params"},
     JC_OPT_MAX_REPAIRS,
@@ -147,8 +169,8 @@ static int pw_create(const assay_host *h, const json_t *o, void **state,
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }
-    rc = jc_prompt_option(h, o, "template", "template_file",
-                          JUDGE_TPL_PAIRWISE, &s->prompt, err);
+    rc = jc_prompt_option(h, o, "template", "template_file", JUDGE_TPL_PAIRWISE,
+                          &s->prompt, err);
     if (rc)
         goto fail;
     if (s->f_ref && !jc_prompt_uses(&s->prompt, "reference"))
@@ -212,11 +234,11 @@ static int pw_render(const pw_state *s, const json_t *rec, size_t i,
                      const pw_item *it, int ord, char **sys, char **usr,
                      assay_error *err)
 {
-    const char *kv[] = {"question", it->input,
-                        "answer_a", ord ? it->out2 : it->out1,
-                        "answer_b", ord ? it->out1 : it->out2,
+    const char *kv[] = {"question",  it->input,
+                        "answer_a",  ord ? it->out2 : it->out1,
+                        "answer_b",  ord ? it->out1 : it->out2,
                         "reference", it->ref,
-                        "rubric", s->rubric,
+                        "rubric",    s->rubric,
                         NULL};
     json_t *ctx = jc_context(rec, kv);
     if (!ctx || json_object_set_new(ctx, "ties", json_boolean(s->ties))) {
@@ -294,6 +316,7 @@ static json_t *pw_order_json(const pw_state *s, const jc_call *c, int ord,
     int *votes = calloc(s->samples, sizeof *votes);
     size_t cnt[5] = {0, 0, 0, 0, 0};
     json_t *answers = json_array(), *o = NULL;
+    bool put_ok = true;
     *failed = false;
     if (!votes || !answers)
         goto oom;
@@ -315,18 +338,20 @@ static json_t *pw_order_json(const pw_state *s, const jc_call *c, int ord,
         if (!raws || !a || json_array_append_new(answers, a))
             goto oom;
         if (x->status == JC_S_INVALID)
-            json_object_set_new(a, "why", json_string(jc_why_name(x->why)));
+            put_ok &= jc_put(a, "why", json_string(jc_why_name(x->why)));
         if (x->status == JC_S_FAILED)
-            json_object_set_new(a, "error", json_string(x->error));
+            put_ok &= jc_put(a, "error", json_string(x->error));
     }
+    if (!put_ok)
+        goto oom;
     *v = *failed ? JC_V_NONE : jc_majority(votes, s->samples);
     const char *vn = jc_verdict_name(*v);
     o = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "order",
                   ord ? "BA" : "AB", "verdict",
                   vn ? json_string(vn) : json_null(), "votes", "A",
-                  (json_int_t)cnt[JC_V_A], "B", (json_int_t)cnt[JC_V_B],
-                  "tie", (json_int_t)cnt[JC_V_TIE], "invalid",
-                  (json_int_t)cnt[4], "samples", answers);
+                  (json_int_t)cnt[JC_V_A], "B", (json_int_t)cnt[JC_V_B], "tie",
+                  (json_int_t)cnt[JC_V_TIE], "invalid", (json_int_t)cnt[4],
+                  "samples", answers);
     answers = NULL;
     if (!o)
         goto oom;
@@ -402,7 +427,7 @@ static int pw_run_node(void *state, assay_io *io, assay_error *err)
         const pw_item *it = &items[i];
         json_t *v = json_object(), *orders = json_array();
         int ov[2] = {JC_V_NONE, JC_V_NONE}, verdict = JC_V_NONE;
-        bool failed = it->no_ref, consistent = false;
+        bool failed = it->no_ref, consistent = false, put_ok = true;
         if (!v || !orders ||
             jc_verdict_base(h, v, rec, i, s->f_id, s->f_subset)) {
             json_decref(v);
@@ -426,30 +451,32 @@ static int pw_run_node(void *state, assay_io *io, assay_error *err)
             verdict = s->swap ? jc_swap_combine(ov[0], ov[1], s->swap_policy,
                                                 &consistent)
                               : ov[0];
-        const char *vn = jc_verdict_name(verdict), *gn =
-                                                       jc_verdict_name(it->gold);
+        const char *vn = jc_verdict_name(verdict),
+                   *gn = jc_verdict_name(it->gold);
         const char *status = failed                 ? "failed"
                              : verdict == JC_V_NONE ? "invalid"
                                                     : "ok";
-        json_object_set_new(v, "verdict", vn ? json_string(vn) : json_null());
-        json_object_set_new(v, "status", json_string(status));
-        json_object_set_new(v, "gold", gn ? json_string(gn) : json_null());
-        json_object_set_new(v, "correct",
-                            it->gold == JC_V_NONE
-                                ? json_null()
-                                : json_boolean(!failed && verdict != JC_V_NONE &&
-                                               verdict == it->gold));
+        put_ok &= jc_put(v, "verdict", vn ? json_string(vn) : json_null());
+        put_ok &= jc_put(v, "status", json_string(status));
+        put_ok &= jc_put(v, "gold", gn ? json_string(gn) : json_null());
+        put_ok &= jc_put(v, "correct",
+                         it->gold == JC_V_NONE
+                             ? json_null()
+                             : json_boolean(!failed && verdict != JC_V_NONE &&
+                                            verdict == it->gold));
         if (s->swap)
-            json_object_set_new(v, "consistent",
-                                ov[0] != JC_V_NONE && ov[1] != JC_V_NONE
-                                    ? json_boolean(consistent)
-                                    : json_null());
+            put_ok &= jc_put(v, "consistent",
+                             ov[0] != JC_V_NONE && ov[1] != JC_V_NONE
+                                 ? json_boolean(consistent)
+                                 : json_null());
         if (it->no_ref)
-            json_object_set_new(v, "error",
-                                json_string("no reference answer (an "
-                                            "upstream failure?)"));
-        json_object_set_new(v, "orders", orders);
-        if (json_array_append_new(out, v)) {
+            put_ok &= jc_put(v, "error",
+                             json_string("no reference answer (an "
+                                         "upstream failure?)"));
+        put_ok &= jc_put(v, "orders", orders);
+        if (!put_ok || json_array_append_new(out, v)) {
+            if (!put_ok)
+                json_decref(v);
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto done;
         }
@@ -469,8 +496,12 @@ static int pw_run_node(void *state, assay_io *io, assay_error *err)
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto done;
     }
-    json_object_set_new(info, "orders", json_integer(pw_orders(s)));
-    json_object_set_new(info, "samples", json_integer(s->samples));
+    if (!jc_put(info, "orders", json_integer(pw_orders(s))) ||
+        !jc_put(info, "samples", json_integer(s->samples))) {
+        json_decref(info);
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_records(io, "verdicts", out, err);
     out = NULL;
     if (rc == 0)

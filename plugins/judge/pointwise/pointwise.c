@@ -35,62 +35,104 @@ typedef struct pt_state {
 } pt_state;
 
 static const assay_port pt_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "responses to rate (single) or pairs (pair mode)"},
     {0}};
 
 static const assay_port pt_outputs[] = {
-    {.name = "verdicts", .type = ASSAY_T_RECORDS,
+    {.name = "verdicts",
+     .type = ASSAY_T_RECORDS,
      .doc = "per item: score (or score_1, score_2 and verdict), status, "
-            "samples with raw answers", .chart = "table"},
-    {.name = "reliability", .type = ASSAY_T_JSON,
+            "samples with raw answers",
+     .chart = "table"},
+    {.name = "reliability",
+     .type = ASSAY_T_JSON,
      .doc = "against gold: correlations (single) or accuracy (pair), "
-            "invalid rate, per subset", .chart = "bar"},
-    {.name = "info", .type = ASSAY_T_JSON,
+            "invalid rate, per subset",
+     .chart = "bar"},
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "endpoint description (no key), requests, tokens"},
     {0}};
 
 static const assay_option pt_options[] = {
     JC_OPT_LLM,
     JC_OPT_PARAMS,
-    {.name = "template", .type = ASSAY_OPT_STRING,
+    {.name = "template",
+     .type = ASSAY_OPT_STRING,
      .doc = "prompt template text overriding the built-in one (see doc)"},
-    {.name = "template_file", .type = ASSAY_OPT_STRING,
+    {.name = "template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file holding the prompt template (relative to the YAML)"},
-    {.name = "mode", .type = ASSAY_OPT_ENUM, .def = "\"single\"",
+    {.name = "mode",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"single\"",
      .choices = "single|pair",
      .doc = "rate output_field, or rate both responses of a pair and "
             "compare"},
-    {.name = "scale_min", .type = ASSAY_OPT_INT, .def = "1",
-     .has_min = true, .min = -1000, .has_max = true, .max = 1000,
+    {.name = "scale_min",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = -1000,
+     .has_max = true,
+     .max = 1000,
      .doc = "lowest rating"},
-    {.name = "scale_max", .type = ASSAY_OPT_INT, .def = "10",
-     .has_min = true, .min = -1000, .has_max = true, .max = 1000,
+    {.name = "scale_max",
+     .type = ASSAY_OPT_INT,
+     .def = "10",
+     .has_min = true,
+     .min = -1000,
+     .has_max = true,
+     .max = 1000,
      .doc = "highest rating"},
-    {.name = "rubric", .type = ASSAY_OPT_STRING,
+    {.name = "rubric",
+     .type = ASSAY_OPT_STRING,
      .doc = "criteria sentence for the prompt (default: the general "
             "helpfulness criteria)"},
-    {.name = "input_field", .type = ASSAY_OPT_STRING, .def = "\"input\"",
+    {.name = "input_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"input\"",
      .doc = "item field with the instruction"},
-    {.name = "output_field", .type = ASSAY_OPT_STRING, .def = "\"output\"",
+    {.name = "output_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output\"",
      .doc = "single mode: item field with the response"},
-    {.name = "output_1_field", .type = ASSAY_OPT_STRING,
-     .def = "\"output_1\"", .doc = "pair mode: the first response"},
-    {.name = "output_2_field", .type = ASSAY_OPT_STRING,
-     .def = "\"output_2\"", .doc = "pair mode: the second response"},
-    {.name = "reference_field", .type = ASSAY_OPT_STRING,
+    {.name = "output_1_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output_1\"",
+     .doc = "pair mode: the first response"},
+    {.name = "output_2_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output_2\"",
+     .doc = "pair mode: the second response"},
+    {.name = "reference_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "item field with a reference answer; unset: reference-free"},
-    {.name = "reference_2_field", .type = ASSAY_OPT_STRING,
+    {.name = "reference_2_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "pair mode: reference for the second response (default: "
             "reference_field), e.g. each response's own revision"},
-    {.name = "gold_field", .type = ASSAY_OPT_STRING,
+    {.name = "gold_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "single mode: item field with a human rating (number)"},
-    {.name = "label_field", .type = ASSAY_OPT_STRING, .def = "\"label\"",
+    {.name = "label_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"label\"",
      .doc = "pair mode: item field with the gold winner (1/2, A/B, tie)"},
-    {.name = "id_field", .type = ASSAY_OPT_STRING, .def = "\"id\"",
+    {.name = "id_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"id\"",
      .doc = "item field copied into the verdicts when present"},
-    {.name = "samples", .type = ASSAY_OPT_INT, .def = "1", .has_min = true,
-     .min = 1, .has_max = true, .max = 64,
+    {.name = "samples",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64,
      .doc = "ratings per response, averaged (set a temperature in params)"},
     JC_OPT_MAX_REPAIRS,
     JC_OPT_ON_ERROR,
@@ -252,11 +294,11 @@ static int pt_render(const pt_state *s, const json_t *rec, size_t i,
                      const pt_item *it, unsigned k, char **sys, char **usr,
                      assay_error *err)
 {
-    const char *kv[] = {"question", it->input, "answer", it->resp[k],
-                        "reference", it->ref[k], "rubric", s->rubric, NULL};
+    const char *kv[] = {"question",  it->input,   "answer",
+                        it->resp[k], "reference", it->ref[k],
+                        "rubric",    s->rubric,   NULL};
     json_t *ctx = jc_context(rec, kv);
-    if (!ctx ||
-        json_object_set_new(ctx, "scale_min", json_integer(s->lo)) ||
+    if (!ctx || json_object_set_new(ctx, "scale_min", json_integer(s->lo)) ||
         json_object_set_new(ctx, "scale_max", json_integer(s->hi))) {
         json_decref(ctx);
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -270,8 +312,8 @@ static int pt_estimate(void *state, assay_io *io, assay_estimate *est,
                        assay_error *err)
 {
     pt_state *s = state;
-    uint64_t per_item = (uint64_t)pt_nresp(s) * s->samples *
-                        (1 + s->max_repairs);
+    uint64_t per_item =
+        (uint64_t)pt_nresp(s) * s->samples * (1 + s->max_repairs);
     const json_t *recs = jc_estimate_items(s->h, io, "items", per_item);
     uint64_t chars = 0;
     est->endpoint = s->endpoint_opt;
@@ -319,24 +361,24 @@ static json_t *pt_samples_json(const pt_state *s, const jc_call *c,
     json_t *arr = json_array();
     double sum = 0;
     unsigned nv = 0;
+    bool put_ok = true;
     *failed = false;
     for (unsigned k = 0; arr && k < s->samples; k++) {
         const jc_call *x = &c[k];
         json_t *raws = jc_call_raws(x);
-        json_t *o = json_pack("{s:o, s:s, s:o, s:I}", "score",
-                              x->status == JC_S_OK ? json_integer(x->score)
-                                                   : json_null(),
-                              "status", jc_status_name(x->status), "answers",
-                              raws ? raws : json_null(), "repairs",
-                              (json_int_t)x->repairs);
+        json_t *o = json_pack(
+            "{s:o, s:s, s:o, s:I}", "score",
+            x->status == JC_S_OK ? json_integer(x->score) : json_null(),
+            "status", jc_status_name(x->status), "answers",
+            raws ? raws : json_null(), "repairs", (json_int_t)x->repairs);
         if (!raws || !o || json_array_append_new(arr, o)) {
             json_decref(arr);
             return NULL;
         }
         if (x->status == JC_S_INVALID)
-            json_object_set_new(o, "why", json_string(jc_why_name(x->why)));
+            put_ok &= jc_put(o, "why", json_string(jc_why_name(x->why)));
         if (x->status == JC_S_FAILED)
-            json_object_set_new(o, "error", json_string(x->error));
+            put_ok &= jc_put(o, "error", json_string(x->error));
         *failed |= x->status == JC_S_FAILED;
         if (x->status == JC_S_OK) {
             sum += (double)x->score;
@@ -344,6 +386,10 @@ static json_t *pt_samples_json(const pt_state *s, const jc_call *c,
         }
     }
     *mean = nv && !*failed ? sum / nv : NAN;
+    if (!put_ok) {
+        json_decref(arr);
+        return NULL;
+    }
     return arr;
 }
 
@@ -420,7 +466,7 @@ static int pt_run_node(void *state, assay_io *io, assay_error *err)
         const pt_item *it = &items[i];
         json_t *v = json_object();
         double sc[2] = {NAN, NAN};
-        bool f = it->no_ref;
+        bool f = it->no_ref, put_ok = true;
         if (!v || jc_verdict_base(h, v, rec, i, s->f_id, s->f_subset)) {
             json_decref(v);
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -428,13 +474,15 @@ static int pt_run_node(void *state, assay_io *io, assay_error *err)
         }
         for (unsigned k = 0; k < pt_nresp(s); k++) {
             bool fk = false;
-            json_t *smp = it->no_ref ? json_array()
-                                     : pt_samples_json(
-                                           s, &calls[i * per + k * s->samples],
-                                           &sc[k], &fk);
+            json_t *smp =
+                it->no_ref
+                    ? json_array()
+                    : pt_samples_json(s, &calls[i * per + k * s->samples],
+                                      &sc[k], &fk);
             f |= fk;
-            const char *key = !s->pair ? "samples" : k ? "samples_2"
-                                                       : "samples_1";
+            const char *key = !s->pair ? "samples"
+                              : k      ? "samples_2"
+                                       : "samples_1";
             if (!smp || json_object_set_new(v, key, smp)) {
                 json_decref(v);
                 rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -442,25 +490,26 @@ static int pt_run_node(void *state, assay_io *io, assay_error *err)
             }
         }
         bool ok = !f && isfinite(sc[0]) && (!s->pair || isfinite(sc[1]));
-        json_object_set_new(v, "status",
-                            json_string(f ? "failed" : ok ? "ok" : "invalid"));
+        put_ok &= jc_put(v, "status",
+                         json_string(f    ? "failed"
+                                     : ok ? "ok"
+                                          : "invalid"));
         if (s->pair) {
-            int verdict = !ok                ? JC_V_NONE
-                          : sc[0] > sc[1]    ? JC_V_A
-                          : sc[1] > sc[0]    ? JC_V_B
-                                             : JC_V_TIE;
+            int verdict = !ok             ? JC_V_NONE
+                          : sc[0] > sc[1] ? JC_V_A
+                          : sc[1] > sc[0] ? JC_V_B
+                                          : JC_V_TIE;
             const char *vn = jc_verdict_name(verdict),
                        *gn = jc_verdict_name(it->gold);
-            json_object_set_new(v, "score_1", num_or_null(f ? NAN : sc[0]));
-            json_object_set_new(v, "score_2", num_or_null(f ? NAN : sc[1]));
-            json_object_set_new(v, "verdict",
-                                vn ? json_string(vn) : json_null());
-            json_object_set_new(v, "gold", gn ? json_string(gn) : json_null());
-            json_object_set_new(v, "correct",
-                                it->gold == JC_V_NONE
-                                    ? json_null()
-                                    : json_boolean(verdict != JC_V_NONE &&
-                                                   verdict == it->gold));
+            put_ok &= jc_put(v, "score_1", num_or_null(f ? NAN : sc[0]));
+            put_ok &= jc_put(v, "score_2", num_or_null(f ? NAN : sc[1]));
+            put_ok &= jc_put(v, "verdict", vn ? json_string(vn) : json_null());
+            put_ok &= jc_put(v, "gold", gn ? json_string(gn) : json_null());
+            put_ok &= jc_put(v, "correct",
+                             it->gold == JC_V_NONE
+                                 ? json_null()
+                                 : json_boolean(verdict != JC_V_NONE &&
+                                                verdict == it->gold));
             rel[i] = (jc_rel_item){.gold = it->gold,
                                    .verdict = verdict,
                                    .failed = f,
@@ -468,8 +517,8 @@ static int pt_run_node(void *state, assay_io *io, assay_error *err)
                                    .len2 = jc_utf8_len(it->resp[1]),
                                    .subset = it->subset};
         } else {
-            json_object_set_new(v, "score", num_or_null(f ? NAN : sc[0]));
-            json_object_set_new(v, "gold", num_or_null(it->gold_score));
+            put_ok &= jc_put(v, "score", num_or_null(f ? NAN : sc[0]));
+            put_ok &= jc_put(v, "gold", num_or_null(it->gold_score));
             score[i] = sc[0];
             valid[i] = ok;
             failed[i] = f;
@@ -477,26 +526,30 @@ static int pt_run_node(void *state, assay_io *io, assay_error *err)
             subset[i] = it->subset;
         }
         if (it->no_ref)
-            json_object_set_new(v, "error",
-                                json_string("no reference answer (an "
-                                            "upstream failure?)"));
-        if (json_array_append_new(out, v)) {
+            put_ok &= jc_put(v, "error",
+                             json_string("no reference answer (an "
+                                         "upstream failure?)"));
+        if (!put_ok || json_array_append_new(out, v)) {
+            if (!put_ok)
+                json_decref(v);
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto done;
         }
     }
     report = s->pair ? jc_reliability(rel, n, &r.counts[0], &s->rel)
-                     : jc_reliability_scores(score, valid, failed, gold,
-                                             subset, n, &r.counts[0],
-                                             &s->rel);
+                     : jc_reliability_scores(score, valid, failed, gold, subset,
+                                             n, &r.counts[0], &s->rel);
     info = jc_info(h, s->endpoint, &r, n);
     if (!report || !info) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto done;
     }
-    json_object_set_new(report, "scale",
-                        json_pack("{s:I, s:I}", "min", (json_int_t)s->lo,
-                                  "max", (json_int_t)s->hi));
+    if (!jc_put(report, "scale",
+                json_pack("{s:I, s:I}", "min", (json_int_t)s->lo, "max",
+                          (json_int_t)s->hi))) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_records(io, "verdicts", out, err);
     out = NULL;
     if (rc == 0)
@@ -534,40 +587,39 @@ static const assay_plugin pt_plugin = {
     .version = "1.0.0",
     .summary = "LLM rubric rating of a response on an integer scale, with "
                "optional reference and a reliability report",
-    .doc =
-        "Asks the endpoint `llm` to rate a response to an instruction on "
-        "the integer scale scale_min..scale_max (default 1-10), using the "
-        "MT-Bench single-answer layout: a system message with the rubric "
-        "and the rating format, a user message with [Question], an "
-        "optional [Reference Answer] (reference_field: a human answer, or "
-        "a response-adapted one from reviser.reviseval) and the answer "
-        "between start/end markers.  The judge explains first and ends "
-        "with 'Rating: [[n]]'.\n"
-        "Parsing takes the LAST rating token ([[n]] or [[n/max]]; never a "
-        "number elsewhere in the text); a fraction, a value off the scale "
-        "or two different ratings on the final line are invalid.  An "
-        "answer without a usable rating is re-asked up to max_repairs "
-        "times with the repair message; then the item is `invalid` "
-        "(counted and reported, never scored).  samples: k averages k "
-        "ratings (give a temperature in params).\n"
-        "mode: single rates output_field; verdicts: {index, judge, id, "
-        "subset, score (mean rating or null), status, gold, samples: "
-        "[{score, status, answers, repairs, why}]}; with gold_field (a "
-        "human rating) the reliability report gives Pearson, Spearman "
-        "(bootstrap CI), Kendall tau-b, exact agreement, within-one and "
-        "mean absolute error, per subset.\n"
-        "mode: pair rates output_1 and output_2 separately (each with its "
-        "reference: reference_field, reference_2_field) and reports "
-        "verdict A, B or tie (equal ratings) with score_1, score_2; its "
-        "reliability report is judge.pairwise's (accuracy with bootstrap "
-        "CI, per subset, invalid rate, length bias).\n"
-        "Requests: items x responses x samples, plus repairs.  A failed "
-        "request fails the node (on_error: fail) or marks the item failed "
-        "(on_error: record).\n"
-        "Template: template/template_file as in judge.pairwise; fields "
-        "question, answer, reference, rubric, scale_min, scale_max and "
-        "every item field.\n\nDefault template (pointwise.txt):\n"
-        JUDGE_TPL_POINTWISE,
+    .doc = "Asks the endpoint `llm` to rate a response to an instruction on "
+           "the integer scale scale_min..scale_max (default 1-10), using the "
+           "MT-Bench single-answer layout: a system message with the rubric "
+           "and the rating format, a user message with [Question], an "
+           "optional [Reference Answer] (reference_field: a human answer, or "
+           "a response-adapted one from reviser.reviseval) and the answer "
+           "between start/end markers.  The judge explains first and ends "
+           "with 'Rating: [[n]]'.\n"
+           "Parsing takes the LAST rating token ([[n]] or [[n/max]]; never a "
+           "number elsewhere in the text); a fraction, a value off the scale "
+           "or two different ratings on the final line are invalid.  An "
+           "answer without a usable rating is re-asked up to max_repairs "
+           "times with the repair message; then the item is `invalid` "
+           "(counted and reported, never scored).  samples: k averages k "
+           "ratings (give a temperature in params).\n"
+           "mode: single rates output_field; verdicts: {index, judge, id, "
+           "subset, score (mean rating or null), status, gold, samples: "
+           "[{score, status, answers, repairs, why}]}; with gold_field (a "
+           "human rating) the reliability report gives Pearson, Spearman "
+           "(bootstrap CI), Kendall tau-b, exact agreement, within-one and "
+           "mean absolute error, per subset.\n"
+           "mode: pair rates output_1 and output_2 separately (each with its "
+           "reference: reference_field, reference_2_field) and reports "
+           "verdict A, B or tie (equal ratings) with score_1, score_2; its "
+           "reliability report is judge.pairwise's (accuracy with bootstrap "
+           "CI, per subset, invalid rate, length bias).\n"
+           "Requests: items x responses x samples, plus repairs.  A failed "
+           "request fails the node (on_error: fail) or marks the item failed "
+           "(on_error: record).\n"
+           "Template: template/template_file as in judge.pairwise; fields "
+           "question, answer, reference, rubric, scale_min, scale_max and "
+           "every item field.\n\nDefault template "
+           "(pointwise.txt):\n" JUDGE_TPL_POINTWISE,
     .inputs = pt_inputs,
     .outputs = pt_outputs,
     .options = pt_options,

@@ -31,49 +31,75 @@ typedef struct rv_state {
 } rv_state;
 
 static const assay_port rv_inputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS, .required = true,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
+     .required = true,
      .doc = "instructions with the response(s) to revise"},
     {0}};
 
 static const assay_port rv_outputs[] = {
-    {.name = "items", .type = ASSAY_T_RECORDS,
+    {.name = "items",
+     .type = ASSAY_T_RECORDS,
      .doc = "the input items with the revised reference(s) added"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "endpoint description (no key), requests, tokens"},
     {0}};
 
 static const assay_option rv_options[] = {
-    {.name = "llm", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "llm",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "endpoint (name in the experiment's llm: section) that revises"},
     JC_OPT_PARAMS,
-    {.name = "template", .type = ASSAY_OPT_STRING,
+    {.name = "template",
+     .type = ASSAY_OPT_STRING,
      .doc = "prompt template text overriding the built-in one (see doc)"},
-    {.name = "template_file", .type = ASSAY_OPT_STRING,
+    {.name = "template_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "file holding the prompt template (relative to the YAML)"},
-    {.name = "mode", .type = ASSAY_OPT_ENUM, .def = "\"pair\"",
+    {.name = "mode",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"pair\"",
      .choices = "pair|single",
      .doc = "pairs (output_1, output_2) or single responses (output_field)"},
-    {.name = "revise", .type = ASSAY_OPT_ENUM, .def = "\"second\"",
+    {.name = "revise",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"second\"",
      .choices = "second|first|both",
      .doc = "pair mode: which response to revise (the released code "
             "revises the second); both: one revision each"},
-    {.name = "show_other", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "show_other",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "pair mode: show the other response as one to learn from"},
-    {.name = "rubric", .type = ASSAY_OPT_STRING,
+    {.name = "rubric",
+     .type = ASSAY_OPT_STRING,
      .def = "\"the accuracy of its content and how precisely it carries "
             "out the instruction\"",
      .doc = "what the revision should focus on"},
-    {.name = "rubric_field", .type = ASSAY_OPT_STRING,
+    {.name = "rubric_field",
+     .type = ASSAY_OPT_STRING,
      .doc = "item field with a per-item rubric (overrides rubric)"},
-    {.name = "input_field", .type = ASSAY_OPT_STRING, .def = "\"input\"",
+    {.name = "input_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"input\"",
      .doc = "item field with the instruction"},
-    {.name = "output_field", .type = ASSAY_OPT_STRING, .def = "\"output\"",
+    {.name = "output_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output\"",
      .doc = "single mode: item field with the response"},
-    {.name = "output_1_field", .type = ASSAY_OPT_STRING,
-     .def = "\"output_1\"", .doc = "pair mode: the first response"},
-    {.name = "output_2_field", .type = ASSAY_OPT_STRING,
-     .def = "\"output_2\"", .doc = "pair mode: the second response"},
-    {.name = "field", .type = ASSAY_OPT_STRING, .def = "\"revised\"",
+    {.name = "output_1_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output_1\"",
+     .doc = "pair mode: the first response"},
+    {.name = "output_2_field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"output_2\"",
+     .doc = "pair mode: the second response"},
+    {.name = "field",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"revised\"",
      .doc = "output field; with revise: both, <field>_1 and <field>_2"},
     JC_OPT_ON_ERROR,
     {0}};
@@ -174,8 +200,8 @@ static int rv_target(const rv_state *s, unsigned k)
     return s->revise == RV_FIRST ? 0 : 1;
 }
 
-static int rv_render(const rv_state *s, const json_t *rec, size_t i,
-                     unsigned k, char **sys, char **usr, assay_error *err)
+static int rv_render(const rv_state *s, const json_t *rec, size_t i, unsigned k,
+                     char **sys, char **usr, assay_error *err)
 {
     const char *input, *resp[2] = {NULL, NULL}, *rubric = s->rubric;
     int rc;
@@ -196,11 +222,10 @@ static int rv_render(const rv_state *s, const json_t *rec, size_t i,
             rubric = r2;
     }
     int t = rv_target(s, k);
-    const char *kv[] = {"question", input,
-                        "response", resp[t],
-                        "other", s->pair && s->show_other ? resp[1 - t] : NULL,
-                        "rubric", rubric,
-                        NULL};
+    const char *kv[] = {
+        "question", input,   "response",
+        resp[t],    "other", s->pair && s->show_other ? resp[1 - t] : NULL,
+        "rubric",   rubric,  NULL};
     json_t *ctx = jc_context(rec, kv);
     if (!ctx)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -222,8 +247,8 @@ static int rv_estimate(void *state, assay_io *io, assay_estimate *est,
     for (size_t i = 0; i < n; i++)
         for (unsigned k = 0; k < rv_count(s); k++) {
             char *sys, *usr;
-            int rc = rv_render(s, json_array_get(recs, i), i, k, &sys, &usr,
-                               err);
+            int rc =
+                rv_render(s, json_array_get(recs, i), i, k, &sys, &usr, err);
             if (rc)
                 return rc;
             chars += strlen(usr) + (sys ? strlen(sys) : 0);
@@ -252,11 +277,11 @@ static int rv_done(void *ud, jc_runner *r, jc_call *c, assay_error *err)
 static json_t *rv_text(const char *t)
 {
     size_t a = 0, b = strlen(t);
-    while (a < b && (t[a] == ' ' || t[a] == '\n' || t[a] == '\r' ||
-                     t[a] == '\t'))
+    while (a < b &&
+           (t[a] == ' ' || t[a] == '\n' || t[a] == '\r' || t[a] == '\t'))
         a++;
-    while (b > a && (t[b - 1] == ' ' || t[b - 1] == '\n' ||
-                     t[b - 1] == '\r' || t[b - 1] == '\t'))
+    while (b > a && (t[b - 1] == ' ' || t[b - 1] == '\n' || t[b - 1] == '\r' ||
+                     t[b - 1] == '\t'))
         b--;
     return json_stringn(t + a, b - a);
 }
@@ -270,6 +295,7 @@ static int rv_run(void *state, assay_io *io, assay_error *err)
     jc_call *calls = calloc(n ? n * per : 1, sizeof *calls);
     json_t *out = json_array(), *info = NULL;
     uint64_t failed = 0;
+    bool put_ok = true;
     jc_runner r;
     int rc = ASSAY_OK;
     jc_runner_init(&r, h, s->endpoint, s->params, rv_done, s);
@@ -303,16 +329,16 @@ static int rv_run(void *state, assay_io *io, assay_error *err)
         }
         for (unsigned k = 0; k < per; k++) {
             const jc_call *c = &calls[i * per + k];
-            json_t *v = c->status == JC_S_OK ? rv_text(jc_call_text(c))
-                                             : json_null();
+            json_t *v =
+                c->status == JC_S_OK ? rv_text(jc_call_text(c)) : json_null();
             if (c->status != JC_S_OK) {
                 failed++;
-                if (!errors)
-                    errors = json_object();
-                if (errors)
-                    json_object_set_new(errors, s->field[k],
-                                        json_string(c->error ? c->error
-                                                             : "no answer"));
+                if (!errors && !(errors = json_object()))
+                    put_ok = false;
+                else
+                    put_ok &=
+                        jc_put(errors, s->field[k],
+                               json_string(c->error ? c->error : "no answer"));
             }
             if (!v || json_object_set_new(rec, s->field[k], v)) {
                 json_decref(rec);
@@ -322,10 +348,10 @@ static int rv_run(void *state, assay_io *io, assay_error *err)
             }
         }
         if (errors)
-            json_object_set_new(rec, s->error_field,
-                                per == 1 ? json_incref(json_object_get(
-                                               errors, s->field[0]))
-                                         : json_incref(errors));
+            put_ok &= jc_put(
+                rec, s->error_field,
+                per == 1 ? json_incref(json_object_get(errors, s->field[0]))
+                         : json_incref(errors));
         json_decref(errors);
         if (json_array_append_new(out, rec)) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
@@ -341,8 +367,13 @@ static int rv_run(void *state, assay_io *io, assay_error *err)
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto done;
     }
-    json_object_set_new(info, "revisions",
-                        json_integer((json_int_t)(n * per)));
+    put_ok &= jc_put(info, "revisions", json_integer((json_int_t)(n * per)));
+    if (!put_ok) {
+        json_decref(info);
+        info = NULL;
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto done;
+    }
     rc = h->out_records(io, "items", out, err);
     out = NULL;
     if (rc == 0)
@@ -367,33 +398,32 @@ static const assay_plugin rv_plugin = {
     .version = "1.0.0",
     .summary = "RevisEval: revise the response under evaluation into a "
                "response-adapted reference",
-    .doc =
-        "Implements the reviser of RevisEval (Zhang et al., \"RevisEval: "
-        "Improving LLM-as-a-Judge via Response-Adapted References\", ICLR "
-        "2025).  The endpoint `llm` rewrites the response under evaluation "
-        "so that it follows the instruction better, focusing on `rubric` "
-        "(default: accuracy and precise execution of the instruction), and "
-        "returns it unchanged when it is already good; the revision r* is "
-        "then the reference for judge.pairwise / judge.pointwise "
-        "(reference_field: revised) or for the text metrics (metric.bleu, "
-        "metric.rouge, metric.chrf ... with refs_field: revised, combined "
-        "by judge.metric-vote).\n"
-        "mode: pair (default) takes LLMBar-style pairs.  revise: second "
-        "revises output_2 as the released code does, with output_1 shown "
-        "as another response (not necessarily better) whose strengths to "
-        "borrow and weaknesses to avoid (show_other); first revises "
-        "output_1; both writes one revision per response (<field>_1, "
-        "<field>_2), for per-response references.  mode: single revises "
-        "output_field (NLG scoring).  One request per revision.\n"
-        "Output items: the input items plus `<field>` (default revised; "
-        "leading and trailing blank space removed).  A failed request "
-        "fails the node (on_error: fail) or leaves the field null with "
-        "`<field>_error` saying why (on_error: record); a judge downstream "
-        "then records that item as failed.\n"
-        "Template: template/template_file as in judge.pairwise; fields "
-        "question, response, other (pair mode with show_other), rubric and "
-        "every item field.\n\nDefault template (reviseval.txt):\n"
-        REVISER_TPL_REVISEVAL,
+    .doc = "Implements the reviser of RevisEval (Zhang et al., \"RevisEval: "
+           "Improving LLM-as-a-Judge via Response-Adapted References\", ICLR "
+           "2025).  The endpoint `llm` rewrites the response under evaluation "
+           "so that it follows the instruction better, focusing on `rubric` "
+           "(default: accuracy and precise execution of the instruction), and "
+           "returns it unchanged when it is already good; the revision r* is "
+           "then the reference for judge.pairwise / judge.pointwise "
+           "(reference_field: revised) or for the text metrics (metric.bleu, "
+           "metric.rouge, metric.chrf ... with refs_field: revised, combined "
+           "by judge.metric-vote).\n"
+           "mode: pair (default) takes LLMBar-style pairs.  revise: second "
+           "revises output_2 as the released code does, with output_1 shown "
+           "as another response (not necessarily better) whose strengths to "
+           "borrow and weaknesses to avoid (show_other); first revises "
+           "output_1; both writes one revision per response (<field>_1, "
+           "<field>_2), for per-response references.  mode: single revises "
+           "output_field (NLG scoring).  One request per revision.\n"
+           "Output items: the input items plus `<field>` (default revised; "
+           "leading and trailing blank space removed).  A failed request "
+           "fails the node (on_error: fail) or leaves the field null with "
+           "`<field>_error` saying why (on_error: record); a judge downstream "
+           "then records that item as failed.\n"
+           "Template: template/template_file as in judge.pairwise; fields "
+           "question, response, other (pair mode with show_other), rubric and "
+           "every item field.\n\nDefault template "
+           "(reviseval.txt):\n" REVISER_TPL_REVISEVAL,
     .inputs = rv_inputs,
     .outputs = rv_outputs,
     .options = rv_options,
