@@ -64,137 +64,112 @@ static int push_line(rouge_doc *d)
     return ASSAY_OK;
 }
 
+/* [A-Za-z0-9] -> lowercase; 0 for every other byte. */
+static const unsigned char lowmap[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /*
  * Lowercase as Python does, keep [a-z0-9] runs as tokens.  Only two
  * non-ASCII characters lowercase to ASCII letters: U+0130 ("i" plus a
- * combining dot, which separates) and U+212A KELVIN SIGN ("k").
- * Tokens are collected as byte offsets first (the text buffer may move),
- * then turned into words; longer than 3 characters are stemmed.
+ * combining dot, which separates) and U+212A KELVIN SIGN ("k").  One
+ * pass: the buffer is sized up front (tokens with NULs, then stems, never
+ * longer than their words), so token pointers stay valid.
  */
 int rouge_tokenize(const char *s, size_t n, bool stem, rouge_doc *d)
 {
     const unsigned char *u = (const unsigned char *)s;
     tc_buf *t = &d->text;
-    size_t first_word = d->w.n;
     t->len = 0;
     d->w.n = 0;
     d->nlines = 0;
-    (void)first_word;
-    if (tc_buf_reserve(t, 2 * n + 2))
+    if (tc_buf_reserve(t, 3 * n + PORTER_MAX + 16))
         return ASSAY_ENOMEM;
     if (!d->line && push_line(d))
         return ASSAY_ENOMEM;
     d->line[0] = 0;
     d->nlines = 0;
-    /* pass 1: token text separated by NULs, line ends marked by '\n' in
-     * the buffer (a line with characters counts even without tokens) */
-    size_t line_chars = 0;
+    char *o = t->p;
+    size_t stem_at = n + 1; /* stems go after the token text */
+    size_t start = 0, line_chars = 0;
     bool in_tok = false;
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i <= n;) {
         size_t adv = 1;
-        int c = u[i];
         char out = 0;
-        bool sep_after = false;
-        if (c >= 0x80) {
-            uint32_t cp = tc_utf8_decode(u + i, n - i, &adv);
-            if (cp == 0x130) {
-                out = 'i';
-                sep_after = true;
-            } else if (cp == 0x212a) {
-                out = 'k';
+        bool sep_after = false, newline = false;
+        if (i < n) {
+            unsigned c = u[i];
+            out = (char)lowmap[c];
+            if (out) {
+                /* the common case: extend the token */
+                if (in_tok) {
+                    *o++ = out;
+                    line_chars++;
+                    i++;
+                    continue;
+                }
+            } else if (c == '\n') {
+                newline = true;
+            } else if (c >= 0x80) {
+                uint32_t cp = tc_utf8_decode(u + i, n - i, &adv);
+                if (cp == 0x130) {
+                    out = 'i';
+                    sep_after = true;
+                } else if (cp == 0x212a) {
+                    out = 'k';
+                }
             }
-        } else if (c >= 'A' && c <= 'Z') {
-            out = (char)(c + 32);
-        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            out = (char)c;
         }
-        if (c == '\n') {
-            if (in_tok)
-                t->p[t->len++] = '\0';
-            in_tok = false;
-            if (line_chars)
-                t->p[t->len++] = '\n';
-            line_chars = 0;
-            i += adv;
-            continue;
-        }
-        line_chars++;
         if (out) {
-            t->p[t->len++] = out;
-            in_tok = true;
+            if (!in_tok) {
+                start = (size_t)(o - t->p);
+                in_tok = true;
+            }
+            *o++ = out;
         }
-        if ((!out || sep_after) && in_tok) {
-            t->p[t->len++] = '\0';
+        if (in_tok && (!out || sep_after)) {
+            /* end of a token */
+            size_t len = (size_t)(o - t->p) - start;
+            const char *w = t->p + start;
+            *o++ = '\0';
             in_tok = false;
+            if (stem && len > 3) {
+                size_t sl = porter_stem(w, len, t->p + stem_at);
+                w = t->p + stem_at;
+                stem_at += sl + 1;
+                len = sl;
+            }
+            if (tc_words_push(&d->w, w, len))
+                return ASSAY_ENOMEM;
+        }
+        if (i == n || newline) {
+            if (line_chars && push_line(d))
+                return ASSAY_ENOMEM;
+            line_chars = 0;
+            if (i == n)
+                break;
+        } else {
+            line_chars++;
         }
         i += adv;
     }
-    if (in_tok)
-        t->p[t->len++] = '\0';
-    if (line_chars)
-        t->p[t->len++] = '\n';
-    /* pass 2: words (stemmed into a second region of the buffer) */
-    size_t end = t->len;
-    char st[PORTER_MAX + 8];
-    if (stem && tc_buf_reserve(t, end + 16))
-        return ASSAY_ENOMEM;
-    size_t *offs = NULL, noff = 0, coff = 0;
-    int rc = ASSAY_OK;
-    for (size_t i = 0; i < end;) {
-        if (t->p[i] == '\n') {
-            /* line boundary: remember as a sentinel offset */
-            if (noff + 1 >= coff) {
-                size_t c = coff ? 2 * coff : 64;
-                size_t *v = realloc(offs, c * sizeof *v);
-                if (!v) {
-                    rc = ASSAY_ENOMEM;
-                    goto done;
-                }
-                offs = v;
-                coff = c;
-            }
-            offs[noff++] = SIZE_MAX;
-            i++;
-            continue;
-        }
-        size_t len = strlen(t->p + i);
-        size_t at = i, tl = len;
-        if (stem && len > 3) {
-            tl = porter_stem(t->p + i, len, st);
-            at = t->len;
-            if (tc_buf_put(t, st, tl + 1)) {
-                rc = ASSAY_ENOMEM;
-                goto done;
-            }
-        }
-        if (noff + 2 >= coff) {
-            size_t c = coff ? 2 * coff : 64;
-            size_t *v = realloc(offs, c * sizeof *v);
-            if (!v) {
-                rc = ASSAY_ENOMEM;
-                goto done;
-            }
-            offs = v;
-            coff = c;
-        }
-        offs[noff++] = at;
-        offs[noff++] = tl;
-        i += len + 1;
-    }
-    for (size_t k = 0; k < noff; k++) {
-        if (offs[k] == SIZE_MAX) {
-            if ((rc = push_line(d)))
-                goto done;
-            continue;
-        }
-        if (offs[k + 1] > 0 &&
-            (rc = tc_words_push(&d->w, t->p + offs[k], offs[k + 1])))
-            goto done;
-        k++;
-    }
-done:
-    free(offs);
-    return rc;
+    t->len = stem_at;
+    return ASSAY_OK;
 }
 
 static int ensure_i32(int32_t **p, size_t *cap, size_t n)
