@@ -236,6 +236,20 @@ with jt.Fake(fake_config) as fake, tempfile.TemporaryDirectory() as work:
                       (po - pe) / (1 - pe)), "vanilla/swap kappa")
     jt.check(jt.close(comp["per_judge"]["cce"]["accuracy"], cacc),
              "compare: cce accuracy")
+    # Fleiss' kappa over the five judges (every verdict here is valid)
+    table = [v1, combined, v1, [cce_verdict(i) for i in range(n)], want_rb]
+    pj = {c: 0 for c in cats}
+    pbar = 0
+    for i in range(n):
+        cnt = {c: sum(t[i] == c for t in table) for c in cats}
+        pbar += sum(x * (x - 1) for x in cnt.values()) / (5 * 4)
+        for c in cats:
+            pj[c] += cnt[c]
+    pbar /= n
+    pe = sum((pj[c] / (5 * n)) ** 2 for c in cats)
+    fk = comp["fleiss_kappa"]
+    jt.check(fk["n"] == n and jt.close(fk["value"], (pbar - pe) / (1 - pe)),
+             "fleiss kappa %s" % fk)
     agr = jt.node_json(run, "agreement", "summary")
     jt.check(jt.close(agr["accuracy"], acc), "metric.agreement accuracy")
     print("agreement ok: vanilla/swap %.4f" % agree)
