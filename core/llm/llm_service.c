@@ -41,6 +41,8 @@ enum { JOB_CHAT = 0, JOB_EMBED = 1 };
 #define RESP_MAX (64u << 20)
 /* Completion tokens assumed by estimates when max_tokens is unknown. */
 #define EST_COMPLETION_DEFAULT 256
+/* Buckets of the identical-request table (power of two). */
+#define LLM_DEDUP_BUCKETS 4096
 /* Longest Retry-After honoured, seconds. */
 #define RETRY_AFTER_MAX 600.0
 
@@ -53,6 +55,9 @@ typedef struct llm_nodestat {
 struct llm_job {
     llm_job *next;              /* queue, delayed, submit or done list */
     llm_job *fl_prev, *fl_next; /* in-flight list */
+    llm_job *hnext;             /* dedup bucket chain (leaders) */
+    llm_job *followers, *fnext; /* identical requests waiting on it */
+    bool leader;
     assay_llm_stream *st;
     llm_endpoint *ep;
     size_t index, item;
@@ -124,6 +129,7 @@ struct llm_service {
     double b_cost;
 
     /* loop thread only */
+    llm_job **dedup;  /* LLM_DEDUP_BUCKETS chains of leaders */
     llm_job *delayed; /* sorted by ready_at */
     llm_job *inflight;
     unsigned seen_gen;
@@ -367,7 +373,7 @@ typedef struct loop_out {
     llm_job *head, *tail; /* finished, to deliver */
 } loop_out;
 
-static void out_push(loop_out *o, llm_job *j)
+static void out_append(loop_out *o, llm_job *j)
 {
     j->next = NULL;
     if (o->tail)
@@ -375,6 +381,102 @@ static void out_push(loop_out *o, llm_job *j)
     else
         o->head = j;
     o->tail = j;
+}
+
+/* ---- identical requests in flight ----------------------------------------
+ * With the cache on, a request whose key is already queued, waiting for a
+ * retry or in flight (from any node) is not sent again: it follows that
+ * leader and gets a copy of its answer, counted as a cache hit. */
+
+static size_t dedup_slot(const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    return (size_t)(h & (LLM_DEDUP_BUCKETS - 1));
+}
+
+static bool dedup_on(const llm_service *s, const llm_job *j)
+{
+    return j->kind == JOB_CHAT && s->cache && s->dedup &&
+           j->ep->cache_mode == LLM_CACHE_RW;
+}
+
+/* Attach `j` to a leader with the same key, or make it one.  True when
+ * it became a follower (and must not be queued). */
+static bool dedup_attach(llm_service *s, llm_job *j)
+{
+    if (!dedup_on(s, j))
+        return false;
+    size_t b = dedup_slot(j->key);
+    for (llm_job *l = s->dedup[b]; l; l = l->hnext)
+        if (l->ep == j->ep && strcmp(l->key, j->key) == 0) {
+            j->fnext = l->followers;
+            l->followers = j;
+            return true;
+        }
+    j->hnext = s->dedup[b];
+    s->dedup[b] = j;
+    j->leader = true;
+    return false;
+}
+
+static void dedup_remove(llm_service *s, llm_job *j)
+{
+    if (!j->leader)
+        return;
+    llm_job **pp = &s->dedup[dedup_slot(j->key)];
+    while (*pp && *pp != j)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = j->hnext;
+    j->hnext = NULL;
+    j->leader = false;
+}
+
+static void queue_front(llm_job *j)
+{
+    j->next = j->ep->q_head;
+    j->ep->q_head = j;
+    if (!j->ep->q_tail)
+        j->ep->q_tail = j;
+}
+
+/* A job has its final outcome: hand it, and its followers, to delivery.
+ * A follower whose leader was dropped only because the leader's own
+ * stream was cancelled is sent on its own instead. */
+static void out_push(llm_service *s, loop_out *o, llm_job *j)
+{
+    llm_job *f = j->followers;
+    bool requeue = j->res.status == ASSAY_LLM_SKIPPED &&
+                   atomic_load(&j->st->cancelled) &&
+                   !atomic_load(&s->cancelled);
+    dedup_remove(s, j);
+    j->followers = NULL;
+    while (f) {
+        llm_job *nf = f->fnext;
+        f->fnext = NULL;
+        if (requeue && !atomic_load(&f->st->cancelled)) {
+            if (!dedup_attach(s, f))
+                queue_front(f);
+        } else {
+            free(f->res.text);
+            f->res = j->res;
+            f->res.text = NULL;
+            if (j->res.text && !(f->res.text = xstrdup(j->res.text))) {
+                f->res.status = ASSAY_LLM_FAILED;
+                snprintf(f->res.error, sizeof f->res.error,
+                         "out of memory copying an answer");
+            }
+            if (f->res.status == ASSAY_LLM_OK) {
+                f->res.cached = true;
+                f->res.attempts = 0;
+            }
+            out_append(o, f);
+        }
+        f = nf;
+    }
+    out_append(o, j);
 }
 
 static void inflight_remove(llm_service *s, llm_job *j)
@@ -433,7 +535,7 @@ static void job_start(llm_service *s, llm_job *j, loop_out *o)
     CURL *e = easy_get(s, ep);
     if (!e) {
         job_error(j, ASSAY_LLM_FAILED, "out of memory starting a request");
-        out_push(o, j);
+        out_push(s, o, j);
         return;
     }
     curl_easy_setopt(e, CURLOPT_URL,
@@ -452,7 +554,7 @@ static void job_start(llm_service *s, llm_job *j, loop_out *o)
         easy_put(ep, e);
         j->easy = NULL;
         job_error(j, ASSAY_LLM_FAILED, "could not start a request");
-        out_push(o, j);
+        out_push(s, o, j);
         return;
     }
     ep->in_flight++;
@@ -511,7 +613,7 @@ static double dispatch(llm_service *s, llm_endpoint *ep, double t, loop_out *o)
             if (!ep->q_head)
                 ep->q_tail = NULL;
             job_error(j, ASSAY_LLM_SKIPPED, "%s", s->budget_msg);
-            out_push(o, j);
+            out_push(s, o, j);
             continue;
         }
         if (drop) {
@@ -519,7 +621,7 @@ static double dispatch(llm_service *s, llm_endpoint *ep, double t, loop_out *o)
             if (!ep->q_head)
                 ep->q_tail = NULL;
             job_error(j, ASSAY_LLM_SKIPPED, "cancelled before it was sent");
-            out_push(o, j);
+            out_push(s, o, j);
             continue;
         }
         if (ep->rpm > 0 && ep->rpm_tokens < 1.0) {
@@ -718,7 +820,7 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
                 snprintf(v.finish, sizeof v.finish, "%s", j->res.finish_reason);
                 llm_cache_put(s->cache, j->key, ep->model, &v, NULL);
             }
-            out_push(o, j);
+            out_push(s, o, j);
             return;
         }
         retry = true; /* malformed answer: ask again */
@@ -754,7 +856,7 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
         job_error(j, ASSAY_LLM_FAILED, "failed after %u attempts: %s",
                   j->attempts, last);
     }
-    out_push(o, j);
+    out_push(s, o, j);
 }
 
 /* Sweep every job of cancelled streams (or all, when the service is
@@ -768,7 +870,7 @@ static void sweep_cancelled(llm_service *s, loop_out *o)
         if (all || atomic_load(&j->st->cancelled)) {
             *pp = j->next;
             job_error(j, ASSAY_LLM_SKIPPED, "cancelled before it was sent");
-            out_push(o, j);
+            out_push(s, o, j);
         } else {
             pp = &j->next;
         }
@@ -778,7 +880,7 @@ static void sweep_cancelled(llm_service *s, loop_out *o)
         if (all || atomic_load(&j->st->cancelled)) {
             job_abort(s, j);
             job_error(j, ASSAY_LLM_SKIPPED, "cancelled while in flight");
-            out_push(o, j);
+            out_push(s, o, j);
         }
     }
     /* queued jobs are dropped by dispatch() */
@@ -870,6 +972,8 @@ static void *loop_main(void *arg)
             llm_job *j = sub;
             sub = j->next;
             j->next = NULL;
+            if (dedup_attach(s, j))
+                continue;
             if (j->ep->q_tail)
                 j->ep->q_tail->next = j;
             else
@@ -965,6 +1069,8 @@ int llm_service_create(const json_t *endpoints, const json_t *budget,
     pthread_mutex_init(&s->stats_mu, NULL);
     s->rng = 0x6c6c6d2d6a697474ULL;
     s->epfd = s->evfd = -1;
+    /* without the table (no memory) identical requests are just sent */
+    s->dedup = calloc(LLM_DEDUP_BUCKETS, sizeof *s->dedup);
     rc = llm_budget_parse(budget, &s->budget, err);
     if (rc)
         goto fail;
@@ -1072,6 +1178,7 @@ void llm_service_destroy(llm_service *s)
     if (s->evfd >= 0)
         close(s->evfd);
     llm_cache_close(s->cache);
+    free(s->dedup);
     free(s->cache_path);
     free(s->ca_file);
     free(s->ca_path);

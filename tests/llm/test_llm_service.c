@@ -971,6 +971,137 @@ static void *cancel_thread(void *arg)
     return NULL;
 }
 
+typedef struct dup_ctx {
+    llm_service *s;
+    reqset *r;
+    assay_llm_result *res;
+    const char *node;
+} dup_ctx;
+
+static void *dup_thread(void *arg)
+{
+    dup_ctx *c = arg;
+    assay_error err;
+    assert_int_equal(llm_service_batch(c->s, c->node, "ep", c->r->reqs, c->r->n,
+                                       c->res, NULL, NULL, &err),
+                     0);
+    return NULL;
+}
+
+/* Identical requests in flight at once (within one batch, and from two
+ * nodes) are sent once; the others get a copy, counted as cache hits. */
+static void test_identical_requests(void **state)
+{
+    (void)state;
+    fake_server f;
+    char *dir, *path = cache_file(&dir);
+    assert_int_equal(fake_start(&f, "{\"latency\": {\"ms\": 100}}"), 0);
+    llm_service *s =
+        svc_new(&f, "openai", "{\"max_concurrency\": 4}", NULL, path, NULL);
+    /* one batch: 12 requests, 4 distinct prompts */
+    reqset *r = reqset_new(12, "dup", NULL);
+    for (size_t i = 0; i < r->n; i++)
+        r->msgs[2 * i].content = r->text[i % 4];
+    assay_llm_result *res = results_new(r->n);
+    assay_error err = {0};
+    assert_int_equal(
+        llm_service_batch(s, "gen", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        0);
+    size_t hits = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "echo: %s", r->text[i % 4]);
+        assert_int_equal(res[i].status, ASSAY_LLM_OK);
+        assert_string_equal(res[i].text, want);
+        hits += res[i].cached;
+    }
+    assert_int_equal(hits, 8);
+    json_t *st = fake_stats(&f);
+    assert_int_equal(stat_int(st, "requests", NULL), 4);
+    json_decref(st);
+    results_free(res, r->n);
+    reqset_free(r);
+
+    /* two nodes asking the same 20 new prompts at the same time */
+    dup_ctx a = {s, reqset_new(20, "twin", NULL), NULL, "left"};
+    dup_ctx b = {s, reqset_new(20, "twin", NULL), NULL, "right"};
+    a.res = results_new(20);
+    b.res = results_new(20);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, dup_thread, &a);
+    pthread_create(&tb, NULL, dup_thread, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    check_echo(a.r, a.res);
+    check_echo(b.r, b.res);
+    st = fake_stats(&f);
+    assert_int_equal(stat_int(st, "requests", NULL), 24);
+    assert_int_equal(stat_int(st, "max_received_per_key", NULL), 1);
+    json_decref(st);
+    results_free(a.res, 20);
+    results_free(b.res, 20);
+    reqset_free(a.r);
+    reqset_free(b.r);
+    llm_service_destroy(s);
+    fake_stop(&f);
+    free(path);
+    free(dir);
+}
+
+static int stop_first(void *ud, assay_llm_stream *st, size_t index,
+                      assay_llm_result *r)
+{
+    (void)ud, (void)st, (void)index, (void)r;
+    return 1; /* stop after the first answer */
+}
+
+typedef struct stopper_ctx {
+    llm_service *s;
+    reqset *r;
+    int rc;
+} stopper_ctx;
+
+static void *stopper_thread(void *arg)
+{
+    stopper_ctx *c = arg;
+    assay_error err;
+    c->rc = llm_service_stream(c->s, "stopper", "ep", c->r->reqs, c->r->n,
+                               stop_first, NULL, NULL, NULL, &err);
+    return NULL;
+}
+
+/* A node that stops its stream must not take the answers of another
+ * node following its requests with it. */
+static void test_follower_survives_cancelled_leader(void **state)
+{
+    (void)state;
+    fake_server f;
+    char *dir, *path = cache_file(&dir);
+    assert_int_equal(fake_start(&f, "{\"latency\": {\"ms\": 150}}"), 0);
+    llm_service *s =
+        svc_new(&f, "openai", "{\"max_concurrency\": 2}", NULL, path, NULL);
+    stopper_ctx a = {s, reqset_new(10, "shared", NULL), 0};
+    pthread_t ta;
+    pthread_create(&ta, NULL, stopper_thread, &a);
+    usleep(30000);
+    reqset *r = reqset_new(10, "shared", NULL);
+    assay_llm_result *res = results_new(r->n);
+    assay_error err = {0};
+    assert_int_equal(llm_service_batch(s, "keeper", "ep", r->reqs, r->n, res,
+                                       NULL, NULL, &err),
+                     0);
+    pthread_join(ta, NULL);
+    assert_int_equal(a.rc, 1);
+    check_echo(r, res);
+    results_free(res, r->n);
+    reqset_free(r);
+    reqset_free(a.r);
+    llm_service_destroy(s);
+    fake_stop(&f);
+    free(path);
+    free(dir);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -1190,6 +1321,8 @@ int main(void)
         cmocka_unit_test(test_adaptive_concurrency),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_token_rate_limit),
+        cmocka_unit_test(test_identical_requests),
+        cmocka_unit_test(test_follower_survives_cancelled_leader),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_config_errors),
