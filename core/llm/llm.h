@@ -8,6 +8,11 @@
  * `budget:` sections and backs the llm_* / embed members of each node's
  * assay_host with the functions below, passing the node's name.
  *
+ * Cache: answers are stored as they arrive (a killed run loses nothing
+ * answered); with the cache on, identical requests in flight at the same
+ * time, from any node, are sent once and the others get a copy (counted
+ * as cache hits).
+ *
  * Transport: HTTP/1.1 keep-alive, or HTTP/2 multiplexing where a TLS
  * server offers it; the proxy variables (http_proxy, https_proxy,
  * no_proxy) and CA variables (CURL_CA_BUNDLE or SSL_CERT_FILE,
