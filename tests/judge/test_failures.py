@@ -32,10 +32,9 @@ with jt.Fake({"rules": rules, "default_answer": "B.\n[[B]]"}) as fake, \
         tempfile.TemporaryDirectory() as work:
     env = jt.endpoint_env(fake)
 
-    # ---- on_error: record ------------------------------------------------
-    run, _ = jt.run_assay(CONFIG, env, work, args=[
-        "--only", "vanilla", "--fresh",
-        "--set", "nodes.vanilla.with.on_error=record"])
+    # ---- on_error: record (the default) --------------------------------
+    run, _ = jt.run_assay(CONFIG, env, work,
+                          args=["--only", "vanilla", "--fresh"])
     v = jt.node_records(run, "vanilla", "verdicts")
     for i in range(n):
         if i in BAD:
@@ -57,18 +56,26 @@ with jt.Fake({"rules": rules, "default_answer": "B.\n[[B]]"}) as fake, \
              "info.failed")
     print("on_error record ok")
 
-    # ---- on_error: fail (the default) --------------------------------------
-    _, out = jt.run_assay(CONFIG, env, work, expect_rc=1,
-                          args=["--only", "vanilla", "--fresh"])
+    # ---- on_error: fail ----------------------------------------------------
+    _, out = jt.run_assay(CONFIG, env, work, expect_rc=1, args=[
+        "--only", "vanilla", "--fresh",
+        "--set", "nodes.vanilla.with.on_error=fail"])
     jt.check("on_error: record" in out and "record " in out,
              "failure message: %s" % out[-600:])
     print("on_error fail ok")
 
+    # ---- a spent budget stops the node, it is never a failed item ---------
+    fake.reset()
+    _, out = jt.run_assay(CONFIG, env, work, expect_rc=jt.ANY_FAILURE, args=[
+        "--only", "vanilla", "--fresh", "--set", "budget.max_requests=10"])
+    jt.check("budget" in out, "budget message: %s" % out[-600:])
+    jt.check(fake.stats()["requests"] <= 10, "requests past the budget")
+    print("budget ok")
+
     # ---- CCE: a failed crowd generation stops that pair only ----------------
     fake.reset()
     run, _ = jt.run_assay(CONFIG, env, work, args=[
-        "--only", "cce", "--fresh", "--set", "nodes.cce.with.on_error=record",
-        "--set", "nodes.cce.with.crowd_samples=2"])
+        "--only", "cce", "--fresh", "--set", "nodes.cce.with.crowd_samples=2"])
     v = jt.node_records(run, "cce", "verdicts")
     stages = jt.node_json(run, "cce", "info")["stages"]
     good = n - len(BAD)

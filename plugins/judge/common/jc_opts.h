@@ -27,10 +27,11 @@
     }
 #define JC_OPT_ON_ERROR                                                        \
     {                                                                          \
-        .name = "on_error", .type = ASSAY_OPT_ENUM, .def = "\"fail\"",         \
-        .choices = "fail|record",                                              \
-        .doc = "a failed LLM request fails the node, or is recorded as a "     \
-               "failed item (status failed, never a score)"                    \
+        .name = "on_error", .type = ASSAY_OPT_ENUM, .def = "\"record\"",       \
+        .choices = "record|fail",                                              \
+        .doc = "a request that failed (retries exhausted, HTTP error, replay " \
+               "miss) is recorded as a failed item, never a score; or fails "  \
+               "the node"                                                      \
     }
 #define JC_OPT_MAX_REPAIRS                                                     \
     {                                                                          \

@@ -8,7 +8,10 @@
  * conversation again with the answer and the repair message appended (a
  * short "reply with just the verdict" turn); after the last repair the
  * question is INVALID.  A request the LLM service could not answer
- * (FAILED, SKIPPED, replay miss) makes the question FAILED.
+ * (FAILED, replay miss) makes the question FAILED; a SKIPPED one (the
+ * run is being cancelled, or the budget is spent) stops the whole run
+ * with ASSAY_ECANCELED / ASSAY_EBUDGET, since it says nothing about the
+ * item and a resumed run must send it again.
  *
  * Every question ends in the owner's `done` callback, on the thread that
  * called jc_runner_run, one at a time; the callback may add further

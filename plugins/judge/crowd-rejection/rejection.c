@@ -911,7 +911,8 @@ static const assay_plugin cr_plugin = {
            "CI and per subset; the final judgments' invalid rate; the other "
            "judgments' invalid rate; position consistency of the ranking "
            "stage (both orders of each pair).  A failed request fails the "
-           "node (on_error: fail) or the item (on_error: record).",
+           "item (on_error: record, the default) or the node (on_error: "
+           "fail).",
     .inputs = cr_inputs,
     .outputs = cr_outputs,
     .options = cr_options,
