@@ -412,8 +412,11 @@ static int item_tests(cmp *c, const rd_node *na, const rd_port *pa,
     assay_error e = {0};
     int rc = 0;
     size_t *ia = NULL, *ib = NULL, m = 0;
-    if (rundir_items(c->a, na, pa, 0, &a, &e) ||
-        rundir_items(c->b, nb, pb, 0, &b, &e)) {
+    if ((rc = rundir_items(c->a, na, pa, 0, &a, &e)) ||
+        (rc = rundir_items(c->b, nb, pb, 0, &b, &e))) {
+        if (rc == ASSAY_ENOMEM)
+            goto out;
+        rc = 0;
         sb_printf(&c->notes, "%s.%s: %s\n", na->name, pa->name, e.text);
         goto out;
     }

@@ -28,7 +28,8 @@
 #define MAX_BARS 24          /* categories of one bar chart */
 #define MAX_SERIES 10        /* series of one chart */
 #define MAX_POINTS 5000      /* points of one series */
-#define MAX_CHARTS_OUTPUT 6  /* charts drawn for one output */
+#define LINE_POINTS 1000     /* points of a curve drawn from a long array */
+#define MAX_CHARTS_OUTPUT 8  /* charts drawn for one output */
 #define MAX_TABLE_ROWS 200   /* rows of a json field table */
 #define PREVIEW_ROWS 20      /* per-item rows shown for result nodes */
 #define PREVIEW_ROWS_DATA 8  /* ... and for other nodes */
@@ -122,7 +123,9 @@ static const char CSS[] =
     ".scroll{overflow:auto;max-height:760px;border:1px solid #eee;"
     "border-radius:4px}.wide{overflow-x:auto}"
     ".note{color:#666;font-size:12px;margin:2px 0 8px}"
-    ".warn{color:#9e6a00}.node{margin-bottom:18px}"
+    ".warn{color:#9e6a00}.node{margin-bottom:18px;content-visibility:"
+    "auto;contain-intrinsic-size:auto 480px}"
+    "details.node>summary h3{display:inline-block;margin:6px 0}"
     "code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;"
     "font-size:12px}pre{background:#f7f7f7;padding:8px;overflow:auto;"
     "max-height:480px}details>summary{cursor:pointer;color:#2f5f8f}"
@@ -433,6 +436,7 @@ int report_chart_spec(strbuf *o, const json_t *spec, assay_error *err)
         }
         ch.nseries++;
     }
+    ch.series = ser;
     double lo, hi;
     if (rd_is_interval(json_object_get(spec, "shade"), &lo, &hi)) {
         ch.shade = true;
@@ -616,8 +620,11 @@ static int sweep_charts(rctx *c, const char *title, rd_nums *ns,
             }
             for (size_t bi = 0; bi < nb; bi++)
                 kc[bi] = bn[bi];
+            char kl[40];
+            snprintf(kl, sizeof kl, "at K = %ld", ks[0]);
             ch = (svg_chart){.kind = SVG_BAR, .title = t, .cats = kc,
-                             .ncats = nb, .series = ser, .nseries = nk};
+                             .ncats = nb, .series = ser, .nseries = nk,
+                             .xlabel = nk == 1 ? kl : NULL};
             if (!rc)
                 rc = draw(c->o, &ch);
             free(ty);
@@ -666,8 +673,13 @@ static int scalar_pass(rctx *c, const char *title, const rd_nums *ns,
             double mn = 0, mx = 0;
             for (size_t j = i; j < ns->n && n < MAX_BARS; j++) {
                 const rd_num *x = &ns->v[j];
+                char base[128];
+                long k;
                 if (used[j] || !chartable(x) ||
                     (j - i < sizeof tried && tried[j - i]))
+                    continue;
+                /* <metric>@<K> belong to the sweep charts */
+                if (with_ci && at_k(leaf_of(x->path), base, sizeof base, &k))
                     continue;
                 parent_of(x->path, p2, sizeof p2);
                 if (strcmp(p2, parent))
@@ -697,9 +709,10 @@ static int scalar_pass(rctx *c, const char *title, const rd_nums *ns,
             for (size_t k = 0; k < n; k++)
                 if (idx[k] - i < sizeof tried)
                     tried[idx[k] - i] = true;
-            /* with intervals first; without, a nested group needs three
-             * numbers to be worth a chart */
-            if (any_ci != with_ci || n < 2 || (!any_ci && parent[0] && n < 3))
+            /* with intervals first (one number with its interval is worth
+             * a chart); without, two numbers, three in a nested object */
+            if (any_ci != with_ci || (n < 2 && !any_ci) ||
+                (!any_ci && parent[0] && n < 3))
                 continue;
             for (size_t k = 0; k < n; k++)
                 used[idx[k]] = true;
@@ -954,16 +967,28 @@ static int matrix_chart(rctx *c, const char *title, const json_t *obj,
     svg_series ser[MAX_SERIES];
     memset(ser, 0, sizeof ser);
     size_t ns = 0;
+    int unit0 = -1; /* the scale of the first series drawn */
     for (size_t j = 0; j < nc; j++) {
         bool real = false;
+        double mx = 0;
         for (size_t i = 0; i < nr; i++) {
             json_t *x = json_object_get(json_object_get(obj, rows[i]),
                                         cols[j]);
             y[ns][i] = json_is_number(x) ? json_number_value(x) : NAN;
             real |= json_is_real(x);
+            if (isfinite(y[ns][i]) && fabs(y[ns][i]) > mx)
+                mx = fabs(y[ns][i]);
         }
         if (!real && !stacked)
             continue;
+        /* rates beside sizes make unreadable bars: one scale only */
+        if (!stacked) {
+            int unit = mx <= 1;
+            if (unit0 < 0)
+                unit0 = unit;
+            else if (unit != unit0)
+                continue;
+        }
         ser[ns] = (svg_series){.name = cols[j], .n = nr, .y = y[ns]};
         ns++;
     }
@@ -1007,9 +1032,37 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
                 free(t);
                 return ASSAY_ENOMEM;
             }
-            svg_series s = {.n = n, .y = y};
+            /* a long curve is drawn from every step-th point (at most
+             * LINE_POINTS), a histogram from all of them */
+            size_t step = n > LINE_POINTS
+                              ? (n + LINE_POINTS - 1) / LINE_POINTS
+                              : 1;
+            double *xs = NULL;
+            if (step > 1 &&
+                !(xs = malloc(((n + step - 1) / step) * sizeof *xs))) {
+                free(y);
+                free(t);
+                return ASSAY_ENOMEM;
+            }
+            size_t m = n;
+            if (step > 1) {
+                for (m = 0; m * step < n; m++) {
+                    xs[m] = (double)(m * step + 1);
+                    y[m] = y[m * step];
+                }
+            }
+            svg_series s = {.n = m, .x = xs, .y = y};
             svg_chart ch = {.title = t};
             if (hint && !strcmp(hint, "hist")) {
+                if (step > 1) { /* undo the thinning: all values */
+                    free(y);
+                    y = num_array(v, &n);
+                    if (!y) {
+                        free(xs);
+                        free(t);
+                        return ASSAY_ENOMEM;
+                    }
+                }
                 ch.kind = SVG_HIST;
                 ch.values = y;
                 ch.nvalues = n;
@@ -1025,6 +1078,7 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
             }
             rc = draw(c->o, &ch);
             free(y);
+            free(xs);
         } else if (all_pairs(v)) {
             size_t n = json_array_size(v);
             if (n > MAX_POINTS)
@@ -1425,8 +1479,9 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
     /* charts the plugin asked for */
     const json_t *specs = json_object_get(json_object_get(j, "report"),
                                           "charts");
-    for (size_t i = 0; !rc && i < json_array_size(specs) && left > 0; i++) {
+    for (size_t i = 0; !rc && i < json_array_size(specs) && i < 32; i++) {
         assay_error e2 = {0};
+        size_t before = o->len;
         int r = report_chart_spec(o, json_array_get(specs, i), &e2);
         if (r == ASSAY_ENOMEM)
             rc = r;
@@ -1434,9 +1489,11 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
             char what[64];
             snprintf(what, sizeof what, "report.charts[%zu]", i);
             chart_error(o, what, e2.text);
-        }
-        left--;
+        } else if (strstr(o->buf + before, "<svg"))
+            left--; /* tables asked for do not use up the charts */
     }
+    if (left < 2)
+        left = 2; /* the automatic charts always get a few */
     const char *hint = p->chart;
     /* settings and sizes of sources and transforms make poor charts:
      * those get charts only when their port asks for one */
@@ -1452,6 +1509,10 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
         c->charted.len = 0;
         if (c->charted.buf)
             c->charted.buf[0] = '\0';
+        /* numbers with intervals first, then sweeps over K, structures
+         * (curves, distributions, win/tie/loss), the other numbers */
+        if (!rc)
+            rc = scalar_pass(c, title, &ns, used, &left, true);
         if (!rc)
             rc = sweep_charts(c, title, &ns, used, &left);
         if (!rc)
@@ -1674,7 +1735,17 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
         sb_puts(o, "</div>");
     }
     if (!rc)
-        preview(o, it, rows, total > it->nrows ? total : it->nrows, file);
+    {
+        /* the rows themselves are folded: the charts and the note say
+         * what the output is */
+        size_t nt = total > it->nrows ? total : it->nrows;
+        sb_printf(o, "<details><summary>%s %zu of %zu row%s</summary>",
+                  it->nrows > rows ? "first" : "all",
+                  it->nrows < rows ? it->nrows : rows, nt,
+                  nt == 1 ? "" : "s");
+        preview(o, it, rows, nt, file);
+        sb_puts(o, "</details>");
+    }
     rd_items_free(it);
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
@@ -1693,9 +1764,12 @@ static int fit_charts(rctx *c, const rd_node *n)
     rd_items *pts = NULL, *cur = NULL;
     assay_error err = {0};
     int rc = 0;
-    if (rundir_items(c->rd, n, pp, 0, &pts, &err) ||
-        rundir_items(c->rd, n, cp, 0, &cur, &err))
+    if ((rc = rundir_items(c->rd, n, pp, 0, &pts, &err)) ||
+        (rc = rundir_items(c->rd, n, cp, 0, &cur, &err))) {
+        if (rc != ASSAY_ENOMEM)
+            rc = 0; /* unreadable: the sections below say so */
         goto out;
+    }
     const rd_col *var = rd_items_col(cur, "var"),
                  *pred = rd_items_col(cur, "pred"),
                  *ext = rd_items_col(cur, "extrapolated"),
@@ -1780,11 +1854,41 @@ static int fit_charts(rctx *c, const rd_node *n)
         rc = draw(c->o, &ch);
         free(xs);
     }
+    /* several variables: observed against predicted, on the diagonal
+     * when the law fits */
+    const rd_col *pr = rd_items_col(pts, "pred");
+    if (!rc && nd > 1 && pr && pr->kind == RD_NUM) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t q = 0; q < pts->nrows; q++)
+            for (int k = 0; k < 2; k++) {
+                double v = k ? pr->num[q] : y->num[q];
+                if (isfinite(v)) {
+                    mn = v < mn ? v : mn;
+                    mx = v > mx ? v : mx;
+                }
+            }
+        double dx[2] = {mn, mx};
+        svg_series ser[2] = {
+            {.name = "points", .n = pts->nrows < MAX_POINTS ? pts->nrows
+                                                            : MAX_POINTS,
+             .x = pr->num, .y = y->num},
+            {.name = "observed = predicted", .n = 2, .x = dx, .y = dx,
+             .line = true, .dashed = true}};
+        char title[300], xl[200];
+        snprintf(title, sizeof title, "%s: observed vs predicted %s",
+                 n->name, target);
+        snprintf(xl, sizeof xl, "predicted %s", target);
+        svg_chart ch = {.kind = SVG_SCATTER, .title = title, .xlabel = xl,
+                        .ylabel = target, .series = ser, .nseries = 2};
+        if (isfinite(mn))
+            rc = draw(c->o, &ch);
+    }
     sb_puts(c->o, "</div>");
     if (nd > 1)
-        sb_puts(c->o, "<p class=\"note\">Each chart varies one variable; "
-                      "the others are held at their medians, so points "
-                      "scatter around the curve.</p>");
+        sb_puts(c->o, "<p class=\"note\">Each curve varies one variable "
+                      "with the others held at their medians, so points "
+                      "scatter around it; the last chart compares every "
+                      "observation with its prediction.</p>");
     json_decref(params);
 out:
     rd_items_free(pts);
@@ -1803,12 +1907,24 @@ static const char *badge_class(const char *status)
     return "b-skipped";
 }
 
+/* Nodes whose outputs are results (shown first and open); the data
+ * nodes (sources, transforms) follow, folded. */
+static bool result_node(const rd_node *n)
+{
+    return result_kind(n->kind) || !strcmp(n->kind, "recommender") ||
+           !strcmp(n->kind, "generator") || !strcmp(n->kind, "reviser") ||
+           !strcmp(n->kind, "synthesizer") || n->error;
+}
+
 static int node_section(rctx *c, const rd_node *n)
 {
     strbuf *o = c->o;
-    sb_puts(o, "<div class=\"node\" id=\"");
+    bool fold = !result_node(n);
+    sb_puts(o, fold ? "<details class=\"node\" id=\"" : "<div "
+                                                         "class=\"node\" "
+                                                         "id=\"");
     anchor(o, "n-", n->name);
-    sb_puts(o, "\"><h3>");
+    sb_puts(o, fold ? "\"><summary><h3>" : "\"><h3>");
     report_esc(o, n->name);
     sb_puts(o, " <span class=\"meta\">");
     report_esc(o, n->plugin);
@@ -1816,7 +1932,7 @@ static int node_section(rctx *c, const rd_node *n)
     report_esc(o, n->version);
     sb_printf(o, "</span> <span class=\"badge %s\">", badge_class(n->status));
     report_esc(o, n->status);
-    sb_puts(o, "</span></h3>");
+    sb_puts(o, fold ? "</span></h3></summary>" : "</span></h3>");
     if (n->error) {
         sb_puts(o, "<p class=\"warn\">");
         report_esc(o, n->error);
@@ -1851,7 +1967,7 @@ static int node_section(rctx *c, const rd_node *n)
         rc = p->type == ASSAY_T_JSON ? json_output(c, n, p)
                                      : items_output(c, n, p);
     }
-    sb_puts(o, "</div>\n");
+    sb_puts(o, fold ? "</details>\n" : "</div>\n");
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
 
@@ -1866,7 +1982,7 @@ typedef struct lb_entry {
 } lb_entry;
 
 /* Metric paths: real numbers that are not settings or timings. */
-static void lb_signature(lb_entry *e)
+static int lb_signature(lb_entry *e)
 {
     strbuf sb = {0};
     for (size_t i = 0; i < e->nums.n; i++)
@@ -1875,7 +1991,9 @@ static void lb_signature(lb_entry *e)
             sb_puts(&sb, "\n");
         }
     snprintf(e->sig, sizeof e->sig, "%s", sb.buf ? sb.buf : "");
+    bool oom = sb.oom;
     sb_free(&sb);
+    return oom ? ASSAY_ENOMEM : 0;
 }
 
 static const rd_num *lb_get(const lb_entry *e, const char *path)
@@ -2072,8 +2190,9 @@ static int leaderboards(rctx *c)
             e->port = p;
             rc = json_is_object(j) ? rd_flatten(j, 0, &e->nums) : 0;
             json_decref(j);
-            lb_signature(e);
             ne++;
+            if (!rc)
+                rc = lb_signature(e);
         }
     }
     size_t *members = malloc((ne ? ne : 1) * sizeof *members);
@@ -2470,15 +2589,86 @@ static int llm_section(rctx *c)
     return o->oom ? ASSAY_ENOMEM : 0;
 }
 
+/* A per-item output listed under `report:` (a leaderboard of models, a
+ * sweep): every row as a table, and a chart of its real-valued columns:
+ * a line over the first numeric column when it increases and no label
+ * column names the rows, else bars per labelled row. */
+static int key_items(rctx *c, const rd_node *n, const rd_port *p)
+{
+    strbuf *o = c->o;
+    rd_items *it = NULL;
+    assay_error err = {0};
+    int rc = rundir_items(c->rd, n, p, 200, &it, &err);
+    if (rc == ASSAY_ENOMEM)
+        return rc;
+    if (rc)
+        return 0;
+    char title[300];
+    snprintf(title, sizeof title, "%s.%s", n->name, p->name);
+    const rd_col *lab = NULL, *num[MAX_SERIES + 1];
+    size_t nn = 0;
+    for (size_t k = 0; k < it->ncols; k++) {
+        const rd_col *col = &it->cols[k];
+        if (col->kind == RD_STR && !lab)
+            lab = col;
+        else if (col->kind == RD_NUM && nn <= MAX_SERIES)
+            num[nn++] = col;
+    }
+    size_t nr = it->nrows;
+    sb_puts(o, "<div class=\"card\"><h4><a href=\"#");
+    anchor(o, "n-", n->name);
+    sb_puts(o, "\">");
+    report_esc(o, title);
+    sb_puts(o, "</a></h4><div class=\"charts\">");
+    bool increasing = !lab && nn >= 2 && nr >= 3;
+    for (size_t r = 1; increasing && r < nr; r++)
+        increasing = num[0]->num[r] > num[0]->num[r - 1];
+    svg_series ser[MAX_SERIES];
+    size_t ns = 0;
+    for (size_t k = increasing ? 1 : 0; k < nn && ns < MAX_SERIES; k++)
+        if (!num[k]->integer && !id_like(num[k]->name))
+            ser[ns++] = (svg_series){.name = num[k]->name,
+                                     .n = nr < MAX_POINTS ? nr : MAX_POINTS,
+                                     .x = increasing ? num[0]->num : NULL,
+                                     .y = num[k]->num};
+    if (ns && increasing) {
+        double mn = num[0]->num[0], mx = num[0]->num[nr - 1];
+        svg_chart ch = {.kind = SVG_LINE, .title = title,
+                        .xlabel = num[0]->name, .series = ser,
+                        .nseries = ns, .xlog = mn > 0 && mx / mn >= 16};
+        rc = draw(o, &ch);
+    } else if (ns && lab && nr <= MAX_BARS) {
+        const char *cats[MAX_BARS];
+        for (size_t r = 0; r < nr; r++)
+            cats[r] = lab->str[r] ? lab->str[r] : "";
+        for (size_t k = 0; k < ns; k++)
+            ser[k].n = nr;
+        svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = cats,
+                        .ncats = nr, .series = ser, .nseries = ns,
+                        .width = nr * ns > 24 ? 900 : 640};
+        rc = draw(o, &ch);
+    }
+    sb_puts(o, "</div>");
+    if (!rc) {
+        char file[600];
+        snprintf(file, sizeof file, "nodes/%s/%s", n->name, p->file);
+        preview(o, it, 200, it->nrows, file);
+    }
+    sb_puts(o, "</div>");
+    rd_items_free(it);
+    return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
+}
+
 /* The key numbers: one small table per output, side by side. */
-static void key_section(rctx *c)
+static int key_section(rctx *c)
 {
     summary_keys k;
     assay_error err = {0};
     strbuf *o = c->o;
-    if (summary_collect(c->rd, 24, &k, &err) || !k.n) {
+    int rc = summary_collect(c->rd, 24, &k, &err);
+    if (rc) {
         summary_keys_free(&k);
-        return;
+        return rc;
     }
     sb_puts(o, "<section id=\"key\"><h2>Key results</h2><div "
                "class=\"cards\">");
@@ -2513,10 +2703,59 @@ static void key_section(rctx *c)
             sb_puts(o, "<td></td>");
         sb_puts(o, "</tr>");
     }
-    sb_puts(o, "</tbody></table></div></div>");
+    if (k.n)
+        sb_puts(o, "</tbody></table></div>");
+    sb_puts(o, "</div>");
     if (k.omitted)
         sb_printf(o, "<p class=\"note\">%zu more numbers in the node "
                      "sections below.</p>", k.omitted);
+    /* per-item outputs listed under report: (small ones in full) */
+    const json_t *list = json_object_get(
+        json_object_get(c->rd->manifest, "config"), "report");
+    bool open = false;
+    for (size_t i = 0; i < json_array_size(list) && !o->oom; i++) {
+        const char *ref = json_string_value(json_array_get(list, i));
+        const char *dot = ref ? strrchr(ref, '.') : NULL;
+        char node[256];
+        if (!dot || (size_t)(dot - ref) >= sizeof node)
+            continue;
+        memcpy(node, ref, (size_t)(dot - ref));
+        node[dot - ref] = '\0';
+        long ix = rundir_find(c->rd, node);
+        const rd_port *p = ix >= 0 ? rundir_port(&c->rd->nodes[ix], dot + 1)
+                                   : NULL;
+        if (!p || p->type == ASSAY_T_JSON || p->count > 200 || !p->count)
+            continue;
+        if (!open)
+            sb_puts(o, "<div class=\"cards\">");
+        open = true;
+        if ((rc = key_items(c, &c->rd->nodes[ix], p)))
+            break;
+    }
+    if (open)
+        sb_puts(o, "</div>");
+    /* fitted laws whose parameters are listed: their charts here too */
+    for (size_t i = 0; !rc && i < json_array_size(list); i++) {
+        const char *ref = json_string_value(json_array_get(list, i));
+        const char *dot = ref ? strrchr(ref, '.') : NULL;
+        char node[256];
+        if (!dot || (size_t)(dot - ref) >= sizeof node)
+            continue;
+        memcpy(node, ref, (size_t)(dot - ref));
+        node[dot - ref] = '\0';
+        long ix = rundir_find(c->rd, node);
+        if (ix < 0 || !rundir_port(&c->rd->nodes[ix], "points") ||
+            !rundir_port(&c->rd->nodes[ix], "curve"))
+            continue;
+        sb_puts(o, "<h4>");
+        report_esc(o, node);
+        sb_puts(o, ": fitted law</h4>");
+        rc = fit_charts(c, &c->rd->nodes[ix]);
+    }
+    if (!open && !k.n)
+        sb_puts(o, "<p class=\"note\">No key numbers: list the outputs "
+                   "that matter under <code>report:</code> in the "
+                   "experiment.</p>");
     if (k.missing)
         sb_printf(o, "<p class=\"note warn\">%zu output%s listed under "
                      "<code>report:</code> %s not produced.</p>",
@@ -2524,6 +2763,7 @@ static void key_section(rctx *c)
                   k.missing == 1 ? "was" : "were");
     sb_puts(o, "</section>\n");
     summary_keys_free(&k);
+    return rc;
 }
 
 static void config_section(rctx *c)
@@ -2625,8 +2865,9 @@ int report_render(const rundir *rd, strbuf *out, assay_error *err)
              exp ? exp : "run");
     report_html_head(out, title);
     header(&c);
-    key_section(&c);
-    int rc = leaderboards(&c);
+    int rc = key_section(&c);
+    if (!rc)
+        rc = leaderboards(&c);
     if (!rc) {
         sb_puts(out, "<section id=\"graph\"><h2>Experiment graph</h2>");
         rc = graph_svg(&c);
@@ -2638,10 +2879,17 @@ int report_render(const rundir *rd, strbuf *out, assay_error *err)
     }
     if (!rc)
         sb_puts(out, "<section id=\"outputs\"><h2>Outputs</h2>");
-    for (size_t i = 0; !rc && i < rd->n; i++) {
-        const rd_node *n = &rd->nodes[i];
-        if (!n->nouts && !n->error)
+    /* results first, then the data nodes (folded) */
+    bool data_note = false;
+    for (size_t k = 0; !rc && k < 2 * rd->n; k++) {
+        const rd_node *n = &rd->nodes[k % rd->n];
+        if ((!n->nouts && !n->error) || result_node(n) != (k < rd->n))
             continue;
+        if (k >= rd->n && !data_note) {
+            data_note = true;
+            sb_puts(out, "<p class=\"note\">Sources and transforms "
+                         "(click a name to open its outputs):</p>");
+        }
         if (out->len > REPORT_SOFT_LIMIT + 800000) {
             /* past the limit even for summaries: name what is left */
             c.truncated = true;

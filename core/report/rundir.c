@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,12 +116,13 @@ static int load_outputs(rd_node *n, assay_error *err)
         rd_port *p = &n->outs[n->nouts];
         p->name = dup_or(k, NULL);
         p->file = dup_or(file, NULL);
-        p->chart = jstr(e, "chart") ? dup_or(jstr(e, "chart"), NULL) : NULL;
+        const char *chart = jstr(e, "chart");
+        p->chart = chart ? dup_or(chart, NULL) : NULL;
         p->type = t;
         json_int_t c = json_integer_value(json_object_get(e, "count"));
         p->count = c > 0 ? (size_t)c : 0;
         n->nouts++;
-        if (!p->name || !p->file)
+        if (!p->name || !p->file || (chart && !p->chart))
             return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     }
     return 0;
@@ -266,6 +268,9 @@ int rundir_json(const rundir *rd, const rd_node *n, const rd_port *p,
 }
 
 /* ---- items ---------------------------------------------------------------- */
+
+static int table_head(FILE *f, size_t rows, assay_table **out,
+                      size_t *total, assay_error *err);
 
 void rd_items_free(rd_items *it)
 {
@@ -543,11 +548,12 @@ int rundir_items(const rundir *rd, const rd_node *n, const rd_port *p,
     if (p->type == ASSAY_T_TABLE) {
         FILE *f = fopen(path, "rb");
         assay_table *t = NULL;
+        size_t total;
         if (!f) {
             rc = assay_error_set(err, ASSAY_EIO, "%s: cannot open", path);
             goto fail;
         }
-        rc = table_read(f, &t, err);
+        rc = table_head(f, SIZE_MAX, &t, &total, err);
         fclose(f);
         if (rc) {
             assay_error_prefix(err, "%s: ", path);
@@ -735,6 +741,14 @@ static int table_head(FILE *f, size_t rows, assay_table **out,
         fread(&nr, 8, 1, f) != 1 || fread(&nc, 8, 1, f) != 1 ||
         nc > 100000 || nr > ((uint64_t)1 << 40))
         return assay_error_set(err, ASSAY_EDATA, "not an assay table file");
+    /* every column stores at least 4 bytes per row: a row count the file
+     * cannot hold is corruption, not a reason to allocate */
+    struct stat st;
+    off_t pos = ftello(f);
+    if (nc > 0 && pos >= 0 && fstat(fileno(f), &st) == 0 &&
+        S_ISREG(st.st_mode) && st.st_size >= pos &&
+        nr > (uint64_t)(st.st_size - pos) / 4)
+        return assay_error_set(err, ASSAY_EDATA, "truncated table");
     *total = (size_t)nr;
     size_t k = nr < rows ? (size_t)nr : rows;
     assay_table *t = table_new(k);
@@ -753,8 +767,15 @@ static int table_head(FILE *f, size_t rows, assay_table **out,
             goto out;
         }
         name[nl] = '\0';
+        /* a repeated name is corruption; any other refusal of
+         * table_add_col is a failed allocation */
+        if (assay_table_col(t, name)) {
+            rc = assay_error_set(err, ASSAY_EDATA,
+                                 "corrupt table: column '%s' twice", name);
+            goto out;
+        }
         if (!table_add_col(t, name, (assay_col_type)ty)) {
-            rc = assay_error_set(err, ASSAY_EDATA, "corrupt table column");
+            rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto out;
         }
     }

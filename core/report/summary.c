@@ -185,6 +185,59 @@ static void print_llm(FILE *out, const json_t *llm)
             (long long)pt, (long long)ct, cost);
 }
 
+/* A small per-item output listed under `report:` (a leaderboard) as an
+ * aligned table; nonzero when it cannot be shown that way. */
+static int print_rows(FILE *out, const rundir *rd, const rd_node *n,
+                      const rd_port *p)
+{
+    rd_items *it = NULL;
+    assay_error err = {0};
+    if (rundir_items(rd, n, p, 20, &it, &err))
+        return -1;
+    size_t nc = it->ncols < 8 ? it->ncols : 8;
+    size_t w[8] = {0};
+    char cell[64];
+    for (size_t c = 0; c < nc; c++) {
+        w[c] = width(it->cols[c].name);
+        for (size_t r = 0; r < it->nrows; r++) {
+            const rd_col *col = &it->cols[c];
+            char tmp[64];
+            if (col->kind == RD_NUM)
+                summary_fmt(col->num[r], col->integer, cell, sizeof cell);
+            else
+                snprintf(cell, 21, "%s",
+                         rd_cell_text(col, r, tmp, sizeof tmp));
+            size_t l = width(cell);
+            w[c] = l > w[c] ? l : w[c];
+        }
+        if (w[c] > 20)
+            w[c] = 20;
+    }
+    fprintf(out, "%s.%s\n", n->name, p->name);
+    for (size_t r = 0; r <= it->nrows; r++) {
+        fputs(" ", out);
+        for (size_t c = 0; c < nc; c++) {
+            const rd_col *col = &it->cols[c];
+            const char *t = col->name;
+            if (r > 0 && col->kind == RD_NUM) {
+                summary_fmt(col->num[r - 1], col->integer, cell,
+                            sizeof cell);
+                t = cell;
+            } else if (r > 0) {
+                char tmp[64];
+                snprintf(cell, 21, "%s",
+                         rd_cell_text(col, r - 1, tmp, sizeof tmp));
+                t = cell;
+            }
+            fputc(' ', out);
+            pad(out, t, w[c], col->kind == RD_NUM);
+        }
+        fputc('\n', out);
+    }
+    rd_items_free(it);
+    return 0;
+}
+
 void summary_print(FILE *out, const rundir *rd, const char *report_path)
 {
     const json_t *m = rd->manifest;
@@ -259,7 +312,8 @@ void summary_print(FILE *out, const rundir *rd, const char *report_path)
                                    : NULL;
         if (!p)
             fprintf(out, "%s: (not produced)\n", ref);
-        else if (p->type != ASSAY_T_JSON)
+        else if (p->type != ASSAY_T_JSON &&
+                 (p->count > 20 || print_rows(out, rd, &rd->nodes[ix], p)))
             fprintf(out, "%s: %zu %s\n", ref, p->count,
                     p->type == ASSAY_T_TABLE ? "rows" : "records");
     }

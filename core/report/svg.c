@@ -418,14 +418,23 @@ typedef struct canvas {
 
 static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
 {
+    /* the axis covers the values and zero, and the intervals unless one
+     * would squash the bars (an interval reaching 5x past the values is
+     * drawn clipped at the edge of the plot) */
     double lo = 0, hi = 0;
     for (size_t s = 0; s < c->nseries; s++) {
         const svg_series *se = &c->series[s];
-        for (size_t i = 0; i < se->n && i < c->ncats; i++) {
+        for (size_t i = 0; i < se->n && i < c->ncats; i++)
             range_add(&lo, &hi, se->y[i], false);
-            if (se->lo)
+    }
+    double span = hi - lo > 0 ? hi - lo : 1;
+    double vlo = lo - 5 * span, vhi = hi + 5 * span;
+    for (size_t s = 0; s < c->nseries; s++) {
+        const svg_series *se = &c->series[s];
+        for (size_t i = 0; i < se->n && i < c->ncats; i++) {
+            if (se->lo && se->lo[i] >= vlo)
                 range_add(&lo, &hi, se->lo[i], false);
-            if (se->hi)
+            if (se->hi && se->hi[i] <= vhi)
                 range_add(&lo, &hi, se->hi[i], false);
         }
     }
