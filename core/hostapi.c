@@ -463,6 +463,8 @@ static int run_once(node_ctx *nc, const json_t *options, assay_io *io,
         if (!err->text[0])
             assay_error_set(err, rc, "create failed (%s)",
                             assay_strerror(rc));
+        if (state) /* what create set up before failing */
+            p->destroy(state);
         return rc < 0 ? rc : ASSAY_EINTERNAL;
     }
     rc = p->run(state, io, err);
@@ -655,8 +657,11 @@ int exec_estimate(node_ctx *nc, const json_t *options, assay_io *io,
     memset(est, 0, sizeof *est);
     est->struct_size = sizeof *est;
     int rc = p->create(&nc->host, options, &state, err);
-    if (rc)
+    if (rc) {
+        if (state)
+            p->destroy(state);
         return rc;
+    }
     io->estimating = true;
     rc = p->estimate(state, io, est, err);
     io->estimating = false;

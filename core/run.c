@@ -424,8 +424,14 @@ static int exec_isolated(runtime *rt, size_t idx, assay_io *io,
                                strerror(errno));
     }
     if (pid == 0) {
-        /* the worker: Ctrl-C is the parent's business */
+        /* the worker: Ctrl-C is the parent's business, and a crash must
+         * end the process by its signal (a sanitizer's handler would turn
+         * it into an exit status) so that the parent can name it */
         signal(SIGINT, SIG_IGN);
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGFPE, SIG_DFL);
+        signal(SIGILL, SIG_DFL);
         close(fd[0]);
         assay_error cerr = {0};
         int rc = exec_plugin(&st->nc, gn->options, io, gn->group_by, &cerr);

@@ -323,12 +323,12 @@ static int csv_run(void *st, assay_io *io, assay_error *err)
     for (size_t r = 0; r < g.nrows; r++) {
         size_t end = r + 1 < g.nrows ? g.row_start[r + 1] : g.ncells;
         if (end - g.row_start[r] != ncols) {
+            rc = assay_error_set(err, ASSAY_EDATA,
+                                 "%s: row %zu has %zu fields, the first row "
+                                 "has %zu",
+                                 s->path, r + 1, end - g.row_start[r], ncols);
             grid_free(&g);
-            return assay_error_set(err, ASSAY_EDATA,
-                                   "%s: row %zu has %zu fields, the first "
-                                   "row has %zu",
-                                   s->path, r + 1, end - g.row_start[r],
-                                   ncols);
+            return rc;
         }
     }
     assay_table *t = h->table_new(nrows);

@@ -28,7 +28,8 @@
  *   create(host, options, &state, err)   options validated and defaulted
  *   estimate(state, io, &est, err)       only for `assay run --dry-run`
  *   run(state, io, err)                  read inputs, set every output
- *   destroy(state)                       always, after create succeeded
+ *   destroy(state)                       always once create set a state,
+ *                                        even when create then failed
  * Plugins keep no global mutable state: instances run in parallel.
  */
 #ifndef ASSAY_PLUGIN_H
@@ -175,7 +176,10 @@ typedef struct assay_estimate {
  *   flags     ASSAY_F_* bits
  *   create    validate/prepare: options is the validated, defaulted JSON
  *             object (borrowed until create returns: copy what you keep);
- *             set *state (may stay NULL).  Required.
+ *             set *state (may stay NULL).  Set it as soon as the state
+ *             exists: when create then fails, the host calls
+ *             destroy(*state), so a half-built state is freed in one
+ *             place.  Required.
  *   run       compute: read inputs, set every output port.  Required.
  *   destroy   free the state (called with whatever create set).  Required.
  *   estimate  optional: fill `est` from the options and the input sizes
