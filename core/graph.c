@@ -744,10 +744,13 @@ static int build(graph *g, registry *reg, diag *d)
         if (w)
             rc = ASSAY_EINVAL;
     }
-    if (rc)
-        return rc;
-    if ((rc = order_nodes(g, d)))
-        return rc;
+    /* cycles and report entries are checked even when other problems
+     * were found, so that one validation reports them all */
+    int orc = order_nodes(g, d);
+    if (orc == ASSAY_ENOMEM)
+        return orc;
+    if (orc)
+        rc = orc;
     const ynode *rep = ynode_get(root, "report", NULL);
     if (rep) {
         size_t cnt = rep->kind == Y_SEQ ? rep->n : 1;

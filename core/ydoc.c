@@ -471,6 +471,7 @@ int ynode_set(ynode *map, const char *key, ynode *val)
     char *k = strdup(key);
     if (!k || node_push(map, k, val->line, val->col, val)) {
         free(k);
+        ynode_free(val); /* ownership was taken, also on failure */
         return ASSAY_ENOMEM;
     }
     return 0;
@@ -663,8 +664,7 @@ int yaml_set_path(ynode *root, const char *assignment, diag *d)
         ynode *child = ynode_get(cur, tok, NULL);
         if (!child) {
             child = node_new(Y_MAP, 0, 0);
-            if (!child || ynode_set(cur, tok, child)) {
-                ynode_free(child);
+            if (!child || ynode_set(cur, tok, child)) { /* frees child */
                 ynode_free(val);
                 return ASSAY_ENOMEM;
             }

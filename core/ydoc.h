@@ -38,7 +38,8 @@ ynode *ynode_clone(const ynode *n);
 /* Child of a mapping by key, or NULL; `idx` (may be NULL) gets its index. */
 ynode *ynode_get(const ynode *map, const char *key, size_t *idx);
 
-/* Set (replace or append) a mapping entry; takes ownership of `val`. */
+/* Set (replace or append) a mapping entry; takes ownership of `val`
+ * (freed on failure too). */
 int ynode_set(ynode *map, const char *key, ynode *val);
 
 /* Scalar -> JSON: plain scalars are typed as YAML 1.2 core schema

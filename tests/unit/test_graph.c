@@ -475,8 +475,10 @@ static void test_all_errors_reported(void **state)
                       "  a: {plugin: test.nope}\n"
                       "  b: {plugin: test.source, with: {n: -1}}\n"
                       "  c: {plugin: test.add, inputs: {items: zz.items}}\n"
-                      "  d: {plugin: test.add}\n");
-    assert_int_equal(d.n, 5);
+                      "  d: {plugin: test.add}\n"
+                      "  p: {plugin: test.add, inputs: {items: q}}\n"
+                      "  q: {plugin: test.add, inputs: {items: p}}\n");
+    assert_int_equal(d.n, 6);
     assert_int_equal(d.items[0].line, 2); /* colour */
     assert_int_equal(d.items[1].line, 4); /* test.nope */
     assert_int_equal(d.items[2].line, 5); /* n: -1 */
@@ -484,6 +486,8 @@ static void test_all_errors_reported(void **state)
                         "node 'b': option 'n' is -1; it must be at least 0");
     assert_int_equal(d.items[3].line, 6); /* zz */
     assert_int_equal(d.items[4].line, 7); /* d: no input */
+    /* the cycle is found even though other problems were */
+    assert_string_equal(d.items[5].msg, "the graph has a cycle: q -> p -> q");
     diag_free(&d);
 }
 
