@@ -16,15 +16,21 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "graph.h"
+#include "run.h"
 #include "table.h"
 #include "util.h"
 
 /* ---- an allocator that fails on demand --------------------------------
  * Linked with -Wl,--wrap=malloc,calloc,realloc,strdup: calls from the
  * core code go through these.  arm(n) lets n more allocations succeed and
- * refuses every one after that until disarm().  Single-threaded use. */
+ * refuses every one after that until disarm().  Thread-safe: run_graph
+ * allocates from its worker threads too. */
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
 void *__real_realloc(void *p, size_t n);
@@ -34,34 +40,43 @@ void *__wrap_calloc(size_t n, size_t m);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long left = -1, nfailed;
 
 static void failalloc_arm(long n)
 {
+    pthread_mutex_lock(&lock);
     left = n;
     nfailed = 0;
+    pthread_mutex_unlock(&lock);
 }
 
 static void failalloc_disarm(void)
 {
+    pthread_mutex_lock(&lock);
     left = -1;
+    pthread_mutex_unlock(&lock);
 }
 
 static long failalloc_failed(void)
 {
-    return nfailed;
+    pthread_mutex_lock(&lock);
+    long n = nfailed;
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 static bool refuse(void)
 {
-    if (left < 0)
-        return false;
+    bool no = false;
+    pthread_mutex_lock(&lock);
     if (left == 0) {
         nfailed++;
-        return true;
-    }
-    left--;
-    return false;
+        no = true;
+    } else if (left > 0)
+        left--;
+    pthread_mutex_unlock(&lock);
+    return no;
 }
 
 void *__wrap_malloc(size_t n)
@@ -313,13 +328,89 @@ static void test_tables(void **state)
     sweep("table conversions", table_steps);
 }
 
+/* A whole run: graph loading, scheduling, values, tables, group_by, the
+ * run directory and the node cache.  The run directory and the cache are
+ * emptied before every step so that each one does all the work. */
+static char TMP[64];
+
+static int run_steps(bool *checked)
+{
+    static const char text[] =
+        "experiment: oomrun\n"
+        "nodes:\n"
+        "  src: {plugin: test.source, with: {n: 6, groups: 2}}\n"
+        "  a: {plugin: test.add, inputs: {items: src}, with: {delta: 1}}\n"
+        "  t: {plugin: test.table, with: {n: 3}}\n"
+        "  s:\n"
+        "    plugin: test.sum\n"
+        "    inputs: {items: a, extra: [t, src]}\n"
+        "    group_by: group\n"
+        "  n1: {plugin: test.noop}\n"
+        "  n2: {plugin: test.noop, inputs: {x: [n1, n1]}}\n"
+        "report: [s.summary]\n";
+    char runs[128], cache[128];
+    snprintf(runs, sizeof runs, "%s/runs", TMP);
+    snprintf(cache, sizeof cache, "%s/cache", TMP);
+    util_rmtree(runs);
+    util_rmtree(cache);
+    graph *g = NULL;
+    diag d = {0};
+    int rc = graph_load_string(text, strlen(text), "oomrun.yaml", REG, &g, &d);
+    diag_free(&d);
+    if (rc)
+        return rc;
+    run_opts o = {
+        .runs_dir = runs, .cache_dir = cache, .jobs = 1, .verbosity = -1};
+    char rd[PATH_MAX] = "";
+    rc = run_graph(g, REG, &o, rd, sizeof rd);
+    graph_free(g);
+    if (rc == 0) {
+        char p[PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/nodes/s/summary.json", rd);
+        json_t *sum = json_load_file(p, 0, NULL);
+        /* values 1..6; g0 = 1 + 3 + 5 */
+        *checked = json_number_value(json_object_get(sum, "sum")) == 21.0 &&
+                   json_integer_value(json_object_get(sum, "extra")) == 9 &&
+                   json_number_value(json_object_get(
+                       json_object_get(json_object_get(sum, "groups"), "g0"),
+                       "sum")) == 9.0;
+        json_decref(sum);
+        snprintf(p, sizeof p, "%s/nodes/n2/y.json", rd);
+        json_t *y = json_load_file(p, 0, NULL);
+        *checked = *checked && json_integer_value(json_object_get(y, "n")) == 3;
+        json_decref(y);
+    }
+    return rc;
+}
+
+static void test_run(void **state)
+{
+    (void)state;
+    /* tmpfs when there is one: the manifest is fsync'ed on every run */
+    snprintf(TMP, sizeof TMP, "/dev/shm/assay-oom-XXXXXX");
+    if (!mkdtemp(TMP)) {
+        snprintf(TMP, sizeof TMP, "/tmp/assay-oom-XXXXXX");
+        assert_non_null(mkdtemp(TMP));
+    }
+    /* failed nodes print their errors even with -q: keep the log short */
+    fflush(stderr);
+    int saved = dup(2), null = open("/dev/null", O_WRONLY);
+    assert_true(saved >= 0 && null >= 0);
+    dup2(null, 2);
+    close(null);
+    sweep("whole run", run_steps);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    util_rmtree(TMP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_yaml),
-        cmocka_unit_test(test_tables),
-        cmocka_unit_test(test_good_graph),
-        cmocka_unit_test(test_bad_graph),
+        cmocka_unit_test(test_yaml),       cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_good_graph), cmocka_unit_test(test_bad_graph),
+        cmocka_unit_test(test_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
