@@ -130,7 +130,7 @@ static int sas_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
             sr_batch b = {nb, s->off, s->items, s->targets};
             s->step++;
             uint64_t x = s->seed ^ (s->step * 0x9e3779b97f4a7c15ULL);
-            if ((rc = sr_forward(&s->cfg, &s->p, s->w, &b, true,
+            if ((rc = sr_forward(&s->cfg, &s->p, s->w, &b, SR_TRAIN,
                                  assay_splitmix64(&x), ctx->pool)))
                 goto internal;
             memset(s->g.data, 0, s->g.count * sizeof *s->g.data);
@@ -225,7 +225,8 @@ static int sas_score(void *self, rc_ctx *ctx, const rc_hist *h,
         if (ns == 0)
             continue;
         sr_batch b = {ns, s->off, s->items, NULL};
-        int rc = sr_forward(&s->cfg, &s->p, s->w, &b, false, 0, ctx->pool);
+        int rc = sr_forward(&s->cfg, &s->p, s->w, &b, SR_EVAL_LAST, 0,
+                            ctx->pool);
         if (rc)
             return assay_error_set(err, ASSAY_EINTERNAL,
                                    "network pass failed");

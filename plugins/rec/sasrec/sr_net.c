@@ -222,7 +222,9 @@ struct sr_work {
     sr_real **mm; /* per worker: max_len x max_len */
     double *loss_part; /* per CE task */
     size_t nloss;
+    double *lnacc;     /* per worker: LayerNorm gain and bias sums, 2d */
     bool train;
+    bool compact;      /* h holds only each sequence's last row */
     uint64_t seed;
 };
 
@@ -267,6 +269,7 @@ void sr_work_free(sr_work *w)
         free(w->mm[i]);
     free(w->mm);
     free(w->loss_part);
+    free(w->lnacc);
     free(w);
 }
 
@@ -317,7 +320,8 @@ int sr_work_new(const sr_config *c, size_t max_tokens, size_t max_seqs,
         !ALLOC(w->datt, T * d) || !ALLOC(w->dbig, T * big) ||
         !ALLOC(w->dh, T * d) || !ALLOC(w->ones, T) ||
         !ALLOC(w->logits, w->chunk * c->n_items) ||
-        !ALLOC(w->loss_part, w->nloss))
+        !ALLOC(w->loss_part, w->nloss) ||
+        !ALLOC(w->lnacc, 2 * d * w->workers))
         goto fail;
     for (size_t i = 0; i < T; i++)
         w->ones[i] = 1;
@@ -420,11 +424,12 @@ static void layer_norm(rc_pool *pool, size_t T, size_t d, const sr_real *x,
     par(pool, T, ROWS_PER_TASK, ln_rows, &j);
 }
 
-/* LayerNorm backward: dx += d/dx given dy; dg, db accumulated (single
- * thread for the parameter sums, rows in parallel for dx). */
+/* LayerNorm backward: dx += d/dx given dy, and the gain and bias
+ * gradients summed per worker (w->lnacc) and then into dg, db. */
 typedef struct lnb_job {
     const sr_real *x, *g, *mu, *rs, *dy;
     sr_real *dx;
+    double *acc; /* workers x 2d */
     size_t d;
 } lnb_job;
 
@@ -432,7 +437,7 @@ static void lnb_rows(void *vctx, size_t b, size_t e, unsigned w)
 {
     lnb_job *j = vctx;
     size_t d = j->d;
-    (void)w;
+    double *ag = j->acc + (size_t)w * 2 * d, *ab = ag + d;
     for (size_t t = b; t < e; t++) {
         const sr_real *x = j->x + t * d, *dy = j->dy + t * d;
         sr_real *dx = j->dx + t * d;
@@ -441,6 +446,8 @@ static void lnb_rows(void *vctx, size_t b, size_t e, unsigned w)
             double xh = (x[k] - mu) * rs, gh = (double)dy[k] * j->g[k];
             m1 += gh;
             m2 += gh * xh;
+            ag[k] += dy[k] * xh;
+            ab[k] += dy[k];
         }
         m1 /= (double)d;
         m2 /= (double)d;
@@ -451,21 +458,20 @@ static void lnb_rows(void *vctx, size_t b, size_t e, unsigned w)
     }
 }
 
-static void layer_norm_back(rc_pool *pool, size_t T, size_t d,
+static void layer_norm_back(rc_pool *pool, sr_work *w, size_t T, size_t d,
                             const sr_real *x, const sr_real *g,
                             const sr_real *mu, const sr_real *rs,
                             const sr_real *dy, sr_real *dx, sr_real *dg,
                             sr_real *db)
 {
-    for (size_t t = 0; t < T; t++) {
-        const sr_real *xr = x + t * d, *dyr = dy + t * d;
-        for (size_t k = 0; k < d; k++) {
-            dg[k] += dyr[k] * (xr[k] - mu[t]) * rs[t];
-            db[k] += dyr[k];
-        }
-    }
-    lnb_job j = {x, g, mu, rs, dy, dx, d};
+    memset(w->lnacc, 0, 2 * d * w->workers * sizeof *w->lnacc);
+    lnb_job j = {x, g, mu, rs, dy, dx, w->lnacc, d};
     par(pool, T, ROWS_PER_TASK, lnb_rows, &j);
+    for (unsigned q = 0; q < w->workers; q++)
+        for (size_t k = 0; k < d; k++) {
+            dg[k] += (sr_real)w->lnacc[q * 2 * d + k];
+            db[k] += (sr_real)w->lnacc[q * 2 * d + d + k];
+        }
 }
 
 /* ---- attention ---------------------------------------------------------- */
@@ -585,7 +591,7 @@ static void embed_rows(void *vctx, size_t b, size_t e, unsigned wk)
         if (j->w->train && p > 0) {
             drop_mask(j->w->seed, 0, t, d, p, m);
             for (size_t k = 0; k < d; k++)
-                x[k] = m[k] ? (E[k] + P[k]) * keep : 0;
+                x[k] = (E[k] + P[k]) * (keep * (sr_real)m[k]);
         } else {
             for (size_t k = 0; k < d; k++)
                 x[k] = E[k] + P[k];
@@ -593,9 +599,9 @@ static void embed_rows(void *vctx, size_t b, size_t e, unsigned wk)
     }
 }
 
-/* out = x + dropout(y) at the site; y and out are T x d. */
+/* out = x + dropout(y + bias) at the site; y and out are T x d. */
 typedef struct res_job {
-    const sr_real *x, *y;
+    const sr_real *x, *y, *bias;
     sr_real *out;
     unsigned char *mask;
     size_t d;
@@ -610,46 +616,194 @@ static void res_rows(void *vctx, size_t b, size_t e, unsigned wk)
     res_job *j = vctx;
     size_t d = j->d;
     sr_real keep = (sr_real)(1.0 / (1.0 - j->p));
+    const sr_real *restrict bias = j->bias;
     (void)wk;
     for (size_t t = b; t < e; t++) {
-        const sr_real *x = j->x + t * d, *y = j->y + t * d;
-        sr_real *o = j->out + t * d;
-        unsigned char *m = j->mask + t * d;
+        const sr_real *restrict x = j->x + t * d;
+        const sr_real *restrict y = j->y + t * d;
+        sr_real *restrict o = j->out + t * d;
+        unsigned char *restrict m = j->mask + t * d;
         if (j->train && j->p > 0) {
             drop_mask(j->seed, j->site, t, d, j->p, m);
             for (size_t k = 0; k < d; k++)
-                o[k] = x[k] + (m[k] ? y[k] * keep : 0);
+                o[k] = x[k] + (y[k] + bias[k]) * (keep * (sr_real)m[k]);
         } else {
             for (size_t k = 0; k < d; k++)
-                o[k] = x[k] + y[k];
+                o[k] = x[k] + y[k] + bias[k];
         }
     }
 }
 
-static void residual(rc_pool *pool, sr_work *w, size_t d, const sr_real *x,
-                     const sr_real *y, sr_real *out, unsigned char *mask,
-                     unsigned site, double p)
+static void residual(rc_pool *pool, sr_work *w, size_t T, size_t d,
+                     const sr_real *x, const sr_real *y, const sr_real *bias,
+                     sr_real *out, unsigned char *mask, unsigned site,
+                     double p)
 {
-    res_job j = {x, y, out, mask, d, site, p, w->train, w->seed};
-    par(pool, w->T, ROWS_PER_TASK, res_rows, &j);
+    res_job j = {x, y, bias, out, mask, d, site, p, w->train, w->seed};
+    par(pool, T, ROWS_PER_TASK, res_rows, &j);
+}
+
+/* Row-wise: y += bias (ld = row stride, n = columns from `col`), and for
+ * the feed-forward layer g = relu(f1 += b1). */
+typedef struct bias_job {
+    sr_real *y, *g;
+    const sr_real *bias;
+    size_t ld, col, n;
+} bias_job;
+
+static void bias_rows(void *vctx, size_t b, size_t e, unsigned wk)
+{
+    bias_job *j = vctx;
+    const sr_real *restrict bias = j->bias;
+    size_t n = j->n;
+    (void)wk;
+    for (size_t t = b; t < e; t++) {
+        sr_real *restrict y = j->y + t * j->ld + j->col;
+        for (size_t k = 0; k < n; k++)
+            y[k] += bias[k];
+        if (j->g) {
+            sr_real *restrict g = j->g + t * j->ld;
+            for (size_t k = 0; k < n; k++) {
+                sr_real v = y[k];
+                g[k] = v > 0 ? v : 0;
+            }
+        }
+    }
+}
+
+static void add_bias(rc_pool *pool, size_t T, sr_real *y, size_t ld,
+                     size_t col, size_t n, const sr_real *bias, sr_real *g)
+{
+    bias_job j = {y, g, bias, ld, col, n};
+    par(pool, T, ROWS_PER_TASK, bias_rows, &j);
 }
 
 /* ---- forward ------------------------------------------------------------ */
 
-int sr_forward(const sr_config *c, const sr_params *p, sr_work *w,
-               const sr_batch *b, bool train, uint64_t seed, rc_pool *pool)
+/* The feed-forward half of a block on `rows` rows: xm -> out. */
+static void ffn_half(const sr_config *c, const sr_layer *P, sr_lwork *L,
+                     sr_work *w, size_t rows, const sr_real *xm,
+                     sr_real *out, unsigned site, rc_pool *pool)
 {
-    size_t T = b->off[b->nseq], d = c->d, f = c->inner;
+    size_t d = c->d, f = c->inner;
+    layer_norm(pool, rows, d, xm, P->ln2_g, P->ln2_b, L->b, L->mu2, L->rs2);
+    gemm(false, false, rows, f, d, 1, L->b, d, P->W1, f, 0, L->f1, f);
+    add_bias(pool, rows, L->f1, f, 0, f, P->b1, L->g);
+    gemm(false, false, rows, d, f, 1, L->g, f, P->W2, d, 0, w->dy, d);
+    residual(pool, w, rows, d, xm, w->dy, P->b2, out, L->m_f, site,
+             c->dropout);
+}
+
+/* Last-row attention of sequences [b, e) for the final block at
+ * inference: queries in w->dqkv (nseq x d), output into w->datt. */
+typedef struct lastatt_job {
+    const sr_config *c;
+    const sr_batch *bt;
+    sr_work *w;
+    sr_lwork *L;
+} lastatt_job;
+
+static void lastatt_rows(void *vctx, size_t b, size_t e, unsigned wk)
+{
+    lastatt_job *j = vctx;
+    size_t d = j->c->d, H = j->c->heads, dh = d / H, ld = 3 * d;
+    sr_real scale = (sr_real)(1.0 / sqrt((double)dh));
+    sr_real *sc = j->w->mm[wk];
+    for (size_t s = b; s < e; s++) {
+        size_t r0 = j->bt->off[s], m = j->bt->off[s + 1] - r0;
+        for (size_t h = 0; h < H; h++) {
+            const sr_real *K = j->L->qkv + r0 * ld + d + h * dh;
+            const sr_real *V = K + d;
+            const sr_real *q = j->w->dqkv + s * d + h * dh;
+            sr_real *o = j->w->datt + s * d + h * dh;
+#ifdef SR_DOUBLE
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)dh, scale,
+                        K, (int)ld, q, 1, 0, sc, 1);
+#else
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)dh, scale,
+                        K, (int)ld, q, 1, 0, sc, 1);
+#endif
+            sr_real mx = sc[0];
+            for (size_t k = 1; k < m; k++)
+                mx = sc[k] > mx ? sc[k] : mx;
+            double sum = 0.0;
+            for (size_t k = 0; k < m; k++) {
+                sc[k] = EXP(sc[k] - mx);
+                sum += sc[k];
+            }
+            for (size_t k = 0; k < m; k++)
+                sc[k] = (sr_real)(sc[k] / sum);
+#ifdef SR_DOUBLE
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)dh, 1, V,
+                        (int)ld, sc, 1, 0, o, 1);
+#else
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)m, (int)dh, 1, V,
+                        (int)ld, sc, 1, 0, o, 1);
+#endif
+        }
+    }
+}
+
+/*
+ * The final block and LayerNorm for inference when only each sequence's
+ * last position is scored: keys and values for every position, the rest
+ * (query, attention row, projections, feed-forward, final LayerNorm) for
+ * the last rows only.  Leaves the hidden states compact in w->h.
+ */
+static void forward_last(const sr_config *c, const sr_params *p,
+                         sr_work *w, const sr_batch *b, rc_pool *pool)
+{
+    size_t T = w->T, d = c->d, S = b->nseq;
+    sr_real *xl = w->dx; /* last rows of the block input (or of x0) */
+    if (c->layers == 0) {
+        for (size_t s = 0; s < S; s++)
+            memcpy(xl + s * d, w->xf + (b->off[s + 1] - 1) * d,
+                   d * sizeof *xl);
+        layer_norm(pool, S, d, xl, p->lnf_g, p->lnf_b, w->h, w->muf, w->rsf);
+        w->compact = true;
+        return;
+    }
+    size_t l = c->layers - 1;
+    sr_lwork *L = &w->l[l];
+    const sr_layer *P = &p->layer[l];
+    layer_norm(pool, T, d, L->x, P->ln1_g, P->ln1_b, L->a, L->mu1, L->rs1);
+    /* keys and values of every position */
+    gemm(false, false, T, 2 * d, d, 1, L->a, d, P->Wqkv + d, 3 * d, 0,
+         L->qkv + d, 3 * d);
+    add_bias(pool, T, L->qkv, 3 * d, d, 2 * d, P->bqkv + d, NULL);
+    /* queries of the last rows */
+    sr_real *al = w->dy;
+    for (size_t s = 0; s < S; s++) {
+        size_t t = b->off[s + 1] - 1;
+        memcpy(xl + s * d, L->x + t * d, d * sizeof *xl);
+        memcpy(al + s * d, L->a + t * d, d * sizeof *al);
+    }
+    gemm(false, false, S, d, d, 1, al, d, P->Wqkv, 3 * d, 0, w->dqkv, d);
+    add_bias(pool, S, w->dqkv, d, 0, d, P->bqkv, NULL);
+    lastatt_job lj = {c, b, w, L};
+    par(pool, S, 8, lastatt_rows, &lj);
+    gemm(false, false, S, d, d, 1, w->datt, d, P->Wo, d, 0, w->dy, d);
+    residual(pool, w, S, d, xl, w->dy, P->bo, L->xm, L->m_o, 0, 0.0);
+    ffn_half(c, P, L, w, S, L->xm, w->xf, 0, pool);
+    layer_norm(pool, S, d, w->xf, p->lnf_g, p->lnf_b, w->h, w->muf, w->rsf);
+    w->compact = true;
+}
+
+int sr_forward(const sr_config *c, const sr_params *p, sr_work *w,
+               const sr_batch *b, int mode, uint64_t seed, rc_pool *pool)
+{
+    size_t T = b->off[b->nseq], d = c->d;
     if (T > w->cap_t || b->nseq > w->cap_s)
         return ASSAY_EINTERNAL;
     w->T = T;
-    w->train = train;
+    w->train = mode == SR_TRAIN;
+    w->compact = false;
     w->seed = seed;
     /* attention block offsets */
     size_t ao = 0;
     for (size_t s = 0; s < b->nseq; s++) {
         size_t m = b->off[s + 1] - b->off[s];
-        if (m > c->max_len)
+        if (m > c->max_len || m == 0)
             return ASSAY_EINTERNAL;
         w->a_off[s] = ao;
         ao += c->heads * m * m;
@@ -658,37 +812,28 @@ int sr_forward(const sr_config *c, const sr_params *p, sr_work *w,
         return ASSAY_EINTERNAL;
     ew_job ej = {c, b, p, w, NULL, 0};
     par(pool, T, ROWS_PER_TASK, embed_rows, &ej);
-    for (size_t l = 0; l < c->layers; l++) {
+    size_t full = c->layers;
+    if (mode == SR_EVAL_LAST && full > 0)
+        full--;
+    for (size_t l = 0; l < full; l++) {
         sr_lwork *L = &w->l[l];
         const sr_layer *P = &p->layer[l];
         layer_norm(pool, T, d, L->x, P->ln1_g, P->ln1_b, L->a, L->mu1,
                    L->rs1);
-        /* qkv = a Wqkv + bqkv (bias first, then the product adds) */
-        for (size_t t = 0; t < T; t++)
-            memcpy(L->qkv + t * 3 * d, P->bqkv, 3 * d * sizeof(sr_real));
-        gemm(false, false, T, 3 * d, d, 1, L->a, d, P->Wqkv, 3 * d, 1, L->qkv,
-             3 * d);
+        gemm(false, false, T, 3 * d, d, 1, L->a, d, P->Wqkv, 3 * d, 0,
+             L->qkv, 3 * d);
+        add_bias(pool, T, L->qkv, 3 * d, 0, 3 * d, P->bqkv, NULL);
         att_job aj = {c, b, w, L};
         par(pool, b->nseq, 4, att_fwd, &aj);
-        /* y = att Wo + bo into dy (scratch), then the residual */
-        for (size_t t = 0; t < T; t++)
-            memcpy(w->dy + t * d, P->bo, d * sizeof(sr_real));
-        gemm(false, false, T, d, d, 1, L->att, d, P->Wo, d, 1, w->dy, d);
-        residual(pool, w, d, L->x, w->dy, L->xm, L->m_o,
+        gemm(false, false, T, d, d, 1, L->att, d, P->Wo, d, 0, w->dy, d);
+        residual(pool, w, T, d, L->x, w->dy, P->bo, L->xm, L->m_o,
                  (unsigned)(1 + 2 * l), c->dropout);
-        layer_norm(pool, T, d, L->xm, P->ln2_g, P->ln2_b, L->b, L->mu2,
-                   L->rs2);
-        for (size_t t = 0; t < T; t++)
-            memcpy(L->f1 + t * f, P->b1, f * sizeof(sr_real));
-        gemm(false, false, T, f, d, 1, L->b, d, P->W1, f, 1, L->f1, f);
-        for (size_t i = 0; i < T * f; i++)
-            L->g[i] = L->f1[i] > 0 ? L->f1[i] : 0;
-        for (size_t t = 0; t < T; t++)
-            memcpy(w->dy + t * d, P->b2, d * sizeof(sr_real));
-        gemm(false, false, T, d, f, 1, L->g, f, P->W2, d, 1, w->dy, d);
         sr_real *next = l + 1 < c->layers ? w->l[l + 1].x : w->xf;
-        residual(pool, w, d, L->xm, w->dy, next, L->m_f,
-                 (unsigned)(2 + 2 * l), c->dropout);
+        ffn_half(c, P, L, w, T, L->xm, next, (unsigned)(2 + 2 * l), pool);
+    }
+    if (mode == SR_EVAL_LAST) {
+        forward_last(c, p, w, b, pool);
+        return ASSAY_OK;
     }
     layer_norm(pool, T, d, w->xf, p->lnf_g, p->lnf_b, w->h, w->muf, w->rsf);
     return ASSAY_OK;
@@ -821,18 +966,54 @@ static void ce_rows(void *vctx, size_t b, size_t e, unsigned wk)
     j->loss[b / ROWS_PER_TASK] = loss;
 }
 
-/* dx_masked = dy * mask / (1 - p) for a dropout site */
-static void drop_back(sr_real *dst, const sr_real *dy,
-                      const unsigned char *mask, size_t n, double p,
+/* dst = dy * mask / (1 - p) at a dropout site (dy when not training);
+ * with `relu` (the feed-forward input), dst = dy where f1 > 0, else 0. */
+typedef struct back_job {
+    sr_real *dst;
+    const sr_real *dy, *f1;
+    const unsigned char *mask;
+    size_t n; /* values per row */
+    double p;
+    bool train;
+} back_job;
+
+static void back_rows(void *vctx, size_t b, size_t e, unsigned wk)
+{
+    back_job *j = vctx;
+    size_t lo = b * j->n, hi = e * j->n;
+    sr_real *restrict dst = j->dst;
+    const sr_real *restrict dy = j->dy;
+    (void)wk;
+    if (j->f1) {
+        /* in place (dst == dy): one pointer for both */
+        const sr_real *restrict f1 = j->f1;
+        for (size_t i = lo; i < hi; i++) {
+            sr_real v = dst[i];
+            dst[i] = f1[i] > 0 ? v : 0;
+        }
+    } else if (!j->train || j->p <= 0) {
+        memcpy(dst + lo, dy + lo, (hi - lo) * sizeof *dst);
+    } else {
+        sr_real keep = (sr_real)(1.0 / (1.0 - j->p));
+        const unsigned char *restrict m = j->mask;
+        for (size_t i = lo; i < hi; i++)
+            dst[i] = dy[i] * (keep * (sr_real)m[i]);
+    }
+}
+
+static void drop_back(rc_pool *pool, size_t T, size_t d, sr_real *dst,
+                      const sr_real *dy, const unsigned char *mask, double p,
                       bool train)
 {
-    if (!train || p <= 0) {
-        memcpy(dst, dy, n * sizeof *dst);
-        return;
-    }
-    sr_real keep = (sr_real)(1.0 / (1.0 - p));
-    for (size_t i = 0; i < n; i++)
-        dst[i] = mask[i] ? dy[i] * keep : 0;
+    back_job j = {dst, dy, NULL, mask, d, p, train};
+    par(pool, T, ROWS_PER_TASK, back_rows, &j);
+}
+
+static void relu_back(rc_pool *pool, size_t T, size_t f, sr_real *dbig,
+                      const sr_real *f1)
+{
+    back_job j = {dbig, dbig, f1, NULL, f, 0, false};
+    par(pool, T, ROWS_PER_TASK, back_rows, &j);
 }
 
 int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
@@ -840,7 +1021,7 @@ int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
                 rc_pool *pool)
 {
     size_t T = w->T, d = c->d, f = c->inner, n = c->n_items;
-    if (!b->targets)
+    if (!b->targets || w->compact)
         return ASSAY_EINVAL;
     sr_real inv_T = (sr_real)(1.0 / (double)(T ? T : 1));
     double total = 0.0;
@@ -863,28 +1044,26 @@ int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
     *loss = total / (double)(T ? T : 1);
     /* final LayerNorm */
     memset(w->dx, 0, T * d * sizeof *w->dx);
-    layer_norm_back(pool, T, d, w->xf, p->lnf_g, w->muf, w->rsf, w->dh,
+    layer_norm_back(pool, w, T, d, w->xf, p->lnf_g, w->muf, w->rsf, w->dh,
                     w->dx, g->lnf_g, g->lnf_b);
     for (size_t l = c->layers; l-- > 0;) {
         sr_lwork *L = &w->l[l];
         const sr_layer *P = &p->layer[l];
         sr_layer *G = &g->layer[l];
         /* x_out = xm + drop(g W2 + b2) */
-        drop_back(w->dy, w->dx, L->m_f, T * d, c->dropout, w->train);
+        drop_back(pool, T, d, w->dy, w->dx, L->m_f, c->dropout, w->train);
         gemm(true, false, f, d, T, 1, L->g, f, w->dy, d, 1, G->W2, d);
         colsum(w->dy, T, d, w->ones, G->b2);
         gemm(false, true, T, f, d, 1, w->dy, d, P->W2, d, 0, w->dbig, f);
-        for (size_t i = 0; i < T * f; i++)
-            if (!(L->f1[i] > 0))
-                w->dbig[i] = 0;
+        relu_back(pool, T, f, w->dbig, L->f1);
         gemm(true, false, d, f, T, 1, L->b, d, w->dbig, f, 1, G->W1, f);
         colsum(w->dbig, T, f, w->ones, G->b1);
         /* d(LN2 output) into dy, then dx (= d xm) += LN2 backward */
         gemm(false, true, T, d, f, 1, w->dbig, f, P->W1, f, 0, w->dy, d);
-        layer_norm_back(pool, T, d, L->xm, P->ln2_g, L->mu2, L->rs2, w->dy,
-                        w->dx, G->ln2_g, G->ln2_b);
+        layer_norm_back(pool, w, T, d, L->xm, P->ln2_g, L->mu2, L->rs2,
+                        w->dy, w->dx, G->ln2_g, G->ln2_b);
         /* xm = x + drop(att Wo + bo) */
-        drop_back(w->dy, w->dx, L->m_o, T * d, c->dropout, w->train);
+        drop_back(pool, T, d, w->dy, w->dx, L->m_o, c->dropout, w->train);
         gemm(true, false, d, d, T, 1, L->att, d, w->dy, d, 1, G->Wo, d);
         colsum(w->dy, T, d, w->ones, G->bo);
         gemm(false, true, T, d, d, 1, w->dy, d, P->Wo, d, 0, w->datt, d);
@@ -895,11 +1074,11 @@ int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
         colsum(w->dqkv, T, 3 * d, w->ones, G->bqkv);
         gemm(false, true, T, d, 3 * d, 1, w->dqkv, 3 * d, P->Wqkv, 3 * d, 0,
              w->dy, d);
-        layer_norm_back(pool, T, d, L->x, P->ln1_g, L->mu1, L->rs1, w->dy,
-                        w->dx, G->ln1_g, G->ln1_b);
+        layer_norm_back(pool, w, T, d, L->x, P->ln1_g, L->mu1, L->rs1,
+                        w->dy, w->dx, G->ln1_g, G->ln1_b);
     }
     /* embeddings: x0 = drop(E[item] + P[pos]) */
-    drop_back(w->dy, w->dx, w->m_e, T * d, c->dropout, w->train);
+    drop_back(pool, T, d, w->dy, w->dx, w->m_e, c->dropout, w->train);
     for (size_t s = 0; s < b->nseq; s++) {
         for (size_t t = b->off[s]; t < b->off[s + 1]; t++) {
             sr_real *ge = g->E + (size_t)b->items[t] * d;
@@ -918,20 +1097,24 @@ void sr_score_last(const sr_config *c, const sr_params *p, sr_work *w,
                    const sr_batch *b, float *out)
 {
     size_t d = c->d, n = c->n_items;
-    /* gather the last rows into dh (scratch) */
-    for (size_t s = 0; s < b->nseq; s++)
-        memcpy(w->dh + s * d, w->h + (b->off[s + 1] - 1) * d,
-               d * sizeof(sr_real));
+    const sr_real *h = w->h;
+    if (!w->compact) {
+        /* gather the last rows into dh (scratch) */
+        for (size_t s = 0; s < b->nseq; s++)
+            memcpy(w->dh + s * d, w->h + (b->off[s + 1] - 1) * d,
+                   d * sizeof(sr_real));
+        h = w->dh;
+    }
 #ifdef SR_DOUBLE
     for (size_t s = 0; s < b->nseq; s++)
         for (size_t i = 0; i < n; i++) {
             double z = 0.0;
             for (size_t k = 0; k < d; k++)
-                z += w->dh[s * d + k] * p->E[i * d + k];
+                z += h[s * d + k] * p->E[i * d + k];
             out[s * n + i] = (float)z;
         }
 #else
-    gemm(false, true, b->nseq, n, d, 1, w->dh, d, p->E, d, 0, out, n);
+    gemm(false, true, b->nseq, n, d, 1, h, d, p->E, d, 0, out, n);
 #endif
 }
 

@@ -90,14 +90,22 @@ int sr_work_new(const sr_config *cfg, size_t max_tokens, size_t max_seqs,
                 unsigned workers, sr_work **out);
 void sr_work_free(sr_work *w);
 
+/* Forward modes (0 and 1 read as false/true: evaluation/training). */
+enum {
+    SR_EVAL_ALL = 0,  /* every position, no dropout */
+    SR_TRAIN = 1,     /* every position, dropout; sr_backward may follow */
+    SR_EVAL_LAST = 2  /* inference of each sequence's last position only:
+                         the final block and LayerNorm skip the others */
+};
+
 /*
- * Forward pass of batch `b` (at most max_tokens tokens, windows no longer
- * than max_len).  `train` enables dropout, whose masks derive from
- * `seed` and the token number only (the same for any thread count).
- * `pool` may be NULL (single-threaded).
+ * Forward pass of batch `b` (at most max_tokens tokens, windows of 1 to
+ * max_len tokens).  In SR_TRAIN the dropout masks derive from `seed` and
+ * the token number only (the same for any thread count).  `pool` may be
+ * NULL (single-threaded).
  */
 int sr_forward(const sr_config *cfg, const sr_params *p, sr_work *w,
-               const sr_batch *b, bool train, uint64_t seed, rc_pool *pool);
+               const sr_batch *b, int mode, uint64_t seed, rc_pool *pool);
 
 /*
  * After sr_forward with targets: the mean cross-entropy over all tokens
@@ -108,8 +116,8 @@ int sr_backward(const sr_config *cfg, const sr_params *p, sr_work *w,
                 const sr_batch *b, sr_params *g, double *loss,
                 rc_pool *pool);
 
-/* After sr_forward: scores of every item for the last token of each
- * sequence, out[s * n_items + i]. */
+/* After sr_forward (any mode): scores of every item for the last token of
+ * each sequence, out[s * n_items + i]. */
 void sr_score_last(const sr_config *cfg, const sr_params *p, sr_work *w,
                    const sr_batch *b, float *out);
 

@@ -126,10 +126,44 @@ static void test_float_network(void **state)
     sr_params_free(&g);
 }
 
+/* Two blocks: last-position inference equals the full forward. */
+static void test_last_position_inference(void **state)
+{
+    (void)state;
+    sr_config c = {.n_items = 53, .d = 16, .heads = 2, .layers = 2,
+                   .inner = 24, .max_len = 9, .dropout = 0.2};
+    sr_params p;
+    sr_work *w;
+    rc_pool *pool;
+    assay_error err;
+    assert_int_equal(sr_params_alloc(&p, &c), 0);
+    assay_rng r;
+    assay_rng_init(&r, 3);
+    sr_params_init(&p, &c, 0.3, &r);
+    assert_int_equal(sr_work_new(&c, 64, 8, 2, &w), 0);
+    assert_int_equal(rc_pool_new(2, &pool, &err), 0);
+    size_t off[] = {0, 9, 10, 14, 23, 25};
+    uint32_t items[25];
+    for (int t = 0; t < 25; t++)
+        items[t] = (uint32_t)assay_rng_below(&r, 53);
+    sr_batch b = {5, off, items, NULL};
+    float all[5 * 53], last[5 * 53];
+    assert_int_equal(sr_forward(&c, &p, w, &b, SR_EVAL_ALL, 0, pool), 0);
+    sr_score_last(&c, &p, w, &b, all);
+    assert_int_equal(sr_forward(&c, &p, w, &b, SR_EVAL_LAST, 0, pool), 0);
+    sr_score_last(&c, &p, w, &b, last);
+    for (int i = 0; i < 5 * 53; i++)
+        assert_true(fabsf(all[i] - last[i]) < 1e-4f * (1 + fabsf(all[i])));
+    sr_work_free(w);
+    rc_pool_free(pool);
+    sr_params_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_network),
+        cmocka_unit_test(test_last_position_inference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

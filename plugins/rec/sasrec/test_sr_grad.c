@@ -183,6 +183,17 @@ static void test_deterministic_and_eval(void **state)
                      0);
     sr_score_last(&a.cfg, &a.p, a.w, &eval, sb);
     assert_memory_equal(sa, sb, sizeof sa);
+    /* last-position inference gives the same scores */
+    assert_int_equal(sr_forward(&a.cfg, &a.p, a.w, &eval, SR_EVAL_LAST, 1,
+                                a.pool),
+                     0);
+    sr_score_last(&a.cfg, &a.p, a.w, &eval, sb);
+    for (size_t i = 0; i < 3 * 11; i++)
+        assert_true(fabs(sa[i] - sb[i]) < 1e-5 * (1 + fabs(sa[i])));
+    /* and it refuses a backward pass */
+    double loss;
+    assert_int_not_equal(
+        sr_backward(&a.cfg, &a.p, a.w, &eval, &a.g, &loss, a.pool), 0);
     teardown_fixture(&a);
     teardown_fixture(&b);
 }
