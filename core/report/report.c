@@ -42,6 +42,7 @@ typedef struct rctx {
     bool truncated;  /* detail left out for size */
     strbuf charted;  /* paths of the current output already in a chart
                         ("path\n" each) */
+    bool lb_heading; /* the leaderboards section is open */
 } rctx;
 
 /* ---- html basics ------------------------------------------------------ */
@@ -1259,6 +1260,8 @@ static void field_rows(strbuf *o, fields *fs, const json_t *j,
     const char *k;
     json_t *v;
     char p[300];
+    double olo = NAN, ohi = NAN;
+    const char *owner = rd_object_interval(j, &olo, &ohi);
     json_object_foreach((json_t *)j, k, v)
     {
         if (depth == 0 && !strcmp(k, "report"))
@@ -1272,13 +1275,18 @@ static void field_rows(strbuf *o, fields *fs, const json_t *j,
         }
         if (!strcmp(k, "ci") && json_is_number(json_object_get(j, "score")))
             continue;
+        if (owner && (!strcmp(k, "ci_low") || !strcmp(k, "ci_high")))
+            continue; /* shown as the interval of `owner` */
         snprintf(p, sizeof p, "%s%s%s", prefix, prefix[0] ? "." : "", k);
         double lo = NAN, hi = NAN;
         if (json_is_number(v)) {
             char ck[300];
             snprintf(ck, sizeof ck, "%s_ci", k);
             json_t *ci = json_object_get(j, ck);
-            if (!rd_is_interval(ci, &lo, &hi) && !strcmp(k, "score")) {
+            if (owner && !strcmp(k, owner)) {
+                lo = olo;
+                hi = ohi;
+            } else if (!rd_is_interval(ci, &lo, &hi) && !strcmp(k, "score")) {
                 json_t *c2 = json_object_get(j, "ci");
                 json_t *l = json_object_get(c2, "low"),
                        *h = json_object_get(c2, "high");
@@ -1291,14 +1299,21 @@ static void field_rows(strbuf *o, fields *fs, const json_t *j,
         } else if (json_is_object(v)) {
             json_t *val = json_object_get(v, "value");
             if (json_is_number(val)) {
-                rd_is_interval(json_object_get(v, "ci"), &lo, &hi);
+                if (!rd_is_interval(json_object_get(v, "ci"), &lo, &hi) &&
+                    json_is_number(json_object_get(v, "ci_low")) &&
+                    json_is_number(json_object_get(v, "ci_high"))) {
+                    lo = json_number_value(json_object_get(v, "ci_low"));
+                    hi = json_number_value(json_object_get(v, "ci_high"));
+                }
                 field_row(o, fs, p, val, lo, hi);
                 /* the other members (se, bootstrap_se, ...) */
                 const char *k2;
                 json_t *v2;
                 json_object_foreach(v, k2, v2)
                 {
-                    if (!strcmp(k2, "value") || !strcmp(k2, "ci"))
+                    if (!strcmp(k2, "value") || !strcmp(k2, "ci") ||
+                        (isfinite(lo) && (!strcmp(k2, "ci_low") ||
+                                          !strcmp(k2, "ci_high"))))
                         continue;
                     char p2[320];
                     snprintf(p2, sizeof p2, "%s.%s", p, k2);
@@ -2007,9 +2022,11 @@ static const rd_num *lb_get(const lb_entry *e, const char *path)
 /* Higher is better unless the name says otherwise. */
 static bool lower_better(const char *path)
 {
-    static const char *const low[] = {"loss", "error", "ter", "rmse",
-                                      "mape", "mae", "mse", "perplexity",
-                                      "gini", "arp", "objective"};
+    static const char *const low[] = {"loss",   "error", "ter", "rmse",
+                                      "mape",   "mae",   "mse", "perplexity",
+                                      "gini",   "arp",   "objective",
+                                      "invalid", "fail", "miss", "latency",
+                                      "cost"};
     const char *l = leaf_of(path);
     for (size_t i = 0; i < sizeof low / sizeof *low; i++)
         if (strstr(l, low[i]))
@@ -2022,11 +2039,32 @@ static int leaderboard(rctx *c, lb_entry *es, const size_t *members,
 {
     strbuf *o = c->o;
     const lb_entry *e0 = &es[members[0]];
+    /* columns: the metrics every member reports, left out where all
+     * members agree (settings, constants) */
     const char *cols[16];
     size_t nc = 0;
-    for (size_t i = 0; i < e0->nums.n && nc < 16; i++)
-        if (chartable(&e0->nums.v[i]))
-            cols[nc++] = e0->nums.v[i].path;
+    for (size_t i = 0; i < e0->nums.n && nc < 16; i++) {
+        const rd_num *x = &e0->nums.v[i];
+        if (!chartable(x))
+            continue;
+        bool everywhere = true, differs = false;
+        for (size_t s = 1; s < nm && everywhere; s++) {
+            const rd_num *y = lb_get(&es[members[s]], x->path);
+            everywhere = y && chartable(y);
+            differs |= everywhere && y->v != x->v;
+        }
+        if (everywhere && differs)
+            cols[nc++] = x->path;
+    }
+    if (nc == 0)
+        return 0;
+    if (!c->lb_heading) {
+        sb_puts(o, "<section id=\"leaderboards\"><h2>Leaderboards</h2><p "
+                   "class=\"note\">Nodes whose outputs report the same "
+                   "metrics; the best value of each column is in bold "
+                   "(lower is better for losses and errors).</p>");
+        c->lb_heading = true;
+    }
     sb_puts(o, "<h3>");
     report_esc(o, e0->port->name);
     sb_printf(o, " of %zu nodes</h3>", nm);
@@ -2198,30 +2236,22 @@ static int leaderboards(rctx *c)
     size_t *members = malloc((ne ? ne : 1) * sizeof *members);
     if (!members)
         rc = ASSAY_ENOMEM;
-    bool heading = false;
+    /* one leaderboard per output port name shared by several nodes */
+    c->lb_heading = false;
     for (size_t i = 0; i < ne && !rc; i++) {
         if (es[i].grouped || !es[i].sig[0])
             continue;
         size_t nm = 0;
         for (size_t j = i; j < ne; j++)
-            if (!es[j].grouped && !strcmp(es[j].port->name, es[i].port->name)
-                && !strcmp(es[j].sig, es[i].sig)) {
+            if (!es[j].grouped && es[j].sig[0] &&
+                !strcmp(es[j].port->name, es[i].port->name)) {
                 es[j].grouped = true;
                 members[nm++] = j;
             }
-        if (nm < 2)
-            continue;
-        if (!heading) {
-            sb_puts(c->o, "<section id=\"leaderboards\"><h2>Leaderboards"
-                          "</h2><p class=\"note\">Nodes whose outputs "
-                          "report the same metrics; the best value of each "
-                          "column is in bold (lower is better for losses "
-                          "and errors).</p>");
-            heading = true;
-        }
-        rc = leaderboard(c, es, members, nm);
+        if (nm >= 2)
+            rc = leaderboard(c, es, members, nm);
     }
-    if (heading)
+    if (c->lb_heading)
         sb_puts(c->o, "</section>\n");
     for (size_t i = 0; i < ne; i++)
         rd_nums_free(&es[i].nums);
@@ -2659,13 +2689,49 @@ static int key_items(rctx *c, const rd_node *n, const rd_port *p)
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
 
+/* A compact chart of an output's key numbers k->v[from..to): its real
+ * numbers at the top level or with an interval, on the scale of the
+ * first one (within [-1, 1] or not), at most 12. */
+static int key_chart(rctx *c, const summary_keys *k, size_t from, size_t to)
+{
+    const char *cats[12];
+    double y[12], lo[12], hi[12];
+    size_t n = 0;
+    int unit = -1;
+    bool any_ci = false;
+    for (size_t i = from; i < to && n < 12; i++) {
+        const rd_num *x = &k->v[i].num;
+        if (x->integer || !isfinite(x->v) ||
+            (strchr(x->path, '.') && !isfinite(x->lo)))
+            continue;
+        int u = fabs(x->v) <= 1;
+        if (unit < 0)
+            unit = u;
+        if (u != unit)
+            continue;
+        cats[n] = x->path;
+        y[n] = x->v;
+        lo[n] = x->lo;
+        hi[n] = x->hi;
+        any_ci |= isfinite(x->lo);
+        n++;
+    }
+    if (n < 2 && !any_ci)
+        return 0;
+    svg_series s = {.n = n, .y = y, .lo = lo, .hi = hi};
+    svg_chart ch = {.kind = SVG_BAR, .title = k->v[from].output,
+                    .cats = cats, .ncats = n, .series = &s, .nseries = 1,
+                    .width = 460, .height = 280};
+    return draw(c->o, &ch);
+}
+
 /* The key numbers: one small table per output, side by side. */
 static int key_section(rctx *c)
 {
     summary_keys k;
     assay_error err = {0};
     strbuf *o = c->o;
-    int rc = summary_collect(c->rd, 24, &k, &err);
+    int rc = summary_collect(c->rd, 16, &k, &err);
     if (rc) {
         summary_keys_free(&k);
         return rc;
@@ -2686,7 +2752,15 @@ static int key_section(rctx *c)
             anchor(o, "n-", node);
             sb_puts(o, "\">");
             report_esc(o, e->output);
-            sb_puts(o, "</a></h4><table class=\"sort\"><thead><tr><th>"
+            sb_puts(o, "</a></h4>");
+            size_t j = i;
+            while (j < k.n && !strcmp(k.v[j].output, e->output))
+                j++;
+            long ix = rundir_find(c->rd, node);
+            if (ix < 0 || !rundir_port(&c->rd->nodes[ix], "curve"))
+                if ((rc = key_chart(c, &k, i, j)))
+                    break;
+            sb_puts(o, "<table class=\"sort\"><thead><tr><th>"
                        "number</th><th>value</th><th>interval</th></tr>"
                        "</thead><tbody>");
         }
@@ -2713,7 +2787,7 @@ static int key_section(rctx *c)
     const json_t *list = json_object_get(
         json_object_get(c->rd->manifest, "config"), "report");
     bool open = false;
-    for (size_t i = 0; i < json_array_size(list) && !o->oom; i++) {
+    for (size_t i = 0; !rc && i < json_array_size(list) && !o->oom; i++) {
         const char *ref = json_string_value(json_array_get(list, i));
         const char *dot = ref ? strrchr(ref, '.') : NULL;
         char node[256];

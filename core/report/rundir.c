@@ -633,6 +633,25 @@ static bool any_interval(const json_t *j, double *lo, double *hi)
     return false;
 }
 
+const char *rd_object_interval(const json_t *o, double *lo, double *hi)
+{
+    json_t *l = json_object_get(o, "ci_low"), *h = json_object_get(o, "ci_high");
+    if (!json_is_number(l) || !json_is_number(h))
+        return NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        if (!json_is_real(v) || !strcmp(k, "ci_low") ||
+            !strcmp(k, "ci_high"))
+            continue;
+        *lo = json_number_value(l);
+        *hi = json_number_value(h);
+        return k;
+    }
+    return NULL;
+}
+
 void rd_nums_free(rd_nums *ns)
 {
     free(ns->v);
@@ -680,12 +699,21 @@ static int flatten(const json_t *j, const char *prefix, size_t max_array,
     if (json_is_object(j)) {
         /* {value: x, ci: [lo, hi], ...}: one number with its interval */
         json_t *val = json_object_get(j, "value");
-        double lo = NAN, hi = NAN;
+        double lo = NAN, hi = NAN, olo = NAN, ohi = NAN;
         if (json_is_number(val) && prefix[0]) {
-            any_interval(json_object_get(j, "ci"), &lo, &hi);
+            if (!any_interval(json_object_get(j, "ci"), &lo, &hi)) {
+                json_t *l = json_object_get(j, "ci_low"),
+                       *h = json_object_get(j, "ci_high");
+                if (json_is_number(l) && json_is_number(h)) {
+                    lo = json_number_value(l);
+                    hi = json_number_value(h);
+                }
+            }
             return push(out, prefix, json_number_value(val), lo, hi,
                         !json_is_real(val));
         }
+        /* {accuracy, ci_low, ci_high}: the interval of the first real */
+        const char *owner = rd_object_interval(j, &olo, &ohi);
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)j, k, v)
@@ -693,7 +721,8 @@ static int flatten(const json_t *j, const char *prefix, size_t max_array,
             if (depth == 0 && !strcmp(k, "report"))
                 continue;
             if (ends_with(k, "_ci") || ends_with(k, "_ci_resamples") ||
-                !strcmp(k, "ci"))
+                !strcmp(k, "ci") ||
+                (owner && (!strcmp(k, "ci_low") || !strcmp(k, "ci_high"))))
                 continue;
             snprintf(p, sizeof p, "%s%s%s", prefix, prefix[0] ? "." : "", k);
             if (json_is_number(v)) {
@@ -704,6 +733,10 @@ static int flatten(const json_t *j, const char *prefix, size_t max_array,
                 if (!any_interval(json_object_get(j, ck), &lo, &hi) &&
                     !strcmp(k, "score"))
                     any_interval(json_object_get(j, "ci"), &lo, &hi);
+                if (owner && !strcmp(k, owner)) {
+                    lo = olo;
+                    hi = ohi;
+                }
                 if (push(out, p, json_number_value(v), lo, hi,
                          !json_is_real(v)))
                     return ASSAY_ENOMEM;

@@ -149,6 +149,11 @@ typedef struct rd_nums {
 int rd_flatten(const json_t *j, size_t max_array, rd_nums *out);
 void rd_nums_free(rd_nums *ns);
 
+/* An object holding "ci_low" and "ci_high" numbers: the key of the real
+ * number they bound (its first real member), with the interval; NULL
+ * when the object has no such pair. */
+const char *rd_object_interval(const json_t *o, double *lo, double *hi);
+
 /* Whether a json value is a two-number [lo, hi] array. */
 bool rd_is_interval(const json_t *j, double *lo, double *hi);
 

@@ -339,16 +339,26 @@ static void test_flatten(void **state)
         "{\"acc\": 0.8, \"acc_ci\": [0.7, 0.9], \"acc_ci_resamples\": 100, "
         "\"score\": 44.1, \"ci\": {\"level\": 0.95, \"low\": 40, \"high\": "
         "48}, \"params\": {\"E\": {\"value\": 1.7, \"ci\": [1.6, 1.8]}}, "
+        "\"sub\": {\"n\": 5, \"accuracy\": 0.8, \"ci_low\": 0.7, "
+        "\"ci_high\": 0.95}, \"rel\": {\"value\": 0.5, \"n\": 3, "
+        "\"ci_low\": 0.4, \"ci_high\": 0.6}, "
         "\"n\": 5, \"ok\": true, \"list\": [1, 2], \"report\": {\"x\": 1}}",
         0, NULL);
     assert_non_null(j);
     rd_nums ns = {0};
     assert_int_equal(rd_flatten(j, 8, &ns), 0);
-    const char *want[] = {"acc", "score", "params.E", "n", "ok", "list[0]",
+    const char *want[] = {"acc",     "score", "params.E", "sub.n",
+                          "sub.accuracy", "rel", "n", "ok", "list[0]",
                           "list[1]"};
-    assert_int_equal(ns.n, 7);
-    for (size_t i = 0; i < 7; i++)
+    assert_int_equal(ns.n, 10);
+    for (size_t i = 0; i < 10; i++)
         assert_string_equal(ns.v[i].path, want[i]);
+    /* ci_low / ci_high bound the first real of their object */
+    assert_near(ns.v[4].lo, 0.7, 0);
+    assert_near(ns.v[4].hi, 0.95, 0);
+    assert_true(isnan(ns.v[3].lo));
+    assert_near(ns.v[5].v, 0.5, 0);
+    assert_near(ns.v[5].lo, 0.4, 0);
     assert_near(ns.v[0].lo, 0.7, 0);
     assert_near(ns.v[0].hi, 0.9, 0);
     assert_near(ns.v[1].lo, 40, 0);
@@ -360,7 +370,7 @@ static void test_flatten(void **state)
     rd_nums_free(&ns);
     /* arrays longer than the limit are skipped */
     assert_int_equal(rd_flatten(j, 0, &ns), 0);
-    assert_int_equal(ns.n, 5);
+    assert_int_equal(ns.n, 8);
     rd_nums_free(&ns);
     json_decref(j);
 }
@@ -480,7 +490,6 @@ static void test_report_size_limit(void **state)
     sb_puts(&sum, "]");
     for (int k = 0; k < 60; k++)
         sb_printf(&sum, ", \"m%d\": %.6f", k, 0.5 + 0.001 * k);
-    sb_puts(&sum, "}");
     for (int i = 0; i < 300; i++) {
         char nd[PATH_MAX + 64], rec[256];
         snprintf(nd, sizeof nd, "%s/nodes/n%d", dir, i);
@@ -490,7 +499,12 @@ static void test_report_size_limit(void **state)
                  "\"items.jsonl\", \"type\": \"records\", \"count\": 2000, "
                  "\"chart\": \"hist\"}}}");
         put(nd, "node.json", rec);
+        /* one metric differs between the nodes */
+        size_t keep = sum.len;
+        sb_printf(&sum, ", \"acc\": %.4f}", 0.5 + i / 1000.0);
         put(nd, "summary.json", sum.buf);
+        sum.len = keep;
+        sum.buf[keep] = '\0';
         put(nd, "items.jsonl", items.buf);
     }
     sb_free(&items);
