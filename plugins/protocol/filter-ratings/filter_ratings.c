@@ -32,8 +32,7 @@ static int fr_create(const assay_host *host, const json_t *o, void **state,
     c->hi_open = assay_opt_bool(o, "max_exclusive");
     if (!c->has_lo && !c->has_hi) {
         free(c);
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "give `min`, `max` or both");
+        return assay_error_set(err, ASSAY_EINVAL, "give `min`, `max` or both");
     }
     if (c->lo > c->hi) {
         free(c);
@@ -100,26 +99,36 @@ static void fr_destroy(void *state)
 }
 
 static const assay_port fr_inputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "interaction table with a numeric `rating` column"},
     {0}};
 
 static const assay_port fr_outputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
      .doc = "the rows whose rating is inside the interval (all columns, "
             "original order)"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "the interval and the row counts before and after"},
     {0}};
 
 static const assay_option fr_options[] = {
-    {.name = "min", .type = ASSAY_OPT_FLOAT,
+    {.name = "min",
+     .type = ASSAY_OPT_FLOAT,
      .doc = "lowest rating kept (absent: no lower bound)"},
-    {.name = "max", .type = ASSAY_OPT_FLOAT,
+    {.name = "max",
+     .type = ASSAY_OPT_FLOAT,
      .doc = "highest rating kept (absent: no upper bound)"},
-    {.name = "min_exclusive", .type = ASSAY_OPT_BOOL, .def = "false",
+    {.name = "min_exclusive",
+     .type = ASSAY_OPT_BOOL,
+     .def = "false",
      .doc = "exclude the value `min` itself"},
-    {.name = "max_exclusive", .type = ASSAY_OPT_BOOL, .def = "false",
+    {.name = "max_exclusive",
+     .type = ASSAY_OPT_BOOL,
+     .def = "false",
      .doc = "exclude the value `max` itself"},
     {0}};
 

@@ -68,9 +68,9 @@ static void test_errors(void **state)
     assert_int_not_equal(
         assay_testkit_run_tables(fr_p, "{}", NULL, &tin, &j, &o, &err), 0);
     assert_non_null(strstr(err.text, "min"));
-    assert_int_not_equal(assay_testkit_run_tables(
-                             fr_p, "{\"min\": 4, \"max\": 2}", NULL, &tin,
-                             &j, &o, &err),
+    assert_int_not_equal(assay_testkit_run_tables(fr_p,
+                                                  "{\"min\": 4, \"max\": 2}",
+                                                  NULL, &tin, &j, &o, &err),
                          0);
     assay_testkit_table_free(in);
     in = rt_table(6, U, I, NULL, NULL, false);

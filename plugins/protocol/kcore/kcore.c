@@ -19,9 +19,9 @@ typedef struct kc_cfg {
 /* Row numbers kept by the k-core of `in` (in table order), with the
  * number of rounds until nothing changed. */
 static int kcore_rows(const rc_inter *in, int64_t umin, int64_t imin,
-                      int64_t max_rounds, uint32_t **rows_out,
-                      size_t *n_out, size_t *rounds_out, size_t *nu_out,
-                      size_t *ni_out, assay_error *err)
+                      int64_t max_rounds, uint32_t **rows_out, size_t *n_out,
+                      size_t *rounds_out, size_t *nu_out, size_t *ni_out,
+                      assay_error *err)
 {
     rc_ids users = {0}, items = {0};
     uint32_t *du = NULL, *di = NULL, *ucnt = NULL, *icnt = NULL;
@@ -58,8 +58,8 @@ static int kcore_rows(const rc_inter *in, int64_t umin, int64_t imin,
             break;
         size_t dropped = 0;
         for (size_t r = 0; r < n; r++)
-            if (alive[r] && ((int64_t)ucnt[du[r]] < umin ||
-                             (int64_t)icnt[di[r]] < imin)) {
+            if (alive[r] &&
+                ((int64_t)ucnt[du[r]] < umin || (int64_t)icnt[di[r]] < imin)) {
                 alive[r] = 0;
                 dropped++;
             }
@@ -162,24 +162,39 @@ static void kc_destroy(void *state)
 }
 
 static const assay_port kc_inputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "interaction table (int64 user and item)"},
     {0}};
 
 static const assay_port kc_outputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
      .doc = "the rows of the k-core (all columns, original order)"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "thresholds, rounds, rows, users and items left"},
     {0}};
 
 static const assay_option kc_options[] = {
-    {.name = "user_min", .type = ASSAY_OPT_INT, .def = "5", .has_min = true,
-     .min = 0, .doc = "fewest interactions a user must keep"},
-    {.name = "item_min", .type = ASSAY_OPT_INT, .def = "5", .has_min = true,
-     .min = 0, .doc = "fewest interactions an item must keep"},
-    {.name = "max_rounds", .type = ASSAY_OPT_INT, .def = "0",
-     .has_min = true, .min = 0,
+    {.name = "user_min",
+     .type = ASSAY_OPT_INT,
+     .def = "5",
+     .has_min = true,
+     .min = 0,
+     .doc = "fewest interactions a user must keep"},
+    {.name = "item_min",
+     .type = ASSAY_OPT_INT,
+     .def = "5",
+     .has_min = true,
+     .min = 0,
+     .doc = "fewest interactions an item must keep"},
+    {.name = "max_rounds",
+     .type = ASSAY_OPT_INT,
+     .def = "0",
+     .has_min = true,
+     .min = 0,
      .doc = "stop after this many filtering rounds (0: until stable, "
             "a true k-core)"},
     {0}};

@@ -15,8 +15,7 @@
 static const assay_plugin *kc_p;
 
 static void run_kcore(size_t n, const int64_t *u, const int64_t *it,
-                      const char *opts, assay_testkit_tables *out,
-                      json_t **j)
+                      const char *opts, assay_testkit_tables *out, json_t **j)
 {
     assay_table *in = rt_table(n, u, it, NULL, NULL, true);
     const char *ports[] = {"interactions"};
@@ -49,9 +48,8 @@ static void test_cascade(void **state)
     json_decref(j);
     rt_free(&o);
     /* one round only: the cascade stops half-way */
-    run_kcore(6, u, it,
-              "{\"user_min\": 2, \"item_min\": 2, \"max_rounds\": 1}", &o,
-              NULL);
+    run_kcore(6, u, it, "{\"user_min\": 2, \"item_min\": 2, \"max_rounds\": 1}",
+              &o, NULL);
     assert_int_equal(rt_out(&o, "interactions")->nrows, 5);
     rt_free(&o);
 }
@@ -124,7 +122,8 @@ static void test_ml100k(void **state)
     if (!rt_ml100k(path, sizeof path))
         skip();
     const assay_plugin *src = rt_load("PLUGIN_SOURCE", "source.interactions");
-    const assay_plugin *fr = rt_load("PLUGIN_FILTER", "protocol.filter-ratings");
+    const assay_plugin *fr =
+        rt_load("PLUGIN_FILTER", "protocol.filter-ratings");
     snprintf(opts, sizeof opts, "{\"path\": \"%s\"}", path);
     assay_testkit_tables o = {0}, f = {0}, k = {0};
     rt_run(src, opts, 0, NULL, NULL, NULL, &o);

@@ -18,8 +18,7 @@ typedef struct ng_cfg {
 } ng_cfg;
 
 /* Vose alias table over w[0..n) (some weights may be 0, not all). */
-static int alias_build(const double *w, size_t n, double *prob,
-                       uint32_t *alias)
+static int alias_build(const double *w, size_t n, double *prob, uint32_t *alias)
 {
     double sum = 0.0;
     size_t ns = 0, nl = 0;
@@ -87,8 +86,8 @@ static int cmp_key_desc(const void *a, const void *b)
  */
 static int sample_exact(assay_rng *rng, const double *w, size_t nitems,
                         const uint32_t *seen, size_t nseen,
-                        const unsigned char *mark, size_t need,
-                        uint32_t *out, size_t *got)
+                        const unsigned char *mark, size_t need, uint32_t *out,
+                        size_t *got)
 {
     keyed *k = malloc((nitems ? nitems : 1) * sizeof *k);
     if (!k)
@@ -154,8 +153,7 @@ static int ng_run(void *state, assay_io *io, assay_error *err)
         const int64_t *ic[4] = {te.item, tr.item, has_ex ? ex.item : NULL,
                                 cat_items};
         size_t ul[3] = {te.n, tr.n, has_ex ? ex.n : 0};
-        size_t il[4] = {te.n, tr.n, has_ex ? ex.n : 0,
-                        cat ? cat->nrows : 0};
+        size_t il[4] = {te.n, tr.n, has_ex ? ex.n : 0, cat ? cat->nrows : 0};
         if ((rc = rc_ids_build(&users, uc, ul, 3, err)))
             goto done;
         if (cat)
@@ -172,11 +170,11 @@ static int ng_run(void *state, assay_io *io, assay_error *err)
         for (int p = 0; p < 3; p++)
             for (size_t r = 0; parts[p] && r < parts[p]->n; r++)
                 if (rc_ids_find(&items, parts[p]->item[r]) < 0) {
-                    rc = assay_error_set(err, ASSAY_EDATA,
-                                         "input '%s': row %zu: item %lld is "
-                                         "not in the `items` catalogue",
-                                         pn[p], r,
-                                         (long long)parts[p]->item[r]);
+                    rc =
+                        assay_error_set(err, ASSAY_EDATA,
+                                        "input '%s': row %zu: item %lld is "
+                                        "not in the `items` catalogue",
+                                        pn[p], r, (long long)parts[p]->item[r]);
                     goto done;
                 }
     }
@@ -291,12 +289,11 @@ static int ng_run(void *state, assay_io *io, assay_error *err)
                   "%zu of %zu queries got fewer than %zu negatives (fewest: "
                   "%zu): their users have seen almost every item",
                   short_q, te.n, N, min_got);
-    info = json_pack("{s:I, s:s, s:b, s:I, s:I, s:I, s:I}", "negatives",
-                     (json_int_t)N, "sampler",
-                     c->popularity ? "popularity" : "uniform", "shuffle",
-                     c->shuffle, "queries", (json_int_t)te.n, "candidates",
-                     (json_int_t)at, "items", (json_int_t)ni, "short_queries",
-                     (json_int_t)short_q);
+    info = json_pack(
+        "{s:I, s:s, s:b, s:I, s:I, s:I, s:I}", "negatives", (json_int_t)N,
+        "sampler", c->popularity ? "popularity" : "uniform", "shuffle",
+        c->shuffle, "queries", (json_int_t)te.n, "candidates", (json_int_t)at,
+        "items", (json_int_t)ni, "short_queries", (json_int_t)short_q);
     if (!info)
         goto fail_nomem;
     rc = host->out_table(io, "candidates", out, err);
@@ -345,35 +342,53 @@ static void ng_destroy(void *state)
 }
 
 static const assay_port ng_inputs[] = {
-    {.name = "test", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "test",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "positives: one query per row (user, item)"},
-    {.name = "train", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "train",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "training interactions: never sampled for their user; the "
             "popularity counts"},
-    {.name = "exclude", .type = ASSAY_T_TABLE, .multi = true,
+    {.name = "exclude",
+     .type = ASSAY_T_TABLE,
+     .multi = true,
      .doc = "more interactions never sampled for their user (e.g. valid)"},
-    {.name = "items", .type = ASSAY_T_TABLE,
+    {.name = "items",
+     .type = ASSAY_T_TABLE,
      .doc = "the catalogue to sample from (column item); default: every "
             "item of the inputs"},
     {0}};
 
 static const assay_port ng_outputs[] = {
-    {.name = "candidates", .type = ASSAY_T_TABLE,
+    {.name = "candidates",
+     .type = ASSAY_T_TABLE,
      .doc = "query, user, item, label (1 positive, 0 negative), N + 1 rows "
             "per query"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "sampler, N, number of queries and candidates, short queries"},
     {0}};
 
 static const assay_option ng_options[] = {
-    {.name = "n", .type = ASSAY_OPT_INT, .def = "100", .has_min = true,
-     .min = 1, .has_max = true, .max = 1000000,
+    {.name = "n",
+     .type = ASSAY_OPT_INT,
+     .def = "100",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1000000,
      .doc = "negatives per positive"},
-    {.name = "sampler", .type = ASSAY_OPT_ENUM, .def = "\"uniform\"",
+    {.name = "sampler",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"uniform\"",
      .choices = "uniform|popularity",
      .doc = "uniform over the catalogue, or proportional to training "
             "interactions"},
-    {.name = "shuffle", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "shuffle",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "shuffle each query's candidates (false: positive first)"},
     {0}};
 
@@ -384,22 +399,21 @@ static const assay_plugin ng_plugin = {
     .version = "1.0.0",
     .summary = "Sampled-candidate lists: 1 positive + N negatives per test "
                "interaction",
-    .doc =
-        "Builds the candidate lists of the sampled-ranking protocol (e.g. "
-        "SASRec's 1 + 100 on MovieLens, the performance-law setup's 1 + "
-        "2499): for every row of `test` a query holding that positive and "
-        "`n` distinct negatives. A negative is never an item the user has "
-        "in `train`, `test` or `exclude` (so no positive of the user, "
-        "whatever the split, can be a negative). `uniform` samples the "
-        "catalogue evenly; `popularity` in proportion to each item's "
-        "training interactions (items never seen in train are then never "
-        "drawn). Sampling is seeded (run seed + node name) and goes query "
-        "by query in test order, so the output is reproducible. When a "
-        "user has seen nearly the whole catalogue the query gets fewer "
-        "negatives (logged, counted in info.short_queries).\n"
-        "Output rows: query (the test row number), user, item, label; the "
-        "rec.* nodes score them through their `candidates` input and "
-        "report sampled hit/ndcg/mrr.",
+    .doc = "Builds the candidate lists of the sampled-ranking protocol (e.g. "
+           "SASRec's 1 + 100 on MovieLens, the performance-law setup's 1 + "
+           "2499): for every row of `test` a query holding that positive and "
+           "`n` distinct negatives. A negative is never an item the user has "
+           "in `train`, `test` or `exclude` (so no positive of the user, "
+           "whatever the split, can be a negative). `uniform` samples the "
+           "catalogue evenly; `popularity` in proportion to each item's "
+           "training interactions (items never seen in train are then never "
+           "drawn). Sampling is seeded (run seed + node name) and goes query "
+           "by query in test order, so the output is reproducible. When a "
+           "user has seen nearly the whole catalogue the query gets fewer "
+           "negatives (logged, counted in info.short_queries).\n"
+           "Output rows: query (the test row number), user, item, label; the "
+           "rec.* nodes score them through their `candidates` input and "
+           "report sampled hit/ndcg/mrr.",
     .inputs = ng_inputs,
     .outputs = ng_outputs,
     .options = ng_options,

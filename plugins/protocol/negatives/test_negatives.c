@@ -18,8 +18,7 @@ static const assay_plugin *neg_p;
 
 typedef struct world {
     size_t ntr, nte, nex;
-    int64_t tr_u[4000], tr_i[4000], te_u[200], te_i[200], ex_u[200],
-        ex_i[200];
+    int64_t tr_u[4000], tr_i[4000], te_u[200], te_i[200], ex_u[200], ex_i[200];
 } world;
 
 /* 60 users over items 0..196; user u has 20-29 items of a window in
@@ -35,7 +34,8 @@ static void make_world(world *w)
         size_t k = u == 7 ? 193 : 20 + assay_rng_below(&r, 10);
         for (size_t j = 0; j < k; j++) {
             w->tr_u[w->ntr] = u;
-            w->tr_i[w->ntr++] = u == 7 ? (int64_t)j : (u * 3 + (int64_t)j) % 190;
+            w->tr_i[w->ntr++] =
+                u == 7 ? (int64_t)j : (u * 3 + (int64_t)j) % 190;
         }
         w->te_u[w->nte] = u;
         w->te_i[w->nte++] = u == 7 ? 193 : 195; /* 195: never in train */
@@ -75,8 +75,7 @@ static void run_neg(const world *w, const char *opts, bool with_exclude,
     int64_t *ci = assay_testkit_table_add_col(cat, "item", ASSAY_COL_INT64);
     for (int64_t i = 0; i < 197; i++)
         ci[i] = i;
-    const char *ports[] = {"train", "test", with_exclude ? "exclude"
-                                                         : "items"};
+    const char *ports[] = {"train", "test", with_exclude ? "exclude" : "items"};
     assay_table *tabs[] = {tr, te, with_exclude ? ex : cat};
     rt_run(neg_p, opts, 3, ports, tabs, j, out);
     assay_testkit_table_free(tr);
@@ -133,8 +132,7 @@ static void test_uniform(void **state)
     /* user 7 has 0..194 in its rows: 195 and 196 are left */
     assert_int_equal(got7, 2);
     json_t *info = json_object_get(ja, "info");
-    assert_int_equal(json_integer_value(json_object_get(info,
-                                                        "short_queries")),
+    assert_int_equal(json_integer_value(json_object_get(info, "short_queries")),
                      1);
     /* same seed, same lists */
     run_neg(&w, "{\"n\": 50}", true, &b, NULL);
@@ -146,8 +144,8 @@ static void test_uniform(void **state)
     const int64_t *lab = rt_i64(ca, "label");
     size_t first = 0;
     for (size_t i = 0; i < ca->nrows; i++)
-        if (lab[i] == 1 && (i == 0 || rt_i64(ca, "query")[i - 1] !=
-                                          rt_i64(ca, "query")[i]))
+        if (lab[i] == 1 &&
+            (i == 0 || rt_i64(ca, "query")[i - 1] != rt_i64(ca, "query")[i]))
             first++;
     assert_true(first < w.nte / 2);
     json_decref(ja);

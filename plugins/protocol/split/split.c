@@ -78,8 +78,7 @@ static int cmp_time_row(const void *a, const void *b)
 
 /* Assign every row of `in` to a part: part[r] in 0..nparts-1. */
 static int assign_parts(const sp_cfg *c, const rc_inter *in, uint64_t seed,
-                        unsigned char *part, size_t *sizes,
-                        assay_error *err)
+                        unsigned char *part, size_t *sizes, assay_error *err)
 {
     size_t n = in->n, cnt[3];
     assay_rng rng;
@@ -214,8 +213,8 @@ static int sp_run(void *state, assay_io *io, assay_error *err)
     rows = malloc((in.n ? in.n : 1) * sizeof *rows);
     if (!part || !rows)
         goto fail_nomem;
-    if ((rc = assign_parts(c, &in, host->seed(host, "split"), part, sizes,
-                           err)))
+    if ((rc =
+             assign_parts(c, &in, host->seed(host, "split"), part, sizes, err)))
         goto done;
     /* with two parts the second is the test set; valid stays empty */
     size_t slot[3] = {0, c->nparts == 3 ? 1 : 2, 2};
@@ -232,13 +231,11 @@ static int sp_run(void *state, assay_io *io, assay_error *err)
             goto done;
     }
     static const char *const mnames[] = {"random", "temporal", "loo"};
-    info = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "method",
-                     mnames[c->method], "by",
-                     c->per_user || c->method == M_LOO ? "user" : "global",
-                     "rows", (json_int_t)in.n, "train",
-                     (json_int_t)outs[0]->nrows, "valid",
-                     (json_int_t)outs[1]->nrows, "test",
-                     (json_int_t)outs[2]->nrows);
+    info = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I}", "method", mnames[c->method], "by",
+        c->per_user || c->method == M_LOO ? "user" : "global", "rows",
+        (json_int_t)in.n, "train", (json_int_t)outs[0]->nrows, "valid",
+        (json_int_t)outs[1]->nrows, "test", (json_int_t)outs[2]->nrows);
     if (!info)
         goto fail_nomem;
     if (c->method != M_LOO) {
@@ -281,32 +278,44 @@ static void sp_destroy(void *state)
 }
 
 static const assay_port sp_inputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "interaction table (int64 user and item, optional timestamp)"},
     {0}};
 
 static const assay_port sp_outputs[] = {
     {.name = "train", .type = ASSAY_T_TABLE, .doc = "training rows"},
-    {.name = "valid", .type = ASSAY_T_TABLE,
+    {.name = "valid",
+     .type = ASSAY_T_TABLE,
      .doc = "validation rows (empty with two ratios or validation: false)"},
     {.name = "test", .type = ASSAY_T_TABLE, .doc = "test rows"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "method, grouping, ratios and the size of each part"},
     {0}};
 
 static const assay_option sp_options[] = {
-    {.name = "method", .type = ASSAY_OPT_ENUM, .def = "\"random\"",
+    {.name = "method",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"random\"",
      .choices = "random|temporal|loo",
      .doc = "random: shuffled then cut by ratio; temporal: cut by ratio in "
             "time order; loo: leave-one-out by time"},
-    {.name = "ratios", .type = ASSAY_OPT_LIST, .def = "[0.8, 0.1, 0.1]",
+    {.name = "ratios",
+     .type = ASSAY_OPT_LIST,
+     .def = "[0.8, 0.1, 0.1]",
      .doc = "train, valid, test shares (or train, test); normalised to sum "
             "1"},
-    {.name = "by", .type = ASSAY_OPT_ENUM, .def = "\"user\"",
+    {.name = "by",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"user\"",
      .choices = "user|global",
      .doc = "cut each user's rows by the ratios (user) or all rows at once "
             "(global)"},
-    {.name = "validation", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "validation",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "loo only: hold out the second-to-last item as validation"},
     {0}};
 
@@ -316,24 +325,23 @@ static const assay_plugin sp_plugin = {
     .kind = "transform",
     .version = "1.0.0",
     .summary = "Random, temporal and leave-one-out train/valid/test splits",
-    .doc =
-        "Splits an interaction table into train, valid and test tables "
-        "with every column kept; each row lands in exactly one part.\n"
-        "random (RecBole order RO + split RS): with by: user, each user's "
-        "rows are shuffled (seeded) and cut by the ratios; with by: global "
-        "all rows are. temporal (RecBole TO + RS): the same cuts in "
-        "timestamp order (ties: table order), so every test row of a user "
-        "(or of the data, globally) is no earlier than its training rows. "
-        "Part sizes follow RecBole: the later parts get floor(ratio * n) "
-        "rows and train the rest, then a part whose share is between 0 "
-        "and 1 row takes one from train while train keeps more than one. "
-        "loo (RecBole TO + LS valid_and_test): per user in time order, the "
-        "last row is test and the second-to-last validation; a user with "
-        "two rows gives one to train and one to test, a user with one row "
-        "is train only.\n"
-        "RecBole's ml-100k/ml-1m general protocol is `method: random, "
-        "ratios: [0.8, 0.1, 0.1], by: user`; its sequential protocol is "
-        "`method: loo`. The seed comes from the run seed and node name.",
+    .doc = "Splits an interaction table into train, valid and test tables "
+           "with every column kept; each row lands in exactly one part.\n"
+           "random (RecBole order RO + split RS): with by: user, each user's "
+           "rows are shuffled (seeded) and cut by the ratios; with by: global "
+           "all rows are. temporal (RecBole TO + RS): the same cuts in "
+           "timestamp order (ties: table order), so every test row of a user "
+           "(or of the data, globally) is no earlier than its training rows. "
+           "Part sizes follow RecBole: the later parts get floor(ratio * n) "
+           "rows and train the rest, then a part whose share is between 0 "
+           "and 1 row takes one from train while train keeps more than one. "
+           "loo (RecBole TO + LS valid_and_test): per user in time order, the "
+           "last row is test and the second-to-last validation; a user with "
+           "two rows gives one to train and one to test, a user with one row "
+           "is train only.\n"
+           "RecBole's ml-100k/ml-1m general protocol is `method: random, "
+           "ratios: [0.8, 0.1, 0.1], by: user`; its sequential protocol is "
+           "`method: loo`. The seed comes from the run seed and node name.",
     .inputs = sp_inputs,
     .outputs = sp_outputs,
     .options = sp_options,

@@ -18,10 +18,9 @@ static const assay_plugin *split_p;
 /* Users with these history sizes and the RecBole 0.8/0.1/0.1 sizes
  * (train, valid, test) worked out by hand. */
 static const size_t sizes[] = {1, 2, 3, 5, 7, 9, 10, 11, 15, 20};
-static const size_t expect_rs[][3] = {{1, 0, 0}, {1, 0, 1}, {1, 1, 1},
-                                      {3, 1, 1}, {5, 1, 1}, {7, 1, 1},
-                                      {8, 1, 1}, {9, 1, 1}, {13, 1, 1},
-                                      {16, 2, 2}};
+static const size_t expect_rs[][3] = {
+    {1, 0, 0}, {1, 0, 1}, {1, 1, 1}, {3, 1, 1},  {5, 1, 1},
+    {7, 1, 1}, {8, 1, 1}, {9, 1, 1}, {13, 1, 1}, {16, 2, 2}};
 #define NUSERS (sizeof sizes / sizeof *sizes)
 
 typedef struct data {
@@ -196,8 +195,9 @@ static void test_global(void **state)
         mn2 = t2[i] < mn2 ? t2[i] : mn2;
     assert_true(mx0 <= mn2);
     rt_free(&p.out);
-    run_split(&d, "{\"method\": \"random\", \"by\": \"global\", "
-                  "\"ratios\": [0.7, 0.3]}",
+    run_split(&d,
+              "{\"method\": \"random\", \"by\": \"global\", "
+              "\"ratios\": [0.7, 0.3]}",
               &p);
     check_partition(&d, &p);
     /* floor(0.3 * 83) = 24 test rows, no validation */
@@ -265,18 +265,17 @@ static void test_bad_options(void **state)
     assay_testkit_tables tin = {1, {"interactions"}, {in}}, out = {0};
     json_t *j = NULL;
     assay_error err = {0};
-    assert_int_not_equal(assay_testkit_run_tables(split_p,
-                                                  "{\"ratios\": [1]}", NULL,
-                                                  &tin, &j, &out, &err),
+    assert_int_not_equal(assay_testkit_run_tables(split_p, "{\"ratios\": [1]}",
+                                                  NULL, &tin, &j, &out, &err),
                          0);
     assert_non_null(strstr(err.text, "ratios"));
-    assert_int_not_equal(
-        assay_testkit_run_tables(split_p, "{\"ratios\": [0.9, -0.1]}", NULL,
-                                 &tin, &j, &out, &err),
-        0);
-    assert_int_not_equal(assay_testkit_run_tables(
-                             split_p, "{\"method\": \"sometimes\"}", NULL,
-                             &tin, &j, &out, &err),
+    assert_int_not_equal(assay_testkit_run_tables(split_p,
+                                                  "{\"ratios\": [0.9, -0.1]}",
+                                                  NULL, &tin, &j, &out, &err),
+                         0);
+    assert_int_not_equal(assay_testkit_run_tables(split_p,
+                                                  "{\"method\": \"sometimes\"}",
+                                                  NULL, &tin, &j, &out, &err),
                          0);
     assay_testkit_table_free(in);
     /* string ids are refused with a hint */
@@ -287,8 +286,7 @@ static void test_bad_options(void **state)
     it[0] = 1;
     tin.tables[0] = s;
     assert_int_not_equal(
-        assay_testkit_run_tables(split_p, NULL, NULL, &tin, &j, &out, &err),
-        0);
+        assay_testkit_run_tables(split_p, NULL, NULL, &tin, &j, &out, &err), 0);
     assert_non_null(strstr(err.text, "'user'"));
     assay_testkit_table_free(s);
 }
@@ -301,8 +299,7 @@ static void test_ml100k(void **state)
     char path[4096], opts[4200];
     if (!rt_ml100k(path, sizeof path))
         skip();
-    const assay_plugin *src =
-        rt_load("PLUGIN_SOURCE", "source.interactions");
+    const assay_plugin *src = rt_load("PLUGIN_SOURCE", "source.interactions");
     snprintf(opts, sizeof opts, "{\"path\": \"%s\"}", path);
     assay_testkit_tables o = {0}, s = {0};
     rt_run(src, opts, 0, NULL, NULL, NULL, &o);

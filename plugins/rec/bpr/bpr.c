@@ -21,8 +21,8 @@ typedef struct bpr_cfg {
 typedef struct bpr_model {
     const assay_host *host;
     size_t nu, ni, d;
-    float *U, *V;         /* nu x d, ni x d */
-    float *bestU, *bestV; /* snapshot of the best validation epoch */
+    float *U, *V;             /* nu x d, ni x d */
+    float *bestU, *bestV;     /* snapshot of the best validation epoch */
     float *mU, *vU, *mV, *vV; /* Adam moments (NULL for sgd) */
     uint32_t *tU, *tV;        /* Adam steps per row */
     double lr, reg, init_std, b1, b2, eps;
@@ -59,8 +59,8 @@ static inline void sgd_step(bpr_model *m, float *pu, float *pi, float *pj)
 }
 
 /* Adam on one row: p -= lr * mhat / (sqrt(vhat) + eps). */
-static inline void adam_row(const bpr_model *m, float *p, float *mm,
-                            float *vv, uint32_t *t, const float *g)
+static inline void adam_row(const bpr_model *m, float *p, float *mm, float *vv,
+                            uint32_t *t, const float *g)
 {
     uint32_t s = ++*t;
     float b1 = (float)m->b1, b2 = (float)m->b2, eps = (float)m->eps;
@@ -82,8 +82,8 @@ static int bpr_part(void *vctx, size_t part, unsigned w)
     size_t d = m->d;
     size_t b = j->n * part / j->parts, e = j->n * (part + 1) / j->parts;
     assay_rng rng;
-    uint64_t x = m->seed ^ (j->epoch * 0x9e3779b97f4a7c15ULL) ^
-                 ((uint64_t)part << 48);
+    uint64_t x =
+        m->seed ^ (j->epoch * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)part << 48);
     float gu[1024], gi[1024], gj[1024];
     double loss = 0.0;
     (void)w;
@@ -115,10 +115,10 @@ static int bpr_part(void *vctx, size_t part, unsigned w)
             gi[k] = g * pu[k] + reg * pi[k];
             gj[k] = -g * pu[k] + reg * pj[k];
         }
-        adam_row(m, pu, m->mU + (size_t)u * d, m->vU + (size_t)u * d,
-                 &m->tU[u], gu);
-        adam_row(m, pi, m->mV + (size_t)i * d, m->vV + (size_t)i * d,
-                 &m->tV[i], gi);
+        adam_row(m, pu, m->mU + (size_t)u * d, m->vU + (size_t)u * d, &m->tU[u],
+                 gu);
+        adam_row(m, pi, m->mV + (size_t)i * d, m->vV + (size_t)i * d, &m->tV[i],
+                 gi);
         adam_row(m, pj, m->mV + (size_t)nj * d, m->vV + (size_t)nj * d,
                  &m->tV[nj], gj);
     }
@@ -182,8 +182,13 @@ static int bpr_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
             tu[k] = su[perm[k]];
             ti[k] = si[perm[k]];
         }
-        bpr_job job = {.m = m, .ctx = ctx, .su = tu, .si = ti, .n = n,
-                       .parts = parts, .epoch = (uint64_t)epoch,
+        bpr_job job = {.m = m,
+                       .ctx = ctx,
+                       .su = tu,
+                       .si = ti,
+                       .n = n,
+                       .parts = parts,
+                       .epoch = (uint64_t)epoch,
                        .loss = loss};
         if ((rc = rc_pool_run(ctx->pool, parts, bpr_part, &job))) {
             assay_error_set(err, rc, "training failed");
@@ -211,9 +216,9 @@ static int bpr_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
     if (es.active && es.best_epoch > 0)
         snapshot(m, true);
     if (json_object_set_new(report, "epochs", json_integer(done_epochs)) ||
-        json_object_set_new(report, "epoch_seconds",
-                            json_real(done_epochs ? t_train / done_epochs
-                                                  : 0.0)) ||
+        json_object_set_new(
+            report, "epoch_seconds",
+            json_real(done_epochs ? t_train / done_epochs : 0.0)) ||
         json_object_set_new(report, "train_loss", json_incref(lcurve)) ||
         rc_early_report(&es, ctx, report))
         goto fail_nomem;
@@ -248,8 +253,8 @@ static int bpr_score(void *self, rc_ctx *ctx, const rc_hist *h,
     for (size_t i = 0; i < n; i++)
         memcpy(q + i * d, m->U + (size_t)users[i] * d, d * sizeof *q);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n,
-                (int)ctx->n_items, (int)d, 1.0f, q, (int)d, m->V, (int)d,
-                0.0f, out, (int)ctx->n_items);
+                (int)ctx->n_items, (int)d, 1.0f, q, (int)d, m->V, (int)d, 0.0f,
+                out, (int)ctx->n_items);
     free(q);
     return ASSAY_OK;
 }
@@ -366,30 +371,60 @@ static void bpr_destroy(void *state)
 
 static const assay_option bpr_options[] = {
     RC_REC_OPTIONS,
-    {.name = "dim", .type = ASSAY_OPT_INT, .def = "64", .has_min = true,
-     .min = 1, .has_max = true, .max = 1024,
+    {.name = "dim",
+     .type = ASSAY_OPT_INT,
+     .def = "64",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1024,
      .doc = "embedding size of users and items"},
-    {.name = "epochs", .type = ASSAY_OPT_INT, .def = "300", .has_min = true,
-     .min = 1, .doc = "most training epochs (one pass over train each)"},
-    {.name = "optimizer", .type = ASSAY_OPT_ENUM, .def = "\"sgd\"",
+    {.name = "epochs",
+     .type = ASSAY_OPT_INT,
+     .def = "300",
+     .has_min = true,
+     .min = 1,
+     .doc = "most training epochs (one pass over train each)"},
+    {.name = "optimizer",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"sgd\"",
      .choices = "sgd|adam",
      .doc = "plain SGD (BPR paper) or per-row Adam; both lock-free over "
             "the threads"},
-    {.name = "lr", .type = ASSAY_OPT_FLOAT, .def = "0.02", .has_min = true,
-     .min = 0, .doc = "learning rate"},
-    {.name = "reg", .type = ASSAY_OPT_FLOAT, .def = "0.01",
-     .has_min = true, .min = 0,
+    {.name = "lr",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.02",
+     .has_min = true,
+     .min = 0,
+     .doc = "learning rate"},
+    {.name = "reg",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.01",
+     .has_min = true,
+     .min = 0,
      .doc = "L2 regularisation of the rows touched by each update"},
-    {.name = "init_std", .type = ASSAY_OPT_FLOAT, .def = "0.03",
-     .has_min = true, .min = 0,
+    {.name = "init_std",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.03",
+     .has_min = true,
+     .min = 0,
      .doc = "standard deviation of the normal initialisation"},
-    {.name = "patience", .type = ASSAY_OPT_INT, .def = "10",
-     .has_min = true, .min = 0,
+    {.name = "patience",
+     .type = ASSAY_OPT_INT,
+     .def = "10",
+     .has_min = true,
+     .min = 0,
      .doc = "stop after this many validations without improvement (0: "
             "never; needs `valid`)"},
-    {.name = "eval_every", .type = ASSAY_OPT_INT, .def = "1",
-     .has_min = true, .min = 1, .doc = "validate every this many epochs"},
-    {.name = "valid_metric", .type = ASSAY_OPT_STRING, .def = "\"mrr@10\"",
+    {.name = "eval_every",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .doc = "validate every this many epochs"},
+    {.name = "valid_metric",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"mrr@10\"",
      .doc = "early-stopping metric on `valid` (recall|mrr|ndcg|hit|"
             "precision@K, full ranking)"},
     {0}};

@@ -182,8 +182,7 @@ extern const char *const rc_metric_names[RC_M_COUNT];
  * out[m * nk + j] receives metric m at ks[j].
  */
 void rc_metrics_user(const uint32_t *top, size_t ntop, const uint32_t *truth,
-                     size_t ntruth, const size_t *ks, size_t nk,
-                     double *out);
+                     size_t ntruth, const size_t *ks, size_t nk, double *out);
 
 /*
  * Sampled-candidate metrics of one positive at rank `rank` (1 + the
@@ -192,8 +191,7 @@ void rc_metrics_user(const uint32_t *top, size_t ntop, const uint32_t *truth,
  * and RC_M_MRR (1/rank within k); recall equals hit and precision is
  * hit / k, as with a single relevant item.
  */
-void rc_metrics_sampled(size_t rank, const size_t *ks, size_t nk,
-                        double *out);
+void rc_metrics_sampled(size_t rank, const size_t *ks, size_t nk, double *out);
 
 /* ---- the recommender driver ------------------------------------------- */
 
@@ -215,8 +213,7 @@ typedef struct rc_model {
     /* Scores of every item (n x ctx->n_items floats, row-major, in `out`)
      * for users[0 .. n) whose histories are `h`. */
     int (*score)(void *self, rc_ctx *ctx, const rc_hist *h,
-                 const uint32_t *users, size_t n, float *out,
-                 assay_error *err);
+                 const uint32_t *users, size_t n, float *out, assay_error *err);
     /* Number of trained parameters. */
     uint64_t (*nparams)(void *self);
     void *self;
@@ -272,8 +269,8 @@ typedef struct rc_early {
 
 int rc_early_init(rc_early *e, const rc_ctx *ctx, int64_t patience,
                   int64_t eval_every, assay_error *err);
-int rc_early_step(rc_early *e, rc_ctx *ctx, const rc_model *m,
-                  int64_t epoch, bool *improved, assay_error *err);
+int rc_early_step(rc_early *e, rc_ctx *ctx, const rc_model *m, int64_t epoch,
+                  bool *improved, assay_error *err);
 /* Add valid_metric, best_epoch, best_valid and valid_curve to `report`. */
 int rc_early_report(rc_early *e, const rc_ctx *ctx, json_t *report);
 void rc_early_free(rc_early *e);
@@ -306,41 +303,52 @@ extern const assay_port rc_rec_inputs[];
 extern const assay_port rc_rec_outputs[];
 
 /* Options every recommender declares (put first in its option array). */
-#define RC_REC_OPTIONS                                                       \
-    {.name = "k", .type = ASSAY_OPT_INT, .def = "10", .has_min = true,       \
-     .min = 1, .has_max = true, .max = 10000,                                \
-     .doc = "length of the top-K lists written to topk and lists"},          \
-    {.name = "metric_ks", .type = ASSAY_OPT_LIST, .def = "[10]",             \
-     .doc = "cut-offs of the metrics output (up to 8 integers)"},            \
-    {.name = "exclude_seen", .type = ASSAY_OPT_BOOL, .def = "true",          \
-     .doc = "never recommend items already in the user's history "          \
-            "(train, plus valid for test users)"},                           \
-    {.name = "users", .type = ASSAY_OPT_ENUM, .def = "\"auto\"",             \
-     .choices = "auto|test|all",                                             \
-     .doc = "whom to write lists for: test users (auto when test is "       \
-            "connected) or every user"}
+#define RC_REC_OPTIONS                                                         \
+    {.name = "k",                                                              \
+     .type = ASSAY_OPT_INT,                                                    \
+     .def = "10",                                                              \
+     .has_min = true,                                                          \
+     .min = 1,                                                                 \
+     .has_max = true,                                                          \
+     .max = 10000,                                                             \
+     .doc = "length of the top-K lists written to topk and lists"},            \
+        {.name = "metric_ks",                                                  \
+         .type = ASSAY_OPT_LIST,                                               \
+         .def = "[10]",                                                        \
+         .doc = "cut-offs of the metrics output (up to 8 integers)"},          \
+        {.name = "exclude_seen",                                               \
+         .type = ASSAY_OPT_BOOL,                                               \
+         .def = "true",                                                        \
+         .doc = "never recommend items already in the user's history "         \
+                "(train, plus valid for test users)"},                         \
+    {                                                                          \
+        .name = "users", .type = ASSAY_OPT_ENUM, .def = "\"auto\"",            \
+        .choices = "auto|test|all",                                            \
+        .doc = "whom to write lists for: test users (auto when test is "       \
+               "connected) or every user"                                      \
+    }
 
 /* Shared text of the descriptors' doc, describing ports and metrics. */
-#define RC_REC_DOC_IO                                                        \
-    "Inputs: `train` (required), `valid`, `test` and `candidates` are "     \
-    "interaction tables with int64 columns `user` and `item` (and "         \
-    "optionally `timestamp`, which orders each history; without it the "   \
-    "row order counts). Ids need not be dense. The history of a test user " \
-    "is train + valid; validation users are ranked against train only.\n"  \
-    "Outputs: `topk` (table user, rank, item, score), `lists` (records "    \
-    "{user, items, scores, targets}), `history` (records {user, items} in " \
-    "time order: what the model saw), `scores` (the candidates table with " \
-    "a `score` column added: query, user, item, label when present), "      \
-    "`model` (json: training seconds, epochs, seconds per epoch, "          \
-    "parameter count, evaluation seconds) and `metrics` (json).\n"          \
-    "Metrics: with `test` connected, RecBole's full-ranking protocol: "     \
-    "every item outside the user's history is ranked and recall, mrr, "    \
-    "ndcg, hit and precision @K are averaged over test users (RecBole "     \
-    "definitions: mrr is cut at K, ndcg's ideal DCG uses min(|truth|, K) "  \
-    "hits). With `candidates` carrying a `label` column (1 positive, 0 "    \
-    "negative, grouped by `query` or else by user), each positive is "      \
-    "ranked against its group's negatives (rank = 1 + negatives scored "    \
-    "strictly higher) and hit, ndcg and mrr @K are reported under "         \
+#define RC_REC_DOC_IO                                                          \
+    "Inputs: `train` (required), `valid`, `test` and `candidates` are "        \
+    "interaction tables with int64 columns `user` and `item` (and "            \
+    "optionally `timestamp`, which orders each history; without it the "       \
+    "row order counts). Ids need not be dense. The history of a test user "    \
+    "is train + valid; validation users are ranked against train only.\n"      \
+    "Outputs: `topk` (table user, rank, item, score), `lists` (records "       \
+    "{user, items, scores, targets}), `history` (records {user, items} in "    \
+    "time order: what the model saw), `scores` (the candidates table with "    \
+    "a `score` column added: query, user, item, label when present), "         \
+    "`model` (json: training seconds, epochs, seconds per epoch, "             \
+    "parameter count, evaluation seconds) and `metrics` (json).\n"             \
+    "Metrics: with `test` connected, RecBole's full-ranking protocol: "        \
+    "every item outside the user's history is ranked and recall, mrr, "        \
+    "ndcg, hit and precision @K are averaged over test users (RecBole "        \
+    "definitions: mrr is cut at K, ndcg's ideal DCG uses min(|truth|, K) "     \
+    "hits). With `candidates` carrying a `label` column (1 positive, 0 "       \
+    "negative, grouped by `query` or else by user), each positive is "         \
+    "ranked against its group's negatives (rank = 1 + negatives scored "       \
+    "strictly higher) and hit, ndcg and mrr @K are reported under "            \
     "`sampled`."
 
 #endif

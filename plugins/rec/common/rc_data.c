@@ -44,8 +44,7 @@ int rc_ids_build(rc_ids *ids, const int64_t *const *cols, const size_t *lens,
             v[n++] = v[i];
     if (n >= UINT32_MAX) {
         free(v);
-        return assay_error_set(err, ASSAY_EDATA,
-                               "more than 2^32 distinct ids");
+        return assay_error_set(err, ASSAY_EDATA, "more than 2^32 distinct ids");
     }
     int64_t *shrunk = realloc(v, (n ? n : 1) * sizeof *v);
     ids->raw = shrunk ? shrunk : v;
@@ -75,9 +74,8 @@ void rc_ids_free(rc_ids *ids)
 
 /* ---- views -------------------------------------------------------------- */
 
-static int need_id_col(const assay_table *t, const char *port,
-                       const char *name, const int64_t **out,
-                       assay_error *err)
+static int need_id_col(const assay_table *t, const char *port, const char *name,
+                       const int64_t **out, assay_error *err)
 {
     const assay_column *c = assay_table_col(t, name);
     if (!c)
@@ -192,8 +190,8 @@ static int cmp_ord(const void *a, const void *b)
  * order; rows of one user are then sorted by time when `by_time`.
  */
 static int group_build(const rc_inter *parts, size_t nparts,
-                       const rc_ids *users, const rc_ids *items,
-                       bool by_time, rc_csr *out, assay_error *err)
+                       const rc_ids *users, const rc_ids *items, bool by_time,
+                       rc_csr *out, assay_error *err)
 {
     size_t total = 0;
     uint32_t *du = NULL;
@@ -284,10 +282,9 @@ static int group_build(const rc_inter *parts, size_t nparts,
                     int64_t it = rc_ids_find(items, parts[p].item[r]);
                     if (it < 0) {
                         free(start);
-                        rc = assay_error_set(
-                            err, ASSAY_EINTERNAL,
-                            "item %lld missing from the index",
-                            (long long)parts[p].item[r]);
+                        rc = assay_error_set(err, ASSAY_EINTERNAL,
+                                             "item %lld missing from the index",
+                                             (long long)parts[p].item[r]);
                         goto fail;
                     }
                     ord[i].val = (uint32_t)it;

@@ -11,32 +11,43 @@
 #include <string.h>
 
 const assay_port rc_rec_inputs[] = {
-    {.name = "train", .type = ASSAY_T_TABLE, .required = true,
+    {.name = "train",
+     .type = ASSAY_T_TABLE,
+     .required = true,
      .doc = "training interactions (user, item[, timestamp])"},
-    {.name = "valid", .type = ASSAY_T_TABLE,
+    {.name = "valid",
+     .type = ASSAY_T_TABLE,
      .doc = "validation interactions: early stopping, and part of the "
             "history of test users"},
-    {.name = "test", .type = ASSAY_T_TABLE,
+    {.name = "test",
+     .type = ASSAY_T_TABLE,
      .doc = "test interactions: whom to rank and the truth of `metrics`"},
-    {.name = "candidates", .type = ASSAY_T_TABLE,
+    {.name = "candidates",
+     .type = ASSAY_T_TABLE,
      .doc = "(user, item[, query, label]) rows to score, e.g. from "
             "protocol.negatives"},
     {0}};
 
 const assay_port rc_rec_outputs[] = {
-    {.name = "topk", .type = ASSAY_T_TABLE,
+    {.name = "topk",
+     .type = ASSAY_T_TABLE,
      .doc = "top-K lists as rows (user, rank, item, score), rank from 1",
      .chart = "table"},
-    {.name = "lists", .type = ASSAY_T_RECORDS,
+    {.name = "lists",
+     .type = ASSAY_T_RECORDS,
      .doc = "top-K lists as records {user, items, scores[, targets]}"},
-    {.name = "history", .type = ASSAY_T_RECORDS,
+    {.name = "history",
+     .type = ASSAY_T_RECORDS,
      .doc = "each listed user's history {user, items} in time order"},
-    {.name = "scores", .type = ASSAY_T_TABLE,
+    {.name = "scores",
+     .type = ASSAY_T_TABLE,
      .doc = "the candidates with a `score` column (empty without "
             "candidates)"},
-    {.name = "model", .type = ASSAY_T_JSON,
+    {.name = "model",
+     .type = ASSAY_T_JSON,
      .doc = "training report: seconds, epochs, parameters, curves"},
-    {.name = "metrics", .type = ASSAY_T_JSON,
+    {.name = "metrics",
+     .type = ASSAY_T_JSON,
      .doc = "recall/mrr/ndcg/hit/precision@K on test (full ranking) and "
             "sampled-candidate metrics",
      .chart = "bar"},
@@ -80,8 +91,8 @@ typedef struct rank_job {
     size_t *ntop;
     const size_t *ks;
     size_t nk;
-    double *sums;     /* per worker: RC_M_COUNT * nk */
-    size_t *counted;  /* per worker: users with truth */
+    double *sums;         /* per worker: RC_M_COUNT * nk */
+    size_t *counted;      /* per worker: users with truth */
     unsigned char **mask; /* per worker: n_items bytes, all zero */
 } rank_job;
 
@@ -99,8 +110,7 @@ static int rank_task(void *vctx, size_t t, unsigned w)
     uint32_t *top = j->top + t * j->klist;
     float *top_s = j->top_s + t * j->klist;
     size_t nt = rc_topk(j->scores + t * ctx->n_items, ctx->n_items,
-                        ctx->exclude_seen ? mask : NULL, j->klist, top,
-                        top_s);
+                        ctx->exclude_seen ? mask : NULL, j->klist, top, top_s);
     if (ctx->exclude_seen)
         for (size_t i = 0; i < nseen; i++)
             mask[seen[i]] = 0;
@@ -128,9 +138,9 @@ static size_t score_batch(const rc_ctx *ctx)
 
 /*
  * Rank `users[0 .. n)` with history `h`.  When `keep_top` is set, the
- * best `klist` items of every user are returned in top_out, tops_out and ntop_out
- * (caller frees).  When `truth` is set, the mean metrics over users with
- * truth go to `means` (RC_M_COUNT x nk) and their number to *counted.
+ * best `klist` items of every user are returned in top_out, tops_out and
+ * ntop_out (caller frees).  When `truth` is set, the mean metrics over users
+ * with truth go to `means` (RC_M_COUNT x nk) and their number to *counted.
  */
 static int rank_users(rc_ctx *ctx, const rc_model *m, rc_hist h,
                       const uint32_t *users, size_t n, size_t klist,
@@ -173,11 +183,21 @@ static int rank_users(rc_ctx *ctx, const rc_model *m, rc_hist h,
         if ((rc = m->score(m->self, ctx, &h, users + at, b, scores, err)))
             goto done;
         size_t off = keep_top ? at : 0;
-        rank_job j = {.ctx = ctx, .m = m, .h = h, .users = users + at,
-                      .n = b, .scores = scores, .truth = truth,
-                      .klist = klist, .top = top + off * klist,
-                      .top_s = top_s + off * klist, .ntop = ntop + off,
-                      .ks = ks, .nk = nk, .sums = sums, .counted = cnt,
+        rank_job j = {.ctx = ctx,
+                      .m = m,
+                      .h = h,
+                      .users = users + at,
+                      .n = b,
+                      .scores = scores,
+                      .truth = truth,
+                      .klist = klist,
+                      .top = top + off * klist,
+                      .top_s = top_s + off * klist,
+                      .ntop = ntop + off,
+                      .ks = ks,
+                      .nk = nk,
+                      .sums = sums,
+                      .counted = cnt,
                       .mask = mask};
         if ((rc = rc_pool_run(ctx->pool, b, rank_task, &j)))
             goto done;
@@ -239,8 +259,7 @@ static int users_with_rows(const rc_csr *c, uint32_t **out, size_t *n,
     return ASSAY_OK;
 }
 
-int rc_validate(rc_ctx *ctx, const rc_model *m, double *value,
-                assay_error *err)
+int rc_validate(rc_ctx *ctx, const rc_model *m, double *value, assay_error *err)
 {
     if (!ctx->has_valid)
         return assay_error_set(err, ASSAY_EINVAL,
@@ -253,8 +272,8 @@ int rc_validate(rc_ctx *ctx, const rc_model *m, double *value,
     if (rc)
         return rc;
     rc = rank_users(ctx, m, rc_ctx_train_hist(ctx), users, n, ctx->valid_k,
-                    false, &ctx->valid_set, &ctx->valid_k, 1, NULL, NULL,
-                    NULL, means, &counted, err);
+                    false, &ctx->valid_set, &ctx->valid_k, 1, NULL, NULL, NULL,
+                    means, &counted, err);
     free(users);
     if (rc)
         return rc;
@@ -276,8 +295,8 @@ int rc_early_init(rc_early *e, const rc_ctx *ctx, int64_t patience,
     return ASSAY_OK;
 }
 
-int rc_early_step(rc_early *e, rc_ctx *ctx, const rc_model *m,
-                  int64_t epoch, bool *improved, assay_error *err)
+int rc_early_step(rc_early *e, rc_ctx *ctx, const rc_model *m, int64_t epoch,
+                  bool *improved, assay_error *err)
 {
     *improved = false;
     if (!e->active || epoch % e->eval_every != 0)
@@ -341,8 +360,7 @@ static void ctx_free(rc_ctx *ctx)
 
 /* Build the indexes and per-user lists from the connected tables. */
 static int ctx_build(rc_ctx *ctx, const rc_inter *tr, const rc_inter *va,
-                     const rc_inter *te, const rc_inter *ca,
-                     assay_error *err)
+                     const rc_inter *te, const rc_inter *ca, assay_error *err)
 {
     const int64_t *ucols[4], *icols[4];
     size_t lens[4], nc = 0;
@@ -365,14 +383,12 @@ static int ctx_build(rc_ctx *ctx, const rc_inter *tr, const rc_inter *va,
     const rc_inter *v = va ? va : &empty;
     const rc_inter *t = te ? te : &empty;
     rc_inter both[2] = {*tr, *v};
-    if ((rc = rc_csr_build(tr, 1, &ctx->users, &ctx->items, &ctx->train,
-                           err)) ||
+    if ((rc =
+             rc_csr_build(tr, 1, &ctx->users, &ctx->items, &ctx->train, err)) ||
         (rc = rc_csr_unique(&ctx->train, &ctx->train_set, err)) ||
-        (rc = rc_csr_build(v, 1, &ctx->users, &ctx->items, &ctx->valid,
-                           err)) ||
+        (rc = rc_csr_build(v, 1, &ctx->users, &ctx->items, &ctx->valid, err)) ||
         (rc = rc_csr_unique(&ctx->valid, &ctx->valid_set, err)) ||
-        (rc = rc_csr_build(t, 1, &ctx->users, &ctx->items, &ctx->test,
-                           err)) ||
+        (rc = rc_csr_build(t, 1, &ctx->users, &ctx->items, &ctx->test, err)) ||
         (rc = rc_csr_unique(&ctx->test, &ctx->test_set, err)) ||
         (rc = rc_csr_build(both, va ? 2 : 1, &ctx->users, &ctx->items,
                            &ctx->full, err)) ||
@@ -385,8 +401,8 @@ static int ctx_build(rc_ctx *ctx, const rc_inter *tr, const rc_inter *va,
 
 /* ---- outputs ------------------------------------------------------------ */
 
-static int set_metric_members(json_t *o, const double *means,
-                              const size_t *ks, size_t nk, bool sampled)
+static int set_metric_members(json_t *o, const double *means, const size_t *ks,
+                              size_t nk, bool sampled)
 {
     char key[48];
     for (int mi = 0; mi < RC_M_COUNT; mi++) {
@@ -403,10 +419,9 @@ static int set_metric_members(json_t *o, const double *means,
 
 /* Score the candidates table and compute sampled metrics.  *scored gets
  * a copy of the candidates with a score column. */
-static int score_candidates(rc_ctx *ctx, const rc_model *m,
-                            const rc_inter *ca, const size_t *ks, size_t nk,
-                            assay_table **scored, json_t *metrics,
-                            assay_error *err)
+static int score_candidates(rc_ctx *ctx, const rc_model *m, const rc_inter *ca,
+                            const size_t *ks, size_t nk, assay_table **scored,
+                            json_t *metrics, assay_error *err)
 {
     const assay_host *host = ctx->host;
     rc_csr groups = {0}, qgroups = {0};
@@ -563,11 +578,10 @@ static json_t *raw_list(const rc_ids *ids, const uint32_t *v, size_t n)
 }
 
 /* topk table, lists and history records for the ranked users. */
-static int build_lists(rc_ctx *ctx, const uint32_t *users, size_t n,
-                       size_t k, const uint32_t *top, const float *top_s,
+static int build_lists(rc_ctx *ctx, const uint32_t *users, size_t n, size_t k,
+                       const uint32_t *top, const float *top_s,
                        const size_t *ntop, assay_table **topk_out,
-                       json_t **lists_out, json_t **hist_out,
-                       assay_error *err)
+                       json_t **lists_out, json_t **hist_out, assay_error *err)
 {
     const assay_host *host = ctx->host;
     size_t rows = 0;
@@ -580,8 +594,7 @@ static int build_lists(rc_ctx *ctx, const uint32_t *users, size_t n,
     int64_t *cu = host->table_add_col(t, "user", ASSAY_COL_INT64);
     int64_t *cr = cu ? host->table_add_col(t, "rank", ASSAY_COL_INT64) : NULL;
     int64_t *ci = cr ? host->table_add_col(t, "item", ASSAY_COL_INT64) : NULL;
-    double *cs = ci ? host->table_add_col(t, "score", ASSAY_COL_FLOAT64)
-                    : NULL;
+    double *cs = ci ? host->table_add_col(t, "score", ASSAY_COL_FLOAT64) : NULL;
     if (!cs)
         goto fail_nomem;
     /* pointers may move with each add_col: fetch them again */
@@ -595,8 +608,7 @@ static int build_lists(rc_ctx *ctx, const uint32_t *users, size_t n,
         const float *ts = top_s + i * k;
         json_t *rec = json_object(), *scores = json_array();
         if (!rec || !scores ||
-            json_object_set_new(rec, "user",
-                                json_integer(ctx->users.raw[u])) ||
+            json_object_set_new(rec, "user", json_integer(ctx->users.raw[u])) ||
             json_object_set_new(rec, "items",
                                 raw_list(&ctx->items, tp, ntop[i])) ||
             json_object_set_new(rec, "scores", json_incref(scores))) {
@@ -618,8 +630,7 @@ static int build_lists(rc_ctx *ctx, const uint32_t *users, size_t n,
         }
         if (ctx->has_test &&
             json_object_set_new(rec, "targets",
-                                raw_list(&ctx->items,
-                                         rc_csr_row(&ctx->test, u),
+                                raw_list(&ctx->items, rc_csr_row(&ctx->test, u),
                                          rc_csr_len(&ctx->test, u)))) {
             json_decref(rec);
             goto fail_nomem;
@@ -631,8 +642,7 @@ static int build_lists(rc_ctx *ctx, const uint32_t *users, size_t n,
             json_object_set_new(hrec, "user",
                                 json_integer(ctx->users.raw[u])) ||
             json_object_set_new(hrec, "items",
-                                raw_list(&ctx->items,
-                                         rc_csr_row(&ctx->full, u),
+                                raw_list(&ctx->items, rc_csr_row(&ctx->full, u),
                                          rc_csr_len(&ctx->full, u)))) {
             json_decref(hrec);
             goto fail_nomem;
@@ -655,8 +665,7 @@ fail_nomem:
 
 /* ---- the node ----------------------------------------------------------- */
 
-static int read_ks(const json_t *opts, size_t *ks, size_t *nk,
-                   assay_error *err)
+static int read_ks(const json_t *opts, size_t *ks, size_t *nk, assay_error *err)
 {
     const json_t *a = json_object_get(opts, "metric_ks");
     size_t i;
@@ -681,9 +690,8 @@ static int read_ks(const json_t *opts, size_t *ks, size_t *nk,
     return ASSAY_OK;
 }
 
-static int optional_view(assay_io *io, const assay_host *host,
-                         const char *port, rc_inter *v, bool *present,
-                         assay_error *err)
+static int optional_view(assay_io *io, const assay_host *host, const char *port,
+                         rc_inter *v, bool *present, assay_error *err)
 {
     const assay_table *t = host->in_table(io, port);
     *present = t != NULL;
@@ -710,15 +718,15 @@ int rc_run(const assay_host *host, assay_io *io, const json_t *opts,
 
     ctx.host = host;
     if ((rc = read_ks(opts, ks, &nk, err)) ||
-        (rc = rc_inter_view(host->in_table(io, "train"), "train", false,
-                            &tr, err)) ||
+        (rc = rc_inter_view(host->in_table(io, "train"), "train", false, &tr,
+                            err)) ||
         (rc = optional_view(io, host, "valid", &va, &has_va, err)) ||
         (rc = optional_view(io, host, "test", &te, &has_te, err)) ||
         (rc = optional_view(io, host, "candidates", &ca, &has_ca, err)))
         goto done;
     if (tr.n == 0) {
-        rc = assay_error_set(err, ASSAY_EDATA,
-                             "input 'train': no interactions");
+        rc =
+            assay_error_set(err, ASSAY_EDATA, "input 'train': no interactions");
         goto done;
     }
     size_t k = (size_t)assay_opt_int(opts, "k");
@@ -726,8 +734,7 @@ int rc_run(const assay_host *host, assay_io *io, const json_t *opts,
     const char *vm = assay_opt_str(opts, "valid_metric");
     ctx.valid_metric = RC_M_MRR;
     ctx.valid_k = 10;
-    if (vm && (rc = rc_parse_metric(vm, &ctx.valid_metric, &ctx.valid_k,
-                                    err)))
+    if (vm && (rc = rc_parse_metric(vm, &ctx.valid_metric, &ctx.valid_k, err)))
         goto done;
     if ((rc = rc_pool_new(host->threads(host), &ctx.pool, err)) ||
         (rc = ctx_build(&ctx, &tr, has_va ? &va : NULL, has_te ? &te : NULL,
@@ -776,9 +783,9 @@ int rc_run(const assay_host *host, assay_io *io, const json_t *opts,
     double means[RC_M_COUNT * RC_MAX_KS];
     size_t counted = 0;
     t0 = rc_now();
-    if ((rc = rank_users(&ctx, &m, rc_ctx_full_hist(&ctx), users, nusers,
-                         kmax, true, has_te ? &ctx.test_set : NULL, ks, nk,
-                         &top, &top_s, &ntop, means, &counted, err)))
+    if ((rc = rank_users(&ctx, &m, rc_ctx_full_hist(&ctx), users, nusers, kmax,
+                         true, has_te ? &ctx.test_set : NULL, ks, nk, &top,
+                         &top_s, &ntop, means, &counted, err)))
         goto done;
     double rank_s = rc_now() - t0;
     if (json_object_set_new(metrics, "model", json_string(name)))

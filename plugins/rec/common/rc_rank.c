@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-const char *const rc_metric_names[RC_M_COUNT] = {"recall", "mrr", "ndcg",
-                                                 "hit", "precision"};
+const char *const rc_metric_names[RC_M_COUNT] = {"recall", "mrr", "ndcg", "hit",
+                                                 "precision"};
 
 double rc_now(void)
 {
@@ -125,8 +125,7 @@ void rc_metrics_user(const uint32_t *top, size_t ntop, const uint32_t *truth,
     }
 }
 
-void rc_metrics_sampled(size_t rank, const size_t *ks, size_t nk,
-                        double *out)
+void rc_metrics_sampled(size_t rank, const size_t *ks, size_t nk, double *out)
 {
     for (size_t j = 0; j < nk; j++) {
         bool in = rank >= 1 && rank <= ks[j];
@@ -143,9 +142,10 @@ int rc_parse_metric(const char *s, int *metric, size_t *k, assay_error *err)
 {
     const char *at = s ? strchr(s, '@') : NULL;
     if (!at)
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "option 'valid_metric': '%s': expected NAME@K, e.g. mrr@10",
-                               s ? s : "(null)");
+        return assay_error_set(
+            err, ASSAY_EINVAL,
+            "option 'valid_metric': '%s': expected NAME@K, e.g. mrr@10",
+            s ? s : "(null)");
     size_t len = (size_t)(at - s);
     int m = -1;
     for (int i = 0; i < RC_M_COUNT; i++)
@@ -155,10 +155,11 @@ int rc_parse_metric(const char *s, int *metric, size_t *k, assay_error *err)
     char *end = NULL;
     long v = strtol(at + 1, &end, 10);
     if (m < 0 || !end || *end || end == at + 1 || v < 1 || v > 100000)
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "option 'valid_metric': '%s': expected one of recall, mrr, "
-                               "ndcg, hit, precision followed by @K",
-                               s);
+        return assay_error_set(
+            err, ASSAY_EINVAL,
+            "option 'valid_metric': '%s': expected one of recall, mrr, "
+            "ndcg, hit, precision followed by @K",
+            s);
     *metric = m;
     *k = (size_t)v;
     return ASSAY_OK;

@@ -35,8 +35,7 @@ static inline assay_table *rt_table(size_t n, const int64_t *user,
         memcpy(tt, time, n * sizeof *tt);
     }
     if (rating) {
-        double *r = assay_testkit_table_add_col(t, "rating",
-                                                ASSAY_COL_FLOAT64);
+        double *r = assay_testkit_table_add_col(t, "rating", ASSAY_COL_FLOAT64);
         memcpy(r, rating, n * sizeof *r);
     }
     if (row_ids) {
@@ -135,8 +134,7 @@ static inline const assay_plugin *rt_load(const char *env, const char *name)
     assay_error err = {0};
     const assay_plugin *p = assay_testkit_load(getenv(env), name, &err);
     if (!p) {
-        fprintf(stderr, "cannot load %s from $%s: %s\n", name, env,
-                err.text);
+        fprintf(stderr, "cannot load %s from $%s: %s\n", name, env, err.text);
         exit(1);
     }
     return p;

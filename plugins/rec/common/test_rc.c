@@ -156,17 +156,18 @@ static void test_sampled_golden(void **state)
         const char *key;
         int m;
         size_t j;
-    } chk[] = {{"hr@1", RC_M_HIT, 0},   {"hr@5", RC_M_HIT, 1},
-               {"hr@10", RC_M_HIT, 2},  {"ndcg@5", RC_M_NDCG, 1},
+    } chk[] = {{"hr@1", RC_M_HIT, 0},
+               {"hr@5", RC_M_HIT, 1},
+               {"hr@10", RC_M_HIT, 2},
+               {"ndcg@5", RC_M_NDCG, 1},
                {"ndcg@10", RC_M_NDCG, 2}};
     for (size_t c = 0; c < sizeof chk / sizeof *chk; c++) {
         double want = json_number_value(json_object_get(mean, chk[c].key));
         double got = acc[chk[c].m * 3 + chk[c].j] / (double)n;
         assert_true(fabs(got - want) < 1e-12);
     }
-    assert_true(fabs(mrr / n - json_number_value(json_object_get(mean,
-                                                                 "mrr"))) <
-                1e-12);
+    assert_true(fabs(mrr / n -
+                     json_number_value(json_object_get(mean, "mrr"))) < 1e-12);
     json_decref(sum);
 }
 

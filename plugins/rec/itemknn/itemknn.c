@@ -26,21 +26,21 @@ typedef struct knn_model {
     double shrink;
     uint32_t *nbr_idx; /* n_items x nb: N(j), by target */
     float *nbr_w;
-    uint32_t *nbr_n;   /* sizes of N(j) */
-    rc_csr src;        /* by source: targets */
-    float *src_w;      /* weights aligned with src.idx */
+    uint32_t *nbr_n; /* sizes of N(j) */
+    rc_csr src;      /* by source: targets */
+    float *src_w;    /* weights aligned with src.idx */
     uint64_t stored;
 } knn_model;
 
 typedef struct knn_fit_job {
     knn_model *m;
-    const rc_csr *ui; /* user -> items (sets) */
-    const rc_csr *iu; /* item -> users */
-    float **acc;      /* per worker: n_items co-occurrence counts (zero) */
+    const rc_csr *ui;   /* user -> items (sets) */
+    const rc_csr *iu;   /* item -> users */
+    float **acc;        /* per worker: n_items co-occurrence counts (zero) */
     uint32_t **touched; /* per worker: n_items */
-    float **sims;     /* per worker: n_items */
-    uint32_t **pos;   /* per worker: nb */
-    float **best;     /* per worker: nb */
+    float **sims;       /* per worker: n_items */
+    uint32_t **pos;     /* per worker: nb */
+    float **best;       /* per worker: nb */
     const assay_host *host;
 } knn_fit_job;
 
@@ -102,8 +102,8 @@ static int knn_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
 {
     knn_model *m = mm->self;
     rc_csr iu = {0};
-    knn_fit_job job = {.m = m, .ui = &ctx->train_set, .iu = &iu,
-                       .host = ctx->host};
+    knn_fit_job job = {
+        .m = m, .ui = &ctx->train_set, .iu = &iu, .host = ctx->host};
     unsigned nw = rc_pool_size(ctx->pool);
     int rc;
     if ((rc = rc_csr_transpose(&ctx->train_set, ctx->n_items, &iu, err)))
@@ -299,11 +299,19 @@ static void knn_destroy(void *state)
 
 static const assay_option knn_options[] = {
     RC_REC_OPTIONS,
-    {.name = "neighbors", .type = ASSAY_OPT_INT, .def = "100",
-     .has_min = true, .min = 1, .has_max = true, .max = 100000,
+    {.name = "neighbors",
+     .type = ASSAY_OPT_INT,
+     .def = "100",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 100000,
      .doc = "neighbours kept per item (RecBole `k`)"},
-    {.name = "shrink", .type = ASSAY_OPT_FLOAT, .def = "0.0",
-     .has_min = true, .min = 0,
+    {.name = "shrink",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.0",
+     .has_min = true,
+     .min = 0,
      .doc = "added to the cosine denominator; damps similarities built on "
             "few co-occurrences"},
     {0}};

@@ -42,8 +42,7 @@ static int pop_score(void *self, rc_ctx *ctx, const rc_hist *h,
     (void)users;
     (void)err;
     for (size_t i = 0; i < n; i++)
-        memcpy(out + i * ctx->n_items, p->count,
-               ctx->n_items * sizeof *out);
+        memcpy(out + i * ctx->n_items, p->count, ctx->n_items * sizeof *out);
     return ASSAY_OK;
 }
 

@@ -147,8 +147,8 @@ static int sas_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
             }
             loss_sum += loss * (double)T;
             loss_tok += T;
-            sr_adam(&s->p, &s->g, &s->m, &s->v, s->lr, 0.9, 0.999, 1e-8,
-                    s->wd, s->step);
+            sr_adam(&s->p, &s->g, &s->m, &s->v, s->lr, 0.9, 0.999, 1e-8, s->wd,
+                    s->step);
         }
         t_train += rc_now() - t0;
         done_epochs = epoch;
@@ -170,9 +170,9 @@ static int sas_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
     if (es.active && es.best_epoch > 0)
         memcpy(s->p.data, s->best.data, s->p.count * sizeof *s->p.data);
     if (json_object_set_new(report, "epochs", json_integer(done_epochs)) ||
-        json_object_set_new(report, "epoch_seconds",
-                            json_real(done_epochs ? t_train / done_epochs
-                                                  : 0.0)) ||
+        json_object_set_new(
+            report, "epoch_seconds",
+            json_real(done_epochs ? t_train / done_epochs : 0.0)) ||
         json_object_set_new(report, "tokens_per_epoch",
                             json_integer((json_int_t)tokens)) ||
         json_object_set_new(report, "windows_per_epoch",
@@ -184,8 +184,8 @@ static int sas_fit(const rc_model *mm, rc_ctx *ctx, json_t *report,
     goto done;
 
 internal:
-    rc = assay_error_set(err, rc == ASSAY_ENOMEM ? ASSAY_ENOMEM
-                                                 : ASSAY_EINTERNAL,
+    rc = assay_error_set(err,
+                         rc == ASSAY_ENOMEM ? ASSAY_ENOMEM : ASSAY_EINTERNAL,
                          "network pass failed (%s)", assay_strerror(rc));
     goto done;
 fail_nomem:
@@ -225,11 +225,10 @@ static int sas_score(void *self, rc_ctx *ctx, const rc_hist *h,
         if (ns == 0)
             continue;
         sr_batch b = {ns, s->off, s->items, NULL};
-        int rc = sr_forward(&s->cfg, &s->p, s->w, &b, SR_EVAL_LAST, 0,
-                            ctx->pool);
+        int rc =
+            sr_forward(&s->cfg, &s->p, s->w, &b, SR_EVAL_LAST, 0, ctx->pool);
         if (rc)
-            return assay_error_set(err, ASSAY_EINTERNAL,
-                                   "network pass failed");
+            return assay_error_set(err, ASSAY_EINTERNAL, "network pass failed");
         /* contiguous rows: score into a scratch block when rows were
          * skipped */
         if (ns == nb) {
@@ -301,10 +300,9 @@ static int sas_make(void *cfgp, rc_ctx *ctx, rc_model *mm, assay_error *err)
     if (s->cfg.d % s->cfg.heads != 0) {
         sas_unmake(mm);
         mm->self = NULL;
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "dim (%zu) must be a multiple of heads (%zu)",
-                               (size_t)assay_opt_int(o, "dim"),
-                               (size_t)assay_opt_int(o, "heads"));
+        return assay_error_set(
+            err, ASSAY_EINVAL, "dim (%zu) must be a multiple of heads (%zu)",
+            (size_t)assay_opt_int(o, "dim"), (size_t)assay_opt_int(o, "heads"));
     }
     size_t T = s->batch * s->cfg.max_len;
     if (sr_params_alloc(&s->p, &s->cfg) || sr_params_alloc(&s->g, &s->cfg) ||
@@ -341,8 +339,7 @@ static int sas_create(const assay_host *host, const json_t *options,
 static int sas_run(void *state, assay_io *io, assay_error *err)
 {
     sas_cfg *c = state;
-    return rc_run(c->host, io, c->opts, "sasrec", sas_make, sas_unmake, c,
-                  err);
+    return rc_run(c->host, io, c->opts, "sasrec", sas_make, sas_unmake, c, err);
 }
 
 static void sas_destroy(void *state)
@@ -356,46 +353,108 @@ static void sas_destroy(void *state)
 
 static const assay_option sas_options[] = {
     RC_REC_OPTIONS,
-    {.name = "dim", .type = ASSAY_OPT_INT, .def = "64", .has_min = true,
-     .min = 1, .has_max = true, .max = 4096,
+    {.name = "dim",
+     .type = ASSAY_OPT_INT,
+     .def = "64",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 4096,
      .doc = "hidden size (item and position embeddings)"},
-    {.name = "layers", .type = ASSAY_OPT_INT, .def = "2", .has_min = true,
-     .min = 0, .has_max = true, .max = 64, .doc = "transformer blocks"},
-    {.name = "heads", .type = ASSAY_OPT_INT, .def = "2", .has_min = true,
-     .min = 1, .has_max = true, .max = 64,
+    {.name = "layers",
+     .type = ASSAY_OPT_INT,
+     .def = "2",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 64,
+     .doc = "transformer blocks"},
+    {.name = "heads",
+     .type = ASSAY_OPT_INT,
+     .def = "2",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64,
      .doc = "attention heads (must divide dim)"},
-    {.name = "inner", .type = ASSAY_OPT_INT, .def = "256", .has_min = true,
-     .min = 1, .has_max = true, .max = 65536,
+    {.name = "inner",
+     .type = ASSAY_OPT_INT,
+     .def = "256",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 65536,
      .doc = "feed-forward hidden size"},
-    {.name = "max_len", .type = ASSAY_OPT_INT, .def = "50", .has_min = true,
-     .min = 1, .has_max = true, .max = 4096,
+    {.name = "max_len",
+     .type = ASSAY_OPT_INT,
+     .def = "50",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 4096,
      .doc = "longest history window the model reads"},
-    {.name = "dropout", .type = ASSAY_OPT_FLOAT, .def = "0.2",
-     .has_min = true, .min = 0, .has_max = true, .max = 0.95,
+    {.name = "dropout",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.2",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 0.95,
      .doc = "dropout on the embeddings and both residual branches"},
-    {.name = "windows", .type = ASSAY_OPT_ENUM, .def = "\"all\"",
+    {.name = "windows",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"all\"",
      .choices = "all|last",
      .doc = "train on every transition (consecutive max_len blocks) or "
             "only on each user's last max_len"},
-    {.name = "batch", .type = ASSAY_OPT_INT, .def = "128", .has_min = true,
-     .min = 1, .has_max = true, .max = 1024,
+    {.name = "batch",
+     .type = ASSAY_OPT_INT,
+     .def = "128",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1024,
      .doc = "windows per Adam step"},
-    {.name = "lr", .type = ASSAY_OPT_FLOAT, .def = "0.001",
-     .has_min = true, .min = 0, .doc = "Adam learning rate"},
-    {.name = "weight_decay", .type = ASSAY_OPT_FLOAT, .def = "0",
-     .has_min = true, .min = 0, .doc = "L2 added to every gradient"},
-    {.name = "init_std", .type = ASSAY_OPT_FLOAT, .def = "0.02",
-     .has_min = true, .min = 0,
+    {.name = "lr",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.001",
+     .has_min = true,
+     .min = 0,
+     .doc = "Adam learning rate"},
+    {.name = "weight_decay",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0",
+     .has_min = true,
+     .min = 0,
+     .doc = "L2 added to every gradient"},
+    {.name = "init_std",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.02",
+     .has_min = true,
+     .min = 0,
      .doc = "standard deviation of the weight initialisation"},
-    {.name = "epochs", .type = ASSAY_OPT_INT, .def = "200", .has_min = true,
-     .min = 1, .doc = "most training epochs"},
-    {.name = "patience", .type = ASSAY_OPT_INT, .def = "10",
-     .has_min = true, .min = 0,
+    {.name = "epochs",
+     .type = ASSAY_OPT_INT,
+     .def = "200",
+     .has_min = true,
+     .min = 1,
+     .doc = "most training epochs"},
+    {.name = "patience",
+     .type = ASSAY_OPT_INT,
+     .def = "10",
+     .has_min = true,
+     .min = 0,
      .doc = "stop after this many validations without improvement (0: "
             "never; needs `valid`)"},
-    {.name = "eval_every", .type = ASSAY_OPT_INT, .def = "1",
-     .has_min = true, .min = 1, .doc = "validate every this many epochs"},
-    {.name = "valid_metric", .type = ASSAY_OPT_STRING, .def = "\"ndcg@10\"",
+    {.name = "eval_every",
+     .type = ASSAY_OPT_INT,
+     .def = "1",
+     .has_min = true,
+     .min = 1,
+     .doc = "validate every this many epochs"},
+    {.name = "valid_metric",
+     .type = ASSAY_OPT_STRING,
+     .def = "\"ndcg@10\"",
      .doc = "early-stopping metric on `valid` (recall|mrr|ndcg|hit|"
             "precision@K, full ranking)"},
     {0}};
@@ -407,27 +466,26 @@ static const assay_plugin sas_plugin = {
     .version = "1.0.0",
     .summary = "Causal self-attention sequential recommender (SASRec "
                "family), trained on the CPU",
-    .doc =
-        "Predicts a user's next item from the last `max_len` items of the "
-        "history, ordered by `timestamp`. The network is a decoder-only "
-        "transformer as in SASRec (Kang & McAuley 2018): item embedding + "
-        "learned position embedding, then `layers` pre-LayerNorm blocks of "
-        "causal multi-head self-attention (`heads`) and a ReLU "
-        "feed-forward layer (`inner`), each with a residual connection and "
-        "dropout, a final LayerNorm, and scores h . e_i with the item "
-        "embeddings (tied). Training follows RecBole's SASRec: "
-        "cross-entropy over all items (no negative sampling) at every "
-        "position of each window, Adam, early stopping on `valid_metric` "
-        "with `patience` (the best epoch's weights are kept). With windows: "
-        "all every transition of the training sequences is used each epoch "
-        "(long histories are cut into consecutive max_len blocks).\n"
-        "For the leave-one-out protocol connect protocol.split (method: "
-        "loo): validation users are scored from their training sequence, "
-        "test users from train + valid. The backward pass is written by "
-        "hand and checked against finite differences in the tests; matrix "
-        "products go through OpenBLAS (CBLAS), row-wise work and "
-        "per-sequence attention over the node's threads. `params` counts "
-        "every weight.\n" RC_REC_DOC_IO,
+    .doc = "Predicts a user's next item from the last `max_len` items of the "
+           "history, ordered by `timestamp`. The network is a decoder-only "
+           "transformer as in SASRec (Kang & McAuley 2018): item embedding + "
+           "learned position embedding, then `layers` pre-LayerNorm blocks of "
+           "causal multi-head self-attention (`heads`) and a ReLU "
+           "feed-forward layer (`inner`), each with a residual connection and "
+           "dropout, a final LayerNorm, and scores h . e_i with the item "
+           "embeddings (tied). Training follows RecBole's SASRec: "
+           "cross-entropy over all items (no negative sampling) at every "
+           "position of each window, Adam, early stopping on `valid_metric` "
+           "with `patience` (the best epoch's weights are kept). With windows: "
+           "all every transition of the training sequences is used each epoch "
+           "(long histories are cut into consecutive max_len blocks).\n"
+           "For the leave-one-out protocol connect protocol.split (method: "
+           "loo): validation users are scored from their training sequence, "
+           "test users from train + valid. The backward pass is written by "
+           "hand and checked against finite differences in the tests; matrix "
+           "products go through OpenBLAS (CBLAS), row-wise work and "
+           "per-sequence attention over the node's threads. `params` counts "
+           "every weight.\n" RC_REC_DOC_IO,
     .inputs = rc_rec_inputs,
     .outputs = rc_rec_outputs,
     .options = sas_options,

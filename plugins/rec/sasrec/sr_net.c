@@ -62,8 +62,8 @@ float sr_softmax_exp(float x)
  * given explicitly (all int for CBLAS). */
 static inline void gemm(bool ta, bool tb, size_t m, size_t n, size_t k,
                         sr_real alpha, const sr_real *a, size_t lda,
-                        const sr_real *b, size_t ldb, sr_real beta,
-                        sr_real *c, size_t ldc)
+                        const sr_real *b, size_t ldb, sr_real beta, sr_real *c,
+                        size_t ldc)
 {
     if (m == 0 || n == 0)
         return;
@@ -87,8 +87,8 @@ static inline void colsum(const sr_real *dy, size_t rows, size_t cols,
 static size_t layer_size(const sr_config *c)
 {
     size_t d = c->d, f = c->inner;
-    return 2 * d + d * 3 * d + 3 * d + d * d + d + 2 * d + d * f + f +
-           f * d + d;
+    return 2 * d + d * 3 * d + 3 * d + d * d + d + 2 * d + d * f + f + f * d +
+           d;
 }
 
 size_t sr_param_count(const sr_config *c)
@@ -170,8 +170,7 @@ static void fill_const(sr_real *v, size_t n, sr_real x)
         v[i] = x;
 }
 
-void sr_params_init(sr_params *p, const sr_config *c, double std,
-                    assay_rng *r)
+void sr_params_init(sr_params *p, const sr_config *c, double std, assay_rng *r)
 {
     size_t d = c->d, f = c->inner;
     memset(p->data, 0, p->count * sizeof *p->data);
@@ -192,18 +191,18 @@ void sr_params_init(sr_params *p, const sr_config *c, double std,
 /* ---- work space --------------------------------------------------------- */
 
 typedef struct sr_lwork {
-    sr_real *x;     /* layer input, T x d */
-    sr_real *a;     /* LN1 output */
+    sr_real *x; /* layer input, T x d */
+    sr_real *a; /* LN1 output */
     sr_real *mu1, *rs1;
-    sr_real *qkv;   /* T x 3d */
-    sr_real *att;   /* concatenated heads, T x d */
-    sr_real *A;     /* attention probabilities */
+    sr_real *qkv; /* T x 3d */
+    sr_real *att; /* concatenated heads, T x d */
+    sr_real *A;   /* attention probabilities */
     unsigned char *m_o;
-    sr_real *xm;    /* after the attention residual */
-    sr_real *b;     /* LN2 output */
+    sr_real *xm; /* after the attention residual */
+    sr_real *b;  /* LN2 output */
     sr_real *mu2, *rs2;
-    sr_real *f1;    /* pre-activation, T x inner */
-    sr_real *g;     /* relu(f1) */
+    sr_real *f1; /* pre-activation, T x inner */
+    sr_real *g;  /* relu(f1) */
     unsigned char *m_f;
 } sr_lwork;
 
@@ -219,12 +218,12 @@ struct sr_work {
     sr_real *dx, *dy, *dqkv, *datt, *dbig, *dh, *ones;
     sr_real *logits;
     size_t chunk;
-    sr_real **mm; /* per worker: max_len x max_len */
+    sr_real **mm;      /* per worker: max_len x max_len */
     double *loss_part; /* per CE task */
     size_t nloss;
-    double *lnacc;     /* per worker: LayerNorm gain and bias sums, 2d */
+    double *lnacc; /* per worker: LayerNorm gain and bias sums, 2d */
     bool train;
-    bool compact;      /* h holds only each sequence's last row */
+    bool compact; /* h holds only each sequence's last row */
     uint64_t seed;
 };
 
@@ -302,26 +301,24 @@ int sr_work_new(const sr_config *c, size_t max_tokens, size_t max_seqs,
         goto fail;
     for (size_t l = 0; l < c->layers; l++) {
         sr_lwork *L = &w->l[l];
-        if (!ALLOC(L->x, T * d) || !ALLOC(L->a, T * d) ||
-            !ALLOC(L->mu1, T) || !ALLOC(L->rs1, T) ||
-            !ALLOC(L->qkv, T * 3 * d) || !ALLOC(L->att, T * d) ||
-            !ALLOC(L->A, w->a_cap) || !ALLOC(L->m_o, T * d) ||
-            !ALLOC(L->xm, T * d) || !ALLOC(L->b, T * d) ||
-            !ALLOC(L->mu2, T) || !ALLOC(L->rs2, T) ||
+        if (!ALLOC(L->x, T * d) || !ALLOC(L->a, T * d) || !ALLOC(L->mu1, T) ||
+            !ALLOC(L->rs1, T) || !ALLOC(L->qkv, T * 3 * d) ||
+            !ALLOC(L->att, T * d) || !ALLOC(L->A, w->a_cap) ||
+            !ALLOC(L->m_o, T * d) || !ALLOC(L->xm, T * d) ||
+            !ALLOC(L->b, T * d) || !ALLOC(L->mu2, T) || !ALLOC(L->rs2, T) ||
             !ALLOC(L->f1, T * f) || !ALLOC(L->g, T * f) ||
             !ALLOC(L->m_f, T * d))
             goto fail;
     }
     size_t big = f > 3 * d ? f : 3 * d;
-    if (!ALLOC(w->m_e, T * d) || !ALLOC(w->xf, T * d) ||
-        !ALLOC(w->h, T * d) || !ALLOC(w->muf, T) || !ALLOC(w->rsf, T) ||
+    if (!ALLOC(w->m_e, T * d) || !ALLOC(w->xf, T * d) || !ALLOC(w->h, T * d) ||
+        !ALLOC(w->muf, T) || !ALLOC(w->rsf, T) ||
         !ALLOC(w->a_off, max_seqs + 1) || !ALLOC(w->dx, T * d) ||
         !ALLOC(w->dy, T * d) || !ALLOC(w->dqkv, T * 3 * d) ||
         !ALLOC(w->datt, T * d) || !ALLOC(w->dbig, T * big) ||
         !ALLOC(w->dh, T * d) || !ALLOC(w->ones, T) ||
         !ALLOC(w->logits, w->chunk * c->n_items) ||
-        !ALLOC(w->loss_part, w->nloss) ||
-        !ALLOC(w->lnacc, 2 * d * w->workers))
+        !ALLOC(w->loss_part, w->nloss) || !ALLOC(w->lnacc, 2 * d * w->workers))
         goto fail;
     for (size_t i = 0; i < T; i++)
         w->ones[i] = 1;
@@ -636,8 +633,7 @@ static void res_rows(void *vctx, size_t b, size_t e, unsigned wk)
 
 static void residual(rc_pool *pool, sr_work *w, size_t T, size_t d,
                      const sr_real *x, const sr_real *y, const sr_real *bias,
-                     sr_real *out, unsigned char *mask, unsigned site,
-                     double p)
+                     sr_real *out, unsigned char *mask, unsigned site, double p)
 {
     res_job j = {x, y, bias, out, mask, d, site, p, w->train, w->seed};
     par(pool, T, ROWS_PER_TASK, res_rows, &j);
@@ -671,8 +667,8 @@ static void bias_rows(void *vctx, size_t b, size_t e, unsigned wk)
     }
 }
 
-static void add_bias(rc_pool *pool, size_t T, sr_real *y, size_t ld,
-                     size_t col, size_t n, const sr_real *bias, sr_real *g)
+static void add_bias(rc_pool *pool, size_t T, sr_real *y, size_t ld, size_t col,
+                     size_t n, const sr_real *bias, sr_real *g)
 {
     bias_job j = {y, g, bias, ld, col, n};
     par(pool, T, ROWS_PER_TASK, bias_rows, &j);
@@ -682,16 +678,15 @@ static void add_bias(rc_pool *pool, size_t T, sr_real *y, size_t ld,
 
 /* The feed-forward half of a block on `rows` rows: xm -> out. */
 static void ffn_half(const sr_config *c, const sr_layer *P, sr_lwork *L,
-                     sr_work *w, size_t rows, const sr_real *xm,
-                     sr_real *out, unsigned site, rc_pool *pool)
+                     sr_work *w, size_t rows, const sr_real *xm, sr_real *out,
+                     unsigned site, rc_pool *pool)
 {
     size_t d = c->d, f = c->inner;
     layer_norm(pool, rows, d, xm, P->ln2_g, P->ln2_b, L->b, L->mu2, L->rs2);
     gemm(false, false, rows, f, d, 1, L->b, d, P->W1, f, 0, L->f1, f);
     add_bias(pool, rows, L->f1, f, 0, f, P->b1, L->g);
     gemm(false, false, rows, d, f, 1, L->g, f, P->W2, d, 0, w->dy, d);
-    residual(pool, w, rows, d, xm, w->dy, P->b2, out, L->m_f, site,
-             c->dropout);
+    residual(pool, w, rows, d, xm, w->dy, P->b2, out, L->m_f, site, c->dropout);
 }
 
 /* Last-row attention of sequences [b, e) for the final block at
@@ -717,11 +712,11 @@ static void lastatt_rows(void *vctx, size_t b, size_t e, unsigned wk)
             const sr_real *q = j->w->dqkv + s * d + h * dh;
             sr_real *o = j->w->datt + s * d + h * dh;
 #ifdef SR_DOUBLE
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)dh, scale,
-                        K, (int)ld, q, 1, 0, sc, 1);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)dh, scale, K,
+                        (int)ld, q, 1, 0, sc, 1);
 #else
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)dh, scale,
-                        K, (int)ld, q, 1, 0, sc, 1);
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)dh, scale, K,
+                        (int)ld, q, 1, 0, sc, 1);
 #endif
             sr_real mx = sc[0];
             for (size_t k = 1; k < m; k++)
@@ -750,15 +745,14 @@ static void lastatt_rows(void *vctx, size_t b, size_t e, unsigned wk)
  * (query, attention row, projections, feed-forward, final LayerNorm) for
  * the last rows only.  Leaves the hidden states compact in w->h.
  */
-static void forward_last(const sr_config *c, const sr_params *p,
-                         sr_work *w, const sr_batch *b, rc_pool *pool)
+static void forward_last(const sr_config *c, const sr_params *p, sr_work *w,
+                         const sr_batch *b, rc_pool *pool)
 {
     size_t T = w->T, d = c->d, S = b->nseq;
     sr_real *xl = w->dx; /* last rows of the block input (or of x0) */
     if (c->layers == 0) {
         for (size_t s = 0; s < S; s++)
-            memcpy(xl + s * d, w->xf + (b->off[s + 1] - 1) * d,
-                   d * sizeof *xl);
+            memcpy(xl + s * d, w->xf + (b->off[s + 1] - 1) * d, d * sizeof *xl);
         layer_norm(pool, S, d, xl, p->lnf_g, p->lnf_b, w->h, w->muf, w->rsf);
         w->compact = true;
         return;
@@ -818,10 +812,9 @@ int sr_forward(const sr_config *c, const sr_params *p, sr_work *w,
     for (size_t l = 0; l < full; l++) {
         sr_lwork *L = &w->l[l];
         const sr_layer *P = &p->layer[l];
-        layer_norm(pool, T, d, L->x, P->ln1_g, P->ln1_b, L->a, L->mu1,
-                   L->rs1);
-        gemm(false, false, T, 3 * d, d, 1, L->a, d, P->Wqkv, 3 * d, 0,
-             L->qkv, 3 * d);
+        layer_norm(pool, T, d, L->x, P->ln1_g, P->ln1_b, L->a, L->mu1, L->rs1);
+        gemm(false, false, T, 3 * d, d, 1, L->a, d, P->Wqkv, 3 * d, 0, L->qkv,
+             3 * d);
         add_bias(pool, T, L->qkv, 3 * d, 0, 3 * d, P->bqkv, NULL);
         att_job aj = {c, b, w, L};
         par(pool, b->nseq, 4, att_fwd, &aj);
@@ -840,7 +833,6 @@ int sr_forward(const sr_config *c, const sr_params *p, sr_work *w,
 }
 
 /* ---- loss and backward -------------------------------------------------- */
-
 
 typedef struct ce_job {
     sr_real *logits;
@@ -1017,8 +1009,7 @@ static void relu_back(rc_pool *pool, size_t T, size_t f, sr_real *dbig,
 }
 
 int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
-                const sr_batch *b, sr_params *g, double *loss,
-                rc_pool *pool)
+                const sr_batch *b, sr_params *g, double *loss, rc_pool *pool)
 {
     size_t T = w->T, d = c->d, f = c->inner, n = c->n_items;
     if (!b->targets || w->compact)
@@ -1060,8 +1051,8 @@ int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
         colsum(w->dbig, T, f, w->ones, G->b1);
         /* d(LN2 output) into dy, then dx (= d xm) += LN2 backward */
         gemm(false, true, T, d, f, 1, w->dbig, f, P->W1, f, 0, w->dy, d);
-        layer_norm_back(pool, w, T, d, L->xm, P->ln2_g, L->mu2, L->rs2,
-                        w->dy, w->dx, G->ln2_g, G->ln2_b);
+        layer_norm_back(pool, w, T, d, L->xm, P->ln2_g, L->mu2, L->rs2, w->dy,
+                        w->dx, G->ln2_g, G->ln2_b);
         /* xm = x + drop(att Wo + bo) */
         drop_back(pool, T, d, w->dy, w->dx, L->m_o, c->dropout, w->train);
         gemm(true, false, d, d, T, 1, L->att, d, w->dy, d, 1, G->Wo, d);
@@ -1074,8 +1065,8 @@ int sr_backward(const sr_config *c, const sr_params *p, sr_work *w,
         colsum(w->dqkv, T, 3 * d, w->ones, G->bqkv);
         gemm(false, true, T, d, 3 * d, 1, w->dqkv, 3 * d, P->Wqkv, 3 * d, 0,
              w->dy, d);
-        layer_norm_back(pool, w, T, d, L->x, P->ln1_g, L->mu1, L->rs1,
-                        w->dy, w->dx, G->ln1_g, G->ln1_b);
+        layer_norm_back(pool, w, T, d, L->x, P->ln1_g, L->mu1, L->rs1, w->dy,
+                        w->dx, G->ln1_g, G->ln1_b);
     }
     /* embeddings: x0 = drop(E[item] + P[pos]) */
     drop_back(pool, T, d, w->dy, w->dx, w->m_e, c->dropout, w->train);
@@ -1129,7 +1120,7 @@ void sr_adam(sr_params *p, const sr_params *g, sr_params *m, sr_params *v,
         sr_real gi = g->data[i] + (sr_real)wd * p->data[i];
         m->data[i] = fb1 * m->data[i] + (1 - fb1) * gi;
         v->data[i] = fb2 * v->data[i] + (1 - fb2) * gi * gi;
-        p->data[i] -= (sr_real)(lr * (m->data[i] * c1) /
-                                (sqrt(v->data[i] * c2) + eps));
+        p->data[i] -=
+            (sr_real)(lr * (m->data[i] * c1) / (sqrt(v->data[i] * c2) + eps));
     }
 }

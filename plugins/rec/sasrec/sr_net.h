@@ -32,13 +32,13 @@ typedef float sr_real;
 #endif
 
 typedef struct sr_config {
-    size_t n_items;  /* output classes and embedding rows */
-    size_t d;        /* hidden size */
-    size_t heads;    /* attention heads (divides d) */
+    size_t n_items; /* output classes and embedding rows */
+    size_t d;       /* hidden size */
+    size_t heads;   /* attention heads (divides d) */
     size_t layers;
-    size_t inner;    /* feed-forward hidden size */
-    size_t max_len;  /* longest window (positions) */
-    double dropout;  /* on embeddings and both residual branches */
+    size_t inner;   /* feed-forward hidden size */
+    size_t max_len; /* longest window (positions) */
+    double dropout; /* on embeddings and both residual branches */
 } sr_config;
 
 /* Views of one layer inside a flat parameter (or gradient) array. */
@@ -47,8 +47,8 @@ typedef struct sr_layer {
     sr_real *Wqkv, *bqkv; /* d x 3d, 3d */
     sr_real *Wo, *bo;     /* d x d, d */
     sr_real *ln2_g, *ln2_b;
-    sr_real *W1, *b1;     /* d x inner, inner */
-    sr_real *W2, *b2;     /* inner x d, d */
+    sr_real *W1, *b1; /* d x inner, inner */
+    sr_real *W2, *b2; /* inner x d, d */
 } sr_layer;
 
 /* A flat array with named views. */
@@ -92,10 +92,10 @@ void sr_work_free(sr_work *w);
 
 /* Forward modes (0 and 1 read as false/true: evaluation/training). */
 enum {
-    SR_EVAL_ALL = 0,  /* every position, no dropout */
-    SR_TRAIN = 1,     /* every position, dropout; sr_backward may follow */
-    SR_EVAL_LAST = 2  /* inference of each sequence's last position only:
-                         the final block and LayerNorm skip the others */
+    SR_EVAL_ALL = 0, /* every position, no dropout */
+    SR_TRAIN = 1,    /* every position, dropout; sr_backward may follow */
+    SR_EVAL_LAST = 2 /* inference of each sequence's last position only:
+                        the final block and LayerNorm skip the others */
 };
 
 /*
@@ -113,8 +113,7 @@ int sr_forward(const sr_config *cfg, const sr_params *p, sr_work *w,
  * caller zeroes it).
  */
 int sr_backward(const sr_config *cfg, const sr_params *p, sr_work *w,
-                const sr_batch *b, sr_params *g, double *loss,
-                rc_pool *pool);
+                const sr_batch *b, sr_params *g, double *loss, rc_pool *pool);
 
 /* After sr_forward (any mode): scores of every item for the last token of
  * each sequence, out[s * n_items + i]. */

@@ -22,8 +22,7 @@
 enum { NI = 37, D = 12, ML = 5 };
 
 /* h = LN(E[it] + P[pos]) with gain g and bias b, in double */
-static void ref_hidden(const sr_params *p, uint32_t it, size_t pos,
-                       double *h)
+static void ref_hidden(const sr_params *p, uint32_t it, size_t pos, double *h)
 {
     double x[D], mu = 0, var = 0;
     for (int k = 0; k < D; k++) {
@@ -41,8 +40,13 @@ static void ref_hidden(const sr_params *p, uint32_t it, size_t pos,
 static void test_float_network(void **state)
 {
     (void)state;
-    sr_config c = {.n_items = NI, .d = D, .heads = 1, .layers = 0,
-                   .inner = 4, .max_len = ML, .dropout = 0.0};
+    sr_config c = {.n_items = NI,
+                   .d = D,
+                   .heads = 1,
+                   .layers = 0,
+                   .inner = 4,
+                   .max_len = ML,
+                   .dropout = 0.0};
     sr_params p, g;
     sr_work *w;
     assert_int_equal(sr_params_alloc(&p, &c), 0);
@@ -130,8 +134,13 @@ static void test_float_network(void **state)
 static void test_last_position_inference(void **state)
 {
     (void)state;
-    sr_config c = {.n_items = 53, .d = 16, .heads = 2, .layers = 2,
-                   .inner = 24, .max_len = 9, .dropout = 0.2};
+    sr_config c = {.n_items = 53,
+                   .d = 16,
+                   .heads = 2,
+                   .layers = 2,
+                   .inner = 24,
+                   .max_len = 9,
+                   .dropout = 0.2};
     sr_params p;
     sr_work *w;
     rc_pool *pool;

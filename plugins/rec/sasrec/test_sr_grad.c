@@ -31,8 +31,13 @@ typedef struct fixture {
 static void setup_fixture(fixture *f, double dropout, unsigned threads)
 {
     memset(f, 0, sizeof *f);
-    f->cfg = (sr_config){.n_items = 11, .d = 8, .heads = 2, .layers = 2,
-                         .inner = 12, .max_len = 6, .dropout = dropout};
+    f->cfg = (sr_config){.n_items = 11,
+                         .d = 8,
+                         .heads = 2,
+                         .layers = 2,
+                         .inner = 12,
+                         .max_len = 6,
+                         .dropout = dropout};
     assert_int_equal(sr_params_alloc(&f->p, &f->cfg), 0);
     assert_int_equal(sr_params_alloc(&f->g, &f->cfg), 0);
     assert_int_equal(sr_params_alloc(&f->scratch, &f->cfg), 0);
@@ -76,9 +81,9 @@ static double loss_at(fixture *f, uint64_t seed)
     assert_int_equal(
         sr_forward(&f->cfg, &f->p, f->w, &f->b, true, seed, f->pool), 0);
     memset(f->scratch.data, 0, f->scratch.count * sizeof(double));
-    assert_int_equal(sr_backward(&f->cfg, &f->p, f->w, &f->b, &f->scratch,
-                                 &loss, f->pool),
-                     0);
+    assert_int_equal(
+        sr_backward(&f->cfg, &f->p, f->w, &f->b, &f->scratch, &loss, f->pool),
+        0);
     return loss;
 }
 
@@ -88,10 +93,10 @@ static void check_gradients(double dropout, unsigned threads)
     setup_fixture(&f, dropout, threads);
     const uint64_t seed = 777;
     double loss = 0.0;
-    assert_int_equal(
-        sr_forward(&f.cfg, &f.p, f.w, &f.b, true, seed, f.pool), 0);
-    assert_int_equal(
-        sr_backward(&f.cfg, &f.p, f.w, &f.b, &f.g, &loss, f.pool), 0);
+    assert_int_equal(sr_forward(&f.cfg, &f.p, f.w, &f.b, true, seed, f.pool),
+                     0);
+    assert_int_equal(sr_backward(&f.cfg, &f.p, f.w, &f.b, &f.g, &loss, f.pool),
+                     0);
     assert_true(isfinite(loss) && loss > 0);
     const double h = 1e-6;
     size_t bad = 0, nonzero = 0;
@@ -110,8 +115,8 @@ static void check_gradients(double dropout, unsigned threads)
             nonzero++;
         if (e > tol) {
             if (bad < 5)
-                fprintf(stderr, "param %zu: numeric %.10g analytic %.10g\n",
-                        i, num, ana);
+                fprintf(stderr, "param %zu: numeric %.10g analytic %.10g\n", i,
+                        num, ana);
             bad++;
         }
         double scale = fmax(fabs(num), fabs(ana));
@@ -149,8 +154,8 @@ static void test_check_detects_errors(void **state)
     setup_fixture(&f, 0.0, 1);
     double loss;
     assert_int_equal(sr_forward(&f.cfg, &f.p, f.w, &f.b, true, 1, NULL), 0);
-    assert_int_equal(
-        sr_backward(&f.cfg, &f.p, f.w, &f.b, &f.g, &loss, NULL), 0);
+    assert_int_equal(sr_backward(&f.cfg, &f.p, f.w, &f.b, &f.g, &loss, NULL),
+                     0);
     size_t i = f.p.count / 2;
     double keep = f.p.data[i];
     f.p.data[i] = keep + 1e-6;
@@ -176,17 +181,14 @@ static void test_deterministic_and_eval(void **state)
     assert_true(fabs(loss_at(&a, 99) - loss_at(&a, 100)) > 1e-9);
     float sa[3 * 11], sb[3 * 11];
     sr_batch eval = a.b;
-    assert_int_equal(sr_forward(&a.cfg, &a.p, a.w, &eval, false, 1, NULL),
-                     0);
+    assert_int_equal(sr_forward(&a.cfg, &a.p, a.w, &eval, false, 1, NULL), 0);
     sr_score_last(&a.cfg, &a.p, a.w, &eval, sa);
-    assert_int_equal(sr_forward(&a.cfg, &a.p, a.w, &eval, false, 2, NULL),
-                     0);
+    assert_int_equal(sr_forward(&a.cfg, &a.p, a.w, &eval, false, 2, NULL), 0);
     sr_score_last(&a.cfg, &a.p, a.w, &eval, sb);
     assert_memory_equal(sa, sb, sizeof sa);
     /* last-position inference gives the same scores */
-    assert_int_equal(sr_forward(&a.cfg, &a.p, a.w, &eval, SR_EVAL_LAST, 1,
-                                a.pool),
-                     0);
+    assert_int_equal(
+        sr_forward(&a.cfg, &a.p, a.w, &eval, SR_EVAL_LAST, 1, a.pool), 0);
     sr_score_last(&a.cfg, &a.p, a.w, &eval, sb);
     for (size_t i = 0; i < 3 * 11; i++)
         assert_true(fabs(sa[i] - sb[i]) < 1e-5 * (1 + fabs(sa[i])));

@@ -88,9 +88,8 @@ static void recompute(const assay_table *topk, const assay_table *test,
 
 /* Check one model's metrics (returned in `v`) against [lo, hi]. */
 static void check_model(const char *label, json_t *out,
-                        const assay_testkit_tables *o,
-                        const assay_table *test, const double *lo,
-                        const double *hi, double *v_out)
+                        const assay_testkit_tables *o, const assay_table *test,
+                        const double *lo, const double *hi, double *v_out)
 {
     json_t *m = json_object_get(out, "metrics");
     json_t *model = json_object_get(out, "model");
@@ -105,8 +104,8 @@ static void check_model(const char *label, json_t *out,
         printf("  %s %.4f [%.4f, %.4f]", names[k], v, lo[k], hi[k]);
         assert_true(fabs(v - mine[k]) < 1e-9);
         if (!(v >= lo[k] && v <= hi[k])) {
-            printf("\n%s: %s@10 = %.4f outside [%.4f, %.4f]\n", label,
-                   names[k], v, lo[k], hi[k]);
+            printf("\n%s: %s@10 = %.4f outside [%.4f, %.4f]\n", label, names[k],
+                   v, lo[k], hi[k]);
             fail();
         }
     }
@@ -131,8 +130,9 @@ static void test_recbole_general(void **state)
     rt_run(src, opts, 0, NULL, NULL, NULL, &o);
     assay_table *inter = (assay_table *)rt_out(&o, "interactions");
     const char *p1[] = {"interactions"};
-    rt_run(split, "{\"method\": \"random\", \"ratios\": [0.8, 0.1, 0.1], "
-                  "\"by\": \"user\"}",
+    rt_run(split,
+           "{\"method\": \"random\", \"ratios\": [0.8, 0.1, 0.1], "
+           "\"by\": \"user\"}",
            1, p1, &inter, NULL, &s);
     const char *p3[] = {"train", "valid", "test"};
     assay_table *t3[] = {(assay_table *)rt_out(&s, "train"),

@@ -32,8 +32,7 @@ static void run_one(const assay_plugin *p, const char *opts,
     assert_int_equal(json_integer_value(json_object_get(m, "users")), 943);
     printf("%-8s hit@10 %.4f  ndcg@10 %.4f  mrr@10 %.4f  (%lld epochs, "
            "%.1f s training, %lld parameters)\n",
-           p->name, *hr, *ndcg,
-           json_number_value(json_object_get(m, "mrr@10")),
+           p->name, *hr, *ndcg, json_number_value(json_object_get(m, "mrr@10")),
            (long long)json_integer_value(json_object_get(model, "epochs")),
            json_number_value(json_object_get(model, "train_seconds")),
            (long long)json_integer_value(json_object_get(model, "params")));

@@ -77,8 +77,8 @@ static void test_pop_by_hand(void **state)
     assert_true(fabs(metric(out, "ndcg@1") - 1.0) < 1e-12);
     assert_true(fabs(metric(out, "recall@1") - 0.75) < 1e-12);
     /* candidates: the positive (score 1) is beaten by item 10 (3) */
-    json_t *sampled = json_object_get(json_object_get(out, "metrics"),
-                                      "sampled");
+    json_t *sampled =
+        json_object_get(json_object_get(out, "metrics"), "sampled");
     assert_true(json_number_value(json_object_get(sampled, "hit@1")) == 0);
     assert_true(json_number_value(json_object_get(sampled, "hit@2")) == 1);
     assert_true(json_number_value(json_object_get(sampled, "mrr")) == 0.5);
@@ -91,19 +91,18 @@ static void test_pop_by_hand(void **state)
     assert_int_equal(json_array_size(lists), 2);
     json_t *l0 = json_array_get(lists, 0);
     assert_int_equal(json_integer_value(json_object_get(l0, "user")), 1);
-    assert_int_equal(json_integer_value(
-                         json_array_get(json_object_get(l0, "items"), 0)),
-                     12);
-    assert_int_equal(json_integer_value(
-                         json_array_get(json_object_get(l0, "targets"), 0)),
-                     12);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(l0, "items"), 0)),
+        12);
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(l0, "targets"), 0)),
+        12);
     json_t *h0 = json_array_get(json_object_get(out, "history"), 0);
-    assert_int_equal(json_integer_value(
-                         json_array_get(json_object_get(h0, "items"), 0)),
-                     10); /* t=5 before 11 at t=6 */
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(h0, "items"), 0)),
+        10); /* t=5 before 11 at t=6 */
     json_t *model = json_object_get(out, "model");
-    assert_int_equal(json_integer_value(json_object_get(model, "params")),
-                     5);
+    assert_int_equal(json_integer_value(json_object_get(model, "params")), 5);
     json_decref(out);
     rt_free(&o);
     /* users: all ranks user 3 too, who has only 12 and 14 left */
@@ -150,10 +149,10 @@ static void test_itemknn_brute_force(void **state)
     assay_table *tabs[] = {tr, ca};
     json_t *out = NULL;
     assay_testkit_tables o = {0};
-    rt_run(knn_p, "{\"neighbors\": 5, \"shrink\": 0.5}", 2, ports, tabs,
-           &out, &o);
-    const double *got = assay_col_f64(
-        assay_table_col(rt_out(&o, "scores"), "score"));
+    rt_run(knn_p, "{\"neighbors\": 5, \"shrink\": 0.5}", 2, ports, tabs, &out,
+           &o);
+    const double *got =
+        assay_col_f64(assay_table_col(rt_out(&o, "scores"), "score"));
     /* reference */
     double sim[KI][KI], cnt[KI] = {0};
     for (int b = 0; b < KI; b++)
@@ -189,8 +188,7 @@ static void test_itemknn_brute_force(void **state)
     }
     assert_true(checked > nc / 2);
     json_t *model = json_object_get(out, "model");
-    assert_true(json_integer_value(json_object_get(model, "params")) <=
-                KI * 5);
+    assert_true(json_integer_value(json_object_get(model, "params")) <= KI * 5);
     json_decref(out);
     rt_free(&o);
     assay_testkit_table_free(tr);
@@ -199,8 +197,8 @@ static void test_itemknn_brute_force(void **state)
 
 /* ---- BPR: two communities ---------------------------------------------- */
 
-static void two_communities(int64_t *u, int64_t *it, size_t *n,
-                            int64_t *teu, int64_t *tei, size_t *nt)
+static void two_communities(int64_t *u, int64_t *it, size_t *n, int64_t *teu,
+                            int64_t *tei, size_t *nt)
 {
     assay_rng r;
     assay_rng_init(&r, 21);
@@ -249,20 +247,18 @@ static void test_bpr_communities(void **state)
     const int64_t *tu = rt_i64(t, "user"), *ti = rt_i64(t, "item");
     for (size_t r = 0; r < t->nrows; r++)
         same += (tu[r] < 40) == (ti[r] < 20);
-    fprintf(stderr, "bpr: %zu of %zu recommendations in the community\n",
-            same, t->nrows);
+    fprintf(stderr, "bpr: %zu of %zu recommendations in the community\n", same,
+            t->nrows);
     assert_true(same >= 0.95 * t->nrows);
     /* one thread: bit-identical */
     assert_memory_equal(assay_table_col(t, "score")->data,
                         assay_table_col(t2, "score")->data,
                         t->nrows * sizeof(double));
     json_t *model = json_object_get(out, "model");
-    assert_int_equal(json_integer_value(json_object_get(model, "epochs")),
-                     60);
+    assert_int_equal(json_integer_value(json_object_get(model, "epochs")), 60);
     assert_int_equal(json_integer_value(json_object_get(model, "params")),
                      (80 + 40) * 8);
-    assert_int_equal(json_array_size(json_object_get(model, "train_loss")),
-                     60);
+    assert_int_equal(json_array_size(json_object_get(model, "train_loss")), 60);
     /* the loss goes down */
     json_t *loss = json_object_get(model, "train_loss");
     assert_true(json_number_value(json_array_get(loss, 59)) <
@@ -298,8 +294,8 @@ static void test_sasrec_successor(void **state)
     (void)state;
     /* 80 users; each walks i -> i+1 (mod 30) from a random start for 15
      * steps: the next item is a function of the last one */
-    int64_t u[1200], it[1200], t[1200], vu[80], vi[80], vt[80], eu[80],
-        ei[80], et[80];
+    int64_t u[1200], it[1200], t[1200], vu[80], vi[80], vt[80], eu[80], ei[80],
+        et[80];
     size_t n = 0;
     assay_rng r;
     assay_rng_init(&r, 4);
@@ -335,8 +331,8 @@ static void test_sasrec_successor(void **state)
     assert_true(hr1 > 0.9);
     /* parameter count: E, P, one layer, final LayerNorm */
     size_t d = 16, f = 32;
-    size_t layer = 2 * d + 3 * d * d + 3 * d + d * d + d + 2 * d + d * f +
-                   f + f * d + d;
+    size_t layer =
+        2 * d + 3 * d * d + 3 * d + d * d + d + 2 * d + d * f + f + f * d + d;
     assert_int_equal(json_integer_value(json_object_get(model, "params")),
                      30 * d + 8 * d + layer + 2 * d);
     json_decref(out);
@@ -359,19 +355,19 @@ static void test_errors(void **state)
     assay_testkit_tables in = {1, {"train"}, {tr}}, o = {0};
     json_t *j = NULL;
     assay_error err = {0};
-    assert_int_not_equal(assay_testkit_run_tables(
-                             bpr_p, "{\"valid_metric\": \"auc@3\"}", NULL,
-                             &in, &j, &o, &err),
-                         0);
+    assert_int_not_equal(
+        assay_testkit_run_tables(bpr_p, "{\"valid_metric\": \"auc@3\"}", NULL,
+                                 &in, &j, &o, &err),
+        0);
     assert_non_null(strstr(err.text, "valid_metric"));
     assert_int_not_equal(assay_testkit_run_tables(pop_p,
-                                                  "{\"users\": \"test\"}",
-                                                  NULL, &in, &j, &o, &err),
+                                                  "{\"users\": \"test\"}", NULL,
+                                                  &in, &j, &o, &err),
                          0);
     assert_non_null(strstr(err.text, "test"));
-    assert_int_not_equal(assay_testkit_run_tables(
-                             sas_p, "{\"dim\": 10, \"heads\": 3}", NULL, &in,
-                             &j, &o, &err),
+    assert_int_not_equal(assay_testkit_run_tables(sas_p,
+                                                  "{\"dim\": 10, \"heads\": 3}",
+                                                  NULL, &in, &j, &o, &err),
                          0);
     assert_non_null(strstr(err.text, "heads"));
     assay_testkit_table_free(tr);

@@ -12,11 +12,17 @@
 
 #include "textio.h"
 
-enum { FMT_AUTO, FMT_ML100K, FMT_ML1M, FMT_MLLATEST, FMT_ATOMIC, FMT_CSV,
-       FMT_TSV };
-static const char *const fmt_names[] = {"auto",   "ml-100k", "ml-1m",
-                                        "ml-latest", "atomic", "csv",
-                                        "tsv",    NULL};
+enum {
+    FMT_AUTO,
+    FMT_ML100K,
+    FMT_ML1M,
+    FMT_MLLATEST,
+    FMT_ATOMIC,
+    FMT_CSV,
+    FMT_TSV
+};
+static const char *const fmt_names[] = {
+    "auto", "ml-100k", "ml-1m", "ml-latest", "atomic", "csv", "tsv", NULL};
 
 enum { IDS_AUTO, IDS_KEEP, IDS_DENSE };
 
@@ -42,10 +48,10 @@ static const char *const role_guess[NROLES][12] = {
 
 /* The 19 genre flags of MovieLens 100K u.item, in file order. */
 static const char *const ml100k_genres[19] = {
-    "unknown", "Action",    "Adventure", "Animation", "Children's",
-    "Comedy",  "Crime",     "Documentary", "Drama",   "Fantasy",
-    "Film-Noir", "Horror",  "Musical",   "Mystery",   "Romance",
-    "Sci-Fi",  "Thriller",  "War",       "Western"};
+    "unknown",   "Action",   "Adventure",   "Animation", "Children's",
+    "Comedy",    "Crime",    "Documentary", "Drama",     "Fantasy",
+    "Film-Noir", "Horror",   "Musical",     "Mystery",   "Romance",
+    "Sci-Fi",    "Thriller", "War",         "Western"};
 
 typedef struct src_cfg {
     const assay_host *host;
@@ -306,8 +312,7 @@ static int read_rows(tio_file *f, const layout *lo, const char *path,
                 rc = assay_error_set(err, ASSAY_EDATA,
                                      "%s:%zu: field %d (timestamp): not a "
                                      "number",
-                                     path, f->line_no,
-                                     lo->col[ROLE_TIME] + 1);
+                                     path, f->line_no, lo->col[ROLE_TIME] + 1);
                 goto done;
             }
             if (t != floor(t) || fabs(t) > 9e15)
@@ -423,8 +428,8 @@ static int side_read(const char *path, tio_sep sep, const char *const *names,
         size_t need = ml100k_item ? 5 + 19 : s->ncols;
         if (nf < need && !(nf + 1 == need && !ml100k_item)) {
             rc = assay_error_set(err, ASSAY_EDATA,
-                                 "%s:%zu: expected %zu fields, got %zu",
-                                 path, f.line_no, need, nf);
+                                 "%s:%zu: expected %zu fields, got %zu", path,
+                                 f.line_no, need, nf);
             goto done;
         }
         if (s->nrows == s->cap) {
@@ -535,8 +540,7 @@ static assay_col_type side_type(const side_data *s, size_t c)
  */
 static int entity_table(const assay_host *host, const char *role,
                         const int64_t *col, size_t n, idcol *ic,
-                        side_data *side, assay_table **out,
-                        assay_error *err)
+                        side_data *side, assay_table **out, assay_error *err)
 {
     int rc = ASSAY_OK;
     int64_t *keys = NULL, *side_id = NULL, *row_of = NULL, *count = NULL;
@@ -645,10 +649,10 @@ static int entity_table(const assay_host *host, const char *role,
         if (!d)
             goto fail_nomem;
         for (size_t i = 0; i < nkeys; i++) {
-            const char *v = row_of[i] >= 0
-                                ? side->cells[(size_t)row_of[i] *
-                                                  side->ncols + c]
-                                : NULL;
+            const char *v =
+                row_of[i] >= 0
+                    ? side->cells[(size_t)row_of[i] * side->ncols + c]
+                    : NULL;
             tio_field f = {v, v ? strlen(v) : 0};
             if (ty == ASSAY_COL_INT64) {
                 int64_t x = 0;
@@ -660,8 +664,7 @@ static int entity_table(const assay_host *host, const char *role,
                 if (v && f.len)
                     tio_parse_f64(f, &x);
                 ((double *)d)[i] = x;
-            } else if (v && f.len &&
-                       host->table_set_str(t, ci, i, v, f.len)) {
+            } else if (v && f.len && host->table_set_str(t, ci, i, v, f.len)) {
                 goto fail_nomem;
             }
         }
@@ -719,15 +722,14 @@ static int inter_table(const assay_host *host, const inter_data *d,
     }
     if (d->has_time) {
         if (d->time_int) {
-            int64_t *dst = host->table_add_col(t, "timestamp",
-                                               ASSAY_COL_INT64);
+            int64_t *dst = host->table_add_col(t, "timestamp", ASSAY_COL_INT64);
             if (!dst)
                 goto fail;
             for (size_t i = 0; i < d->n; i++)
                 dst[i] = (int64_t)d->time[i];
         } else {
-            double *dst = host->table_add_col(t, "timestamp",
-                                              ASSAY_COL_FLOAT64);
+            double *dst =
+                host->table_add_col(t, "timestamp", ASSAY_COL_FLOAT64);
             if (!dst)
                 goto fail;
             if (d->n)
@@ -792,8 +794,8 @@ static tio_sep sep_of(int fmt, const char *path)
 static int read_side(int fmt, bool is_item, const char *path,
                      const char *id_name, side_data *s, assay_error *err)
 {
-    static const char *const ml100k_item[] = {
-        "item", "title", "release_date", "video_release_date", "imdb_url"};
+    static const char *const ml100k_item[] = {"item", "title", "release_date",
+                                              "video_release_date", "imdb_url"};
     static const char *const ml100k_user[] = {"user", "age", "gender",
                                               "occupation", "zip_code"};
     static const char *const ml1m_item[] = {"item", "title", "genres"};
@@ -801,15 +803,15 @@ static int read_side(int fmt, bool is_item, const char *path,
                                             "occupation", "zip_code"};
     switch (fmt) {
     case FMT_ML100K:
-        return is_item ? side_read(path, TIO_PIPE, ml100k_item, 5, NULL,
-                                   true, s, err)
-                       : side_read(path, TIO_PIPE, ml100k_user, 5, NULL,
-                                   false, s, err);
+        return is_item ? side_read(path, TIO_PIPE, ml100k_item, 5, NULL, true,
+                                   s, err)
+                       : side_read(path, TIO_PIPE, ml100k_user, 5, NULL, false,
+                                   s, err);
     case FMT_ML1M:
-        return is_item ? side_read(path, TIO_DCOLON, ml1m_item, 3, NULL,
-                                   false, s, err)
-                       : side_read(path, TIO_DCOLON, ml1m_user, 5, NULL,
-                                   false, s, err);
+        return is_item ? side_read(path, TIO_DCOLON, ml1m_item, 3, NULL, false,
+                                   s, err)
+                       : side_read(path, TIO_DCOLON, ml1m_user, 5, NULL, false,
+                                   s, err);
     default:
         return side_read(path, sep_of(fmt, path), NULL, 0, id_name, false, s,
                          err);
@@ -840,9 +842,9 @@ static int src_run(void *state, assay_io *io, assay_error *err)
     if (fmt == FMT_AUTO)
         fmt = detect_format(path);
     const char *idopt = assay_opt_str(c->opts, "ids");
-    int ids = idopt && strcmp(idopt, "dense") == 0   ? IDS_DENSE
+    int ids = idopt && strcmp(idopt, "dense") == 0  ? IDS_DENSE
               : idopt && strcmp(idopt, "keep") == 0 ? IDS_KEEP
-                                                     : IDS_AUTO;
+                                                    : IDS_AUTO;
     if ((rc = tio_file_read(path, &f, err)))
         return rc;
 
@@ -941,8 +943,8 @@ static int src_run(void *state, assay_io *io, assay_error *err)
                 header_name(hf[lo.col[r]], name, sizeof name);
             free(scratch);
         }
-        if ((rc = read_side(sfmt, r == 0, side_path[r],
-                            name[0] ? name : NULL, &sides[r], err)))
+        if ((rc = read_side(sfmt, r == 0, side_path[r], name[0] ? name : NULL,
+                            &sides[r], err)))
             goto done;
         have_side[r] = true;
     }
@@ -955,9 +957,9 @@ static int src_run(void *state, assay_io *io, assay_error *err)
         goto done;
 
     info = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:b, s:b}", "path",
-                     path, "format", fmt_names[fmt], "rows",
-                     (json_int_t)d.n, "users", (json_int_t)tabs[2]->nrows,
-                     "items", (json_int_t)tabs[1]->nrows, "user_ids",
+                     path, "format", fmt_names[fmt], "rows", (json_int_t)d.n,
+                     "users", (json_int_t)tabs[2]->nrows, "items",
+                     (json_int_t)tabs[1]->nrows, "user_ids",
                      d.ids[0].mode == ID_INT     ? "integer"
                      : d.ids[0].mode == ID_DENSE ? "dense"
                                                  : "string",
@@ -974,8 +976,10 @@ static int src_run(void *state, assay_io *io, assay_error *err)
     if (have_side[1] &&
         json_object_set_new(info, "user_file", json_string(upath)))
         goto fail_nomem;
-    host->log(host, ASSAY_LOG_INFO, "%s: %zu interactions, %zu users, %zu "
-              "items", path, d.n, tabs[2]->nrows, tabs[1]->nrows);
+    host->log(host, ASSAY_LOG_INFO,
+              "%s: %zu interactions, %zu users, %zu "
+              "items",
+              path, d.n, tabs[2]->nrows, tabs[1]->nrows);
 
     static const char *const ports[3] = {"interactions", "items", "users"};
     for (int i = 0; i < 3; i++) {
@@ -1025,49 +1029,67 @@ static void src_destroy(void *state)
 }
 
 static const assay_port src_outputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
      .doc = "one row per interaction: user, item[, rating][, timestamp]"},
-    {.name = "items", .type = ASSAY_T_TABLE,
+    {.name = "items",
+     .type = ASSAY_T_TABLE,
      .doc = "one row per item: item[, item_raw], n_interactions and the "
             "item side information"},
-    {.name = "users", .type = ASSAY_T_TABLE,
+    {.name = "users",
+     .type = ASSAY_T_TABLE,
      .doc = "one row per user: user[, user_raw], n_interactions and the "
             "user side information"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "what was read: path, format, counts, id handling, side files"},
     {0}};
 
 static const assay_option src_options[] = {
-    {.name = "path", .type = ASSAY_OPT_STRING, .required = true,
+    {.name = "path",
+     .type = ASSAY_OPT_STRING,
+     .required = true,
      .doc = "interaction file (relative paths start at the YAML's folder)"},
-    {.name = "format", .type = ASSAY_OPT_ENUM, .def = "\"auto\"",
+    {.name = "format",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"auto\"",
      .choices = "auto|ml-100k|ml-1m|ml-latest|atomic|csv|tsv",
      .doc = "file layout; auto decides by file name (u.data, *.dat, "
             "ratings.csv, *.inter, *.tsv, else csv)"},
-    {.name = "ids", .type = ASSAY_OPT_ENUM, .def = "\"auto\"",
+    {.name = "ids",
+     .type = ASSAY_OPT_ENUM,
+     .def = "\"auto\"",
      .choices = "auto|keep|dense",
      .doc = "auto: integer ids kept, others mapped to dense integers; "
             "keep: ids as read (strings stay strings); dense: always "
             "0..n-1 in order of appearance, raw ids in items/users"},
-    {.name = "user_col", .type = ASSAY_OPT_STRING,
+    {.name = "user_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "header name of the user column (csv/tsv/atomic; default: "
             "guessed, e.g. user_id, userId)"},
-    {.name = "item_col", .type = ASSAY_OPT_STRING,
+    {.name = "item_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "header name of the item column (default: guessed, e.g. "
             "item_id, movieId, asin)"},
-    {.name = "rating_col", .type = ASSAY_OPT_STRING,
+    {.name = "rating_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "header name of the rating column (default: guessed; "
             "optional)"},
-    {.name = "time_col", .type = ASSAY_OPT_STRING,
+    {.name = "time_col",
+     .type = ASSAY_OPT_STRING,
      .doc = "header name of the timestamp column (default: guessed; "
             "optional)"},
-    {.name = "side_info", .type = ASSAY_OPT_BOOL, .def = "true",
+    {.name = "side_info",
+     .type = ASSAY_OPT_BOOL,
+     .def = "true",
      .doc = "read the item/user files that sit next to the data (u.item, "
             "movies.dat, movies.csv, X.item, ...) when present"},
-    {.name = "item_file", .type = ASSAY_OPT_STRING,
+    {.name = "item_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "item side information file (u.item, movies.dat, *.item or a "
             "csv with a header)"},
-    {.name = "user_file", .type = ASSAY_OPT_STRING,
+    {.name = "user_file",
+     .type = ASSAY_OPT_STRING,
      .doc = "user side information file (u.user, users.dat, *.user or a "
             "csv with a header)"},
     {0}};
@@ -1079,34 +1101,33 @@ static const assay_plugin src_plugin = {
     .version = "1.0.0",
     .summary = "Interaction logs (MovieLens, RecBole atomic, CSV/TSV) as a "
                "table, with item and user side information",
-    .doc =
-        "Reads user-item interactions into the table every protocol.* and "
-        "rec.* node takes: int64 `user` and `item`, float64 `rating` and "
-        "`timestamp` (int64 when every value is an integer) when the file "
-        "has them.\n"
-        "Formats: MovieLens 100K `u.data` (tab: user, item, rating, "
-        "timestamp), MovieLens 1M/10M `ratings.dat` (`::`), MovieLens "
-        "latest/20M/25M `ratings.csv` (header userId,movieId,rating,"
-        "timestamp), RecBole atomic files (`*.inter`, tab-separated header "
-        "of `name:type`), and any CSV (RFC 4180 quoting) or TSV whose "
-        "header names the columns (set user_col/item_col/... or let the "
-        "usual names be recognised).\n"
-        "Ids: integer ids are kept as they are; other ids (strings such as "
-        "Amazon ASINs) are mapped to dense integers 0..n-1 in order of "
-        "appearance, and the original strings go to the `item_raw` / "
-        "`user_raw` columns of the `items` / `users` outputs (`ids: "
-        "dense` forces the mapping, `ids: keep` keeps strings).\n"
-        "Side information: the item and user files next to the data are "
-        "read when present: u.item (title, release_date, "
-        "video_release_date, imdb_url, and the 19 genre flags folded into "
-        "a `genres` column joined by '|'), u.user (age, gender, "
-        "occupation, zip_code), movies.dat, users.dat, movies.csv, "
-        "RecBole `.item`/`.user`. Latin-1 text is converted to UTF-8. Each "
-        "side column becomes int64, float64 or string by its values. Rows "
-        "of `items`/`users` cover every id of the data and of the side "
-        "file, with `n_interactions` counted from the data.\n"
-        "Duplicate interactions are kept; filter them with protocol "
-        "nodes. Download MovieLens with examples/download-movielens.sh.",
+    .doc = "Reads user-item interactions into the table every protocol.* and "
+           "rec.* node takes: int64 `user` and `item`, float64 `rating` and "
+           "`timestamp` (int64 when every value is an integer) when the file "
+           "has them.\n"
+           "Formats: MovieLens 100K `u.data` (tab: user, item, rating, "
+           "timestamp), MovieLens 1M/10M `ratings.dat` (`::`), MovieLens "
+           "latest/20M/25M `ratings.csv` (header userId,movieId,rating,"
+           "timestamp), RecBole atomic files (`*.inter`, tab-separated header "
+           "of `name:type`), and any CSV (RFC 4180 quoting) or TSV whose "
+           "header names the columns (set user_col/item_col/... or let the "
+           "usual names be recognised).\n"
+           "Ids: integer ids are kept as they are; other ids (strings such as "
+           "Amazon ASINs) are mapped to dense integers 0..n-1 in order of "
+           "appearance, and the original strings go to the `item_raw` / "
+           "`user_raw` columns of the `items` / `users` outputs (`ids: "
+           "dense` forces the mapping, `ids: keep` keeps strings).\n"
+           "Side information: the item and user files next to the data are "
+           "read when present: u.item (title, release_date, "
+           "video_release_date, imdb_url, and the 19 genre flags folded into "
+           "a `genres` column joined by '|'), u.user (age, gender, "
+           "occupation, zip_code), movies.dat, users.dat, movies.csv, "
+           "RecBole `.item`/`.user`. Latin-1 text is converted to UTF-8. Each "
+           "side column becomes int64, float64 or string by its values. Rows "
+           "of `items`/`users` cover every id of the data and of the side "
+           "file, with `n_interactions` counted from the data.\n"
+           "Duplicate interactions are kept; filter them with protocol "
+           "nodes. Download MovieLens with examples/download-movielens.sh.",
     .outputs = src_outputs,
     .options = src_options,
     .flags = ASSAY_F_DETERMINISTIC | ASSAY_F_CHEAP,

@@ -32,8 +32,7 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
-static const assay_table *out_table(assay_testkit_tables *o,
-                                    const char *port)
+static const assay_table *out_table(assay_testkit_tables *o, const char *port)
 {
     for (size_t i = 0; i < o->n; i++)
         if (strcmp(o->ports[i], port) == 0)
@@ -123,8 +122,7 @@ static void test_ml100k(void **state)
     json_decref(j);
     free_out(&o);
     /* side_info: false leaves only ids and counts */
-    assert_int_equal(run("u.data", "\"side_info\": false", &o, NULL, &err),
-                     0);
+    assert_int_equal(run("u.data", "\"side_info\": false", &o, NULL, &err), 0);
     assert_null(assay_table_col(out_table(&o, "items"), "title"));
     assert_int_equal(out_table(&o, "items")->nrows, 2);
     free_out(&o);
@@ -225,8 +223,7 @@ static void test_atomic_and_named_columns(void **state)
     assert_null(assay_table_col(t, "timestamp"));
     free_out(&o);
     /* ids: dense applies to integers too */
-    assert_int_equal(run("toy.inter", "\"ids\": \"dense\"", &o, NULL, &err),
-                     0);
+    assert_int_equal(run("toy.inter", "\"ids\": \"dense\"", &o, NULL, &err), 0);
     t = out_table(&o, "interactions");
     assert_int_equal(i64(t, "item")[1], 1);
     assert_string_equal(str_at(out_table(&o, "items"), "item_raw", 1), "8");
@@ -248,9 +245,8 @@ static void test_errors(void **state)
     write_file("nouser.csv", "a,b\n1,2\n");
     assert_int_not_equal(run("nouser.csv", "", &o, NULL, &err), 0);
     assert_non_null(strstr(err.text, "user_col"));
-    assert_int_not_equal(run("nouser.csv", "\"user_col\": \"zz\"", &o, NULL,
-                             &err),
-                         0);
+    assert_int_not_equal(
+        run("nouser.csv", "\"user_col\": \"zz\"", &o, NULL, &err), 0);
     assert_non_null(strstr(err.text, "'zz'"));
     assert_int_not_equal(run("missing.csv", "", &o, NULL, &err), 0);
     assert_non_null(strstr(err.text, "missing.csv"));

@@ -96,8 +96,10 @@ size_t tio_split(const char *line, size_t len, tio_sep sep, tio_field *out,
         }
         return nf;
     }
-    char c = sep == TIO_TAB ? '\t' : sep == TIO_PIPE ? '|' : sep ==
-                                                 TIO_COMMA ? ',' : ':';
+    char c = sep == TIO_TAB     ? '\t'
+             : sep == TIO_PIPE  ? '|'
+             : sep == TIO_COMMA ? ','
+                                : ':';
     size_t sc = 0;
     for (;;) {
         tio_field fl;
@@ -125,8 +127,8 @@ size_t tio_split(const char *line, size_t len, tio_sep sep, tio_field *out,
         } else {
             size_t b = i;
             if (sep == TIO_DCOLON) {
-                while (i < len && !(line[i] == ':' && i + 1 < len &&
-                                    line[i + 1] == ':'))
+                while (i < len &&
+                       !(line[i] == ':' && i + 1 < len && line[i + 1] == ':'))
                     i++;
             } else {
                 while (i < len && line[i] != c)

@@ -37,11 +37,11 @@ typedef struct syn_cfg {
 typedef struct syn_world {
     const syn_cfg *c;
     uint64_t seed;
-    float *vec;       /* n_items x dim, unit rows */
-    double *pop;      /* normalised popularity */
-    double *alias_p;  /* alias table */
+    float *vec;      /* n_items x dim, unit rows */
+    double *pop;     /* normalised popularity */
+    double *alias_p; /* alias table */
     uint32_t *alias_a;
-    size_t *offset;   /* n_users + 1 */
+    size_t *offset; /* n_users + 1 */
     int64_t *user, *item, *time;
     double *rating;
     atomic_size_t next;
@@ -56,8 +56,7 @@ static int nomem(assay_error *err)
 }
 
 /* Vose's alias method over weights w[0..n). */
-static int alias_build(const double *w, size_t n, double *prob,
-                       uint32_t *alias)
+static int alias_build(const double *w, size_t n, double *prob, uint32_t *alias)
 {
     double *scaled = malloc(n * sizeof *scaled);
     uint32_t *small = malloc(n * sizeof *small);
@@ -124,8 +123,8 @@ static void normalise(float *v, size_t d)
 }
 
 /* Generate user u's rows into [offset[u], offset[u+1]). */
-static void gen_user(syn_world *w, size_t u, unsigned char *seen,
-                     float *z, float *cand_score, uint32_t *cand)
+static void gen_user(syn_world *w, size_t u, unsigned char *seen, float *z,
+                     float *cand_score, uint32_t *cand)
 {
     const syn_cfg *c = w->c;
     size_t d = (size_t)c->dim, M = (size_t)c->pool;
@@ -139,8 +138,7 @@ static void gen_user(syn_world *w, size_t u, unsigned char *seen,
                (float)(c->spread * assay_rng_normal(&r) / sqrt((double)d));
     normalise(z, d);
     size_t b = w->offset[u], e = w->offset[u + 1];
-    double t = (double)c->start_time +
-               assay_rng_uniform(&r) * 365.0 * 86400.0;
+    double t = (double)c->start_time + assay_rng_uniform(&r) * 365.0 * 86400.0;
     for (size_t at = b; at < e; at++) {
         size_t nc = 0;
         for (size_t tries = 0; nc < M && tries < 4 * M; tries++) {
@@ -218,8 +216,8 @@ static void *gen_worker(void *arg)
         size_t u0 = atomic_fetch_add(&w->next, 256);
         if (u0 >= (size_t)c->n_users || atomic_load(&w->cancelled))
             break;
-        size_t u1 = u0 + 256 < (size_t)c->n_users ? u0 + 256
-                                                  : (size_t)c->n_users;
+        size_t u1 =
+            u0 + 256 < (size_t)c->n_users ? u0 + 256 : (size_t)c->n_users;
         for (size_t u = u0; u < u1; u++)
             gen_user(w, u, seen, z, cs, cand);
         size_t done = atomic_fetch_add(&w->done, u1 - u0) + (u1 - u0);
@@ -312,8 +310,7 @@ static int syn_run(void *state, assay_io *io, assay_error *err)
     }
     size_t rows = w.offset[nu];
     if (rows >= ((size_t)1 << 40)) {
-        rc = assay_error_set(err, ASSAY_EINVAL, "%zu rows is too many",
-                             rows);
+        rc = assay_error_set(err, ASSAY_EINVAL, "%zu rows is too many", rows);
         goto done;
     }
     tab = host->table_new(rows);
@@ -374,13 +371,13 @@ static int syn_run(void *state, assay_io *io, assay_error *err)
     for (size_t k = 0; k < rows; k++)
         icnt[w.item[k]]++;
 
-    info = json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I}",
-                     "users", (json_int_t)nu, "items", (json_int_t)n,
-                     "interactions", (json_int_t)rows, "dim",
-                     (json_int_t)c->dim, "zipf", c->zipf, "drift", c->drift,
-                     "affinity", c->affinity, "mean_length",
-                     rows / (double)(nu ? nu : 1), "clusters",
-                     (json_int_t)c->clusters, "pool", (json_int_t)c->pool);
+    info =
+        json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I}", "users",
+                  (json_int_t)nu, "items", (json_int_t)n, "interactions",
+                  (json_int_t)rows, "dim", (json_int_t)c->dim, "zipf", c->zipf,
+                  "drift", c->drift, "affinity", c->affinity, "mean_length",
+                  rows / (double)(nu ? nu : 1), "clusters",
+                  (json_int_t)c->clusters, "pool", (json_int_t)c->pool);
     if (!info)
         goto fail_nomem;
     rc = host->out_table(io, "interactions", tab, err);
@@ -436,10 +433,9 @@ static int syn_create(const assay_host *host, const json_t *o, void **state,
     c->mean_gap = assay_opt_int(o, "mean_gap");
     if (c->mean_len < c->min_len) {
         free(c);
-        return assay_error_set(err, ASSAY_EINVAL,
-                               "mean_length (%g) is below min_length (%g)",
-                               assay_opt_num(o, "mean_length"),
-                               assay_opt_num(o, "min_length"));
+        return assay_error_set(
+            err, ASSAY_EINVAL, "mean_length (%g) is below min_length (%g)",
+            assay_opt_num(o, "mean_length"), assay_opt_num(o, "min_length"));
     }
     *state = c;
     return ASSAY_OK;
@@ -451,60 +447,125 @@ static void syn_destroy(void *state)
 }
 
 static const assay_port syn_outputs[] = {
-    {.name = "interactions", .type = ASSAY_T_TABLE,
+    {.name = "interactions",
+     .type = ASSAY_T_TABLE,
      .doc = "user, item, rating (1-5), timestamp (seconds), users in "
             "order, each user's rows in time order"},
-    {.name = "items", .type = ASSAY_T_TABLE,
+    {.name = "items",
+     .type = ASSAY_T_TABLE,
      .doc = "item, popularity (its share of the Zipf weights), "
             "n_interactions"},
-    {.name = "info", .type = ASSAY_T_JSON,
+    {.name = "info",
+     .type = ASSAY_T_JSON,
      .doc = "the generator's settings and the realised sizes"},
     {0}};
 
 static const assay_option syn_options[] = {
-    {.name = "n_users", .type = ASSAY_OPT_INT, .def = "1000",
-     .has_min = true, .min = 1, .has_max = true, .max = 1e9,
+    {.name = "n_users",
+     .type = ASSAY_OPT_INT,
+     .def = "1000",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1e9,
      .doc = "number of users"},
-    {.name = "n_items", .type = ASSAY_OPT_INT, .def = "1000",
-     .has_min = true, .min = 2, .has_max = true, .max = 2e9,
+    {.name = "n_items",
+     .type = ASSAY_OPT_INT,
+     .def = "1000",
+     .has_min = true,
+     .min = 2,
+     .has_max = true,
+     .max = 2e9,
      .doc = "number of items"},
-    {.name = "mean_length", .type = ASSAY_OPT_FLOAT, .def = "30",
-     .has_min = true, .min = 1, .has_max = true, .max = 1e6,
+    {.name = "mean_length",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "30",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1e6,
      .doc = "mean interactions per user"},
-    {.name = "min_length", .type = ASSAY_OPT_FLOAT, .def = "5",
-     .has_min = true, .min = 1, .has_max = true, .max = 1e6,
+    {.name = "min_length",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "5",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1e6,
      .doc = "fewest interactions per user (lengths are min_length plus "
             "an exponential)"},
-    {.name = "dim", .type = ASSAY_OPT_INT, .def = "16", .has_min = true,
-     .min = 1, .has_max = true, .max = 1024,
+    {.name = "dim",
+     .type = ASSAY_OPT_INT,
+     .def = "16",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1024,
      .doc = "latent dimension of items and user interests"},
-    {.name = "clusters", .type = ASSAY_OPT_INT, .def = "20",
-     .has_min = true, .min = 1, .has_max = true, .max = 1e6,
+    {.name = "clusters",
+     .type = ASSAY_OPT_INT,
+     .def = "20",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 1e6,
      .doc = "number of item clusters (topics) the vectors gather around"},
-    {.name = "spread", .type = ASSAY_OPT_FLOAT, .def = "0.5",
-     .has_min = true, .min = 0, .has_max = true, .max = 100,
+    {.name = "spread",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.5",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 100,
      .doc = "noise of item vectors around their cluster centre"},
-    {.name = "zipf", .type = ASSAY_OPT_FLOAT, .def = "1.0", .has_min = true,
-     .min = 0, .has_max = true, .max = 5,
+    {.name = "zipf",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "1.0",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 5,
      .doc = "Zipf exponent of item popularity (0: uniform)"},
-    {.name = "affinity", .type = ASSAY_OPT_FLOAT, .def = "8.0",
-     .has_min = true, .min = 0, .has_max = true, .max = 1000,
+    {.name = "affinity",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "8.0",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1000,
      .doc = "strength of the user-item match in the choice "
             "(0: popularity only)"},
-    {.name = "drift", .type = ASSAY_OPT_FLOAT, .def = "0.4", .has_min = true,
-     .min = 0, .has_max = true, .max = 1,
+    {.name = "drift",
+     .type = ASSAY_OPT_FLOAT,
+     .def = "0.4",
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1,
      .doc = "how far each consumed item pulls the user's interest "
             "(0: static taste; 1: interest = last item)"},
-    {.name = "pool", .type = ASSAY_OPT_INT, .def = "64", .has_min = true,
-     .min = 1, .has_max = true, .max = 100000,
+    {.name = "pool",
+     .type = ASSAY_OPT_INT,
+     .def = "64",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 100000,
      .doc = "popularity-drawn candidates per step among which the "
             "affinity chooses"},
-    {.name = "repeats", .type = ASSAY_OPT_BOOL, .def = "false",
+    {.name = "repeats",
+     .type = ASSAY_OPT_BOOL,
+     .def = "false",
      .doc = "allow a user to consume an item twice"},
-    {.name = "start_time", .type = ASSAY_OPT_INT, .def = "1600000000",
+    {.name = "start_time",
+     .type = ASSAY_OPT_INT,
+     .def = "1600000000",
      .doc = "earliest first timestamp (Unix seconds)"},
-    {.name = "mean_gap", .type = ASSAY_OPT_INT, .def = "86400",
-     .has_min = true, .min = 0,
+    {.name = "mean_gap",
+     .type = ASSAY_OPT_INT,
+     .def = "86400",
+     .has_min = true,
+     .min = 0,
      .doc = "mean seconds between a user's interactions"},
     {0}};
 
@@ -515,27 +576,26 @@ static const assay_plugin syn_plugin = {
     .version = "1.0.0",
     .summary = "Seeded synthetic interactions: latent factors, Zipfian "
                "popularity, drifting sequential interest",
-    .doc =
-        "Generates an interaction table of any size for quickstarts and "
-        "scaling experiments, with the columns source.interactions "
-        "produces (user, item, rating, timestamp).\n"
-        "Model: items get a Zipf popularity weight w_i = (r_i + 1)^-zipf "
-        "(r_i a seeded random rank) and a unit latent vector near one of "
-        "`clusters` topic centres. A user starts from a unit interest "
-        "vector z and a history length min_length + Exp(mean_length - "
-        "min_length). At each step `pool` candidates are drawn by "
-        "popularity and one is chosen with probability proportional to "
-        "exp(affinity * z.v) - a sampled approximation of p(i) ~ w_i "
-        "exp(affinity z.v_i) - never an item the user already has unless "
-        "`repeats`. The interest then drifts towards the chosen item: z <- "
-        "normalise((1 - drift) z + drift v_i), so the next item depends on "
-        "the recent ones (the signal sequential models exploit; drift 0 "
-        "gives a static matrix-factorisation world). Ratings are 1-5 stars "
-        "from the affinity plus noise; timestamps start in the year after "
-        "start_time with exponential gaps of mean_gap seconds.\n"
-        "Reproducibility: seeded from the run seed and the node name; each "
-        "user has its own generator, so the output is identical for any "
-        "thread count.",
+    .doc = "Generates an interaction table of any size for quickstarts and "
+           "scaling experiments, with the columns source.interactions "
+           "produces (user, item, rating, timestamp).\n"
+           "Model: items get a Zipf popularity weight w_i = (r_i + 1)^-zipf "
+           "(r_i a seeded random rank) and a unit latent vector near one of "
+           "`clusters` topic centres. A user starts from a unit interest "
+           "vector z and a history length min_length + Exp(mean_length - "
+           "min_length). At each step `pool` candidates are drawn by "
+           "popularity and one is chosen with probability proportional to "
+           "exp(affinity * z.v) - a sampled approximation of p(i) ~ w_i "
+           "exp(affinity z.v_i) - never an item the user already has unless "
+           "`repeats`. The interest then drifts towards the chosen item: z <- "
+           "normalise((1 - drift) z + drift v_i), so the next item depends on "
+           "the recent ones (the signal sequential models exploit; drift 0 "
+           "gives a static matrix-factorisation world). Ratings are 1-5 stars "
+           "from the affinity plus noise; timestamps start in the year after "
+           "start_time with exponential gaps of mean_gap seconds.\n"
+           "Reproducibility: seeded from the run seed and the node name; each "
+           "user has its own generator, so the output is identical for any "
+           "thread count.",
     .outputs = syn_outputs,
     .options = syn_options,
     .flags = ASSAY_F_DETERMINISTIC,

@@ -69,20 +69,19 @@ static void bench_model(const char *label, const assay_plugin *p,
     run(p, opts, &in, &res, &out);
     json_t *m = json_object_get(res, "model");
     json_t *mt = json_object_get(res, "metrics");
-    printf("{\"model\": \"%s\", \"impl\": \"assay\", \"epochs\": %lld, "
-           "\"epoch_seconds\": %.6f, \"eval_seconds\": %.6f, "
-           "\"eval_users\": %lld, \"params\": %lld, \"threads\": %lld, "
-           "\"ndcg@10\": %.4f, \"tokens_per_epoch\": %lld}\n",
-           label,
-           (long long)json_integer_value(json_object_get(m, "epochs")),
-           json_number_value(json_object_get(m, "epoch_seconds")),
-           json_number_value(json_object_get(m, "rank_seconds")),
-           (long long)json_integer_value(json_object_get(m, "ranked_users")),
-           (long long)json_integer_value(json_object_get(m, "params")),
-           (long long)json_integer_value(json_object_get(m, "threads")),
-           json_number_value(json_object_get(mt, "ndcg@10")),
-           (long long)json_integer_value(
-               json_object_get(m, "tokens_per_epoch")));
+    printf(
+        "{\"model\": \"%s\", \"impl\": \"assay\", \"epochs\": %lld, "
+        "\"epoch_seconds\": %.6f, \"eval_seconds\": %.6f, "
+        "\"eval_users\": %lld, \"params\": %lld, \"threads\": %lld, "
+        "\"ndcg@10\": %.4f, \"tokens_per_epoch\": %lld}\n",
+        label, (long long)json_integer_value(json_object_get(m, "epochs")),
+        json_number_value(json_object_get(m, "epoch_seconds")),
+        json_number_value(json_object_get(m, "rank_seconds")),
+        (long long)json_integer_value(json_object_get(m, "ranked_users")),
+        (long long)json_integer_value(json_object_get(m, "params")),
+        (long long)json_integer_value(json_object_get(m, "threads")),
+        json_number_value(json_object_get(mt, "ndcg@10")),
+        (long long)json_integer_value(json_object_get(m, "tokens_per_epoch")));
     fflush(stdout);
     json_decref(res);
     free_tables(&out);
