@@ -54,8 +54,7 @@ int report_cmd_report(int argc, char **argv)
             }
             out = argv[++i];
         } else if (s[0] == '-' && s[1]) {
-            fprintf(stderr, "assay: unknown option '%s'\n%s", s,
-                    REPORT_HELP);
+            fprintf(stderr, "assay: unknown option '%s'\n%s", s, REPORT_HELP);
             return 2;
         } else if (!dir)
             dir = s;
@@ -125,8 +124,7 @@ int report_cmd_compare(int argc, char **argv)
             else
                 o.alpha = v;
         } else if (s[0] == '-' && s[1]) {
-            fprintf(stderr, "assay: unknown option '%s'\n%s", s,
-                    COMPARE_HELP);
+            fprintf(stderr, "assay: unknown option '%s'\n%s", s, COMPARE_HELP);
             return 2;
         } else if (!a)
             a = s;

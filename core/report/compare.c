@@ -16,11 +16,11 @@
 #include "store.h"
 #include "util.h"
 
-#define MAX_ITEM_COLS 12    /* tested columns per per-item output */
-#define MAX_IDS_KEPT 200    /* regressions listed per column */
-#define MAX_DROPS 10        /* largest score drops listed per column */
-#define BOOT_WORK 40000000  /* resamples x items per column, at most */
-#define ITEMS_MAX 2000000   /* per-item outputs larger than this: skipped */
+#define MAX_ITEM_COLS 12   /* tested columns per per-item output */
+#define MAX_IDS_KEPT 200   /* regressions listed per column */
+#define MAX_DROPS 10       /* largest score drops listed per column */
+#define BOOT_WORK 40000000 /* resamples x items per column, at most */
+#define ITEMS_MAX 2000000  /* per-item outputs larger than this: skipped */
 
 typedef struct mdiff {
     char output[300];
@@ -61,7 +61,7 @@ typedef struct cmp {
     size_t nt, capt;
     cdiff *c;
     size_t nc, capc;
-    strbuf notes; /* lines about what could not be compared */
+    strbuf notes;     /* lines about what could not be compared */
     size_t identical; /* per-item columns equal on every paired item */
     const compare_opts *o;
 } cmp;
@@ -87,7 +87,7 @@ static void cmp_free(cmp *c)
     rundir_free(c->b);
 }
 
-/* ---- json outputs ------------------------------------------------------ */
+/* ---- json outputs -------------------------------------------------------- */
 
 static const rd_num *find_num(const rd_nums *ns, const char *path)
 {
@@ -102,9 +102,8 @@ static bool setting_like(const char *path)
     const char *l = strrchr(path, '.');
     l = l ? l + 1 : path;
     size_t n = strlen(l);
-    return !strcmp(l, "bootstrap") || !strcmp(l, "ci") ||
-           !strcmp(l, "level") || !strcmp(l, "resamples") ||
-           !strcmp(l, "threads") ||
+    return !strcmp(l, "bootstrap") || !strcmp(l, "ci") || !strcmp(l, "level") ||
+           !strcmp(l, "resamples") || !strcmp(l, "threads") ||
            (n >= 7 && !strcmp(l + n - 7, "seconds")) ||
            (n >= 3 && !strcmp(l + n - 3, "_ms"));
 }
@@ -148,8 +147,7 @@ static int json_diffs(cmp *c, const rd_node *na, const rd_port *pa,
             }
             mdiff *d = &c->m[c->nm++];
             memset(d, 0, sizeof *d);
-            snprintf(d->output, sizeof d->output, "%s.%s", na->name,
-                     pa->name);
+            snprintf(d->output, sizeof d->output, "%s.%s", na->name, pa->name);
             if (side == 0) {
                 d->a = *x;
                 d->has_a = true;
@@ -171,11 +169,11 @@ out:
     return rc;
 }
 
-/* ---- per-item outputs ----------------------------------------------------- */
+/* ---- per-item outputs ---------------------------------------------------- */
 
-static const char *const ID_COLS[] = {"id",   "qid",   "query", "item_id",
-                                      "index", "user", "group", "pair_id",
-                                      "uid",  "question_id"};
+static const char *const ID_COLS[] = {"id",    "qid",        "query", "item_id",
+                                      "index", "user",       "group", "pair_id",
+                                      "uid",   "question_id"};
 
 static bool idish(const char *name)
 {
@@ -189,8 +187,7 @@ static bool idish(const char *name)
 }
 
 /* Text key of a cell for matching (NULL when missing). */
-static const char *key_text(const rd_col *col, size_t r, char *buf,
-                            size_t n)
+static const char *key_text(const rd_col *col, size_t r, char *buf, size_t n)
 {
     if (col->kind == RD_STR)
         return col->str[r];
@@ -220,8 +217,8 @@ static json_t *key_map(const rd_items *it, const rd_col *col)
  * position when the row counts agree.  *ia / *ib get the matched rows
  * (caller frees), *m their number, idcol the column used. */
 static int pair_rows(const rd_items *a, const rd_items *b, size_t **ia,
-                     size_t **ib, size_t *m, const rd_col **ida,
-                     char *idcol, size_t idsz)
+                     size_t **ib, size_t *m, const rd_col **ida, char *idcol,
+                     size_t idsz)
 {
     *ia = *ib = NULL;
     *m = 0;
@@ -345,8 +342,7 @@ static int test_column(cmp *c, itest *t, const rd_col *ca, const rd_col *cb,
      * interval of the accuracy difference) */
     unsigned B = c->o->bootstrap;
     if (B && (double)B * (double)n > BOOT_WORK)
-        B = (unsigned)(BOOT_WORK / n) > 200 ? (unsigned)(BOOT_WORK / n)
-                                            : 200;
+        B = (unsigned)(BOOT_WORK / n) > 200 ? (unsigned)(BOOT_WORK / n) : 200;
     if (B) {
         rc = rstats_paired_bootstrap(xa, xb, n, B, c->o->seed, c->o->alpha,
                                      &t->boot);
@@ -372,8 +368,7 @@ static int test_column(cmp *c, itest *t, const rd_col *ca, const rd_col *cb,
             if (!(d < 0))
                 continue;
             size_t pos = t->ndrops;
-            while (pos > 0 &&
-                   d < t->drops[pos - 1].b - t->drops[pos - 1].a)
+            while (pos > 0 && d < t->drops[pos - 1].b - t->drops[pos - 1].a)
                 pos--;
             if (pos >= MAX_DROPS)
                 continue;
@@ -468,8 +463,9 @@ static int item_tests(cmp *c, const rd_node *na, const rd_port *pa,
         tested++;
     }
     if (m < a->nrows || m < b->nrows)
-        sb_printf(&c->notes, "%s.%s: %zu items paired by %s (%zu in A, "
-                             "%zu in B)\n",
+        sb_printf(&c->notes,
+                  "%s.%s: %zu items paired by %s (%zu in A, "
+                  "%zu in B)\n",
                   na->name, pa->name, m, idcol, a->nrows, b->nrows);
 out:
     free(ia);
@@ -479,7 +475,8 @@ out:
     return rc ? rc : c->notes.oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- configuration ----------------------------------------------------------- */
+/* ---- configuration
+ * ----------------------------------------------------------- */
 
 static int flat_config(const json_t *j, const char *prefix, json_t *map,
                        int depth)
@@ -562,8 +559,7 @@ static int config_diffs(cmp *c)
             cdiff *d = &c->c[c->nc++];
             snprintf(d->path, sizeof d->path, "%s", k);
             const char *sa = side ? NULL : json_string_value(v);
-            const char *sb = side ? json_string_value(v)
-                                  : json_string_value(w);
+            const char *sb = side ? json_string_value(v) : json_string_value(w);
             d->a = sa ? util_strndup(sa, strlen(sa)) : NULL;
             d->b = sb ? util_strndup(sb, strlen(sb)) : NULL;
             if ((sa && !d->a) || (sb && !d->b)) {
@@ -580,7 +576,8 @@ out:
     return rc;
 }
 
-/* ---- the comparison ------------------------------------------------------------- */
+/* ---- the comparison
+ * ------------------------------------------------------------- */
 
 static int compute(cmp *c)
 {
@@ -614,14 +611,14 @@ static int compute(cmp *c)
     }
     for (size_t j = 0; j < c->b->n; j++)
         if (rundir_find(c->a, c->b->nodes[j].name) < 0)
-            sb_printf(&c->notes, "node %s: only in B\n",
-                      c->b->nodes[j].name);
+            sb_printf(&c->notes, "node %s: only in B\n", c->b->nodes[j].name);
     if (!rc)
         rc = config_diffs(c);
     return rc ? rc : c->notes.oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- text output ------------------------------------------------------------------ */
+/* ---- text output
+ * ------------------------------------------------------------------ */
 
 static void fmt(double v, bool integer, char *b, size_t n)
 {
@@ -651,8 +648,8 @@ static void run_line(FILE *out, const char *label, const rundir *rd)
     const char *e = json_string_value(json_object_get(m, "experiment"));
     const char *s = json_string_value(json_object_get(m, "status"));
     const char *t = json_string_value(json_object_get(m, "started"));
-    fprintf(out, "%s: %s  (%s, %s, started %s)\n", label, rd->path,
-            e ? e : "?", s ? s : "?", t ? t : "?");
+    fprintf(out, "%s: %s  (%s, %s, started %s)\n", label, rd->path, e ? e : "?",
+            s ? s : "?", t ? t : "?");
 }
 
 static const char *mpath(const mdiff *m)
@@ -678,8 +675,8 @@ static void print_text(const cmp *c, FILE *out, const char *html)
     if (!c->nm)
         fprintf(out, "  (no outputs with numbers in both runs)\n");
     else
-        fprintf(out, "  %-*s %-*s %12s %12s %12s\n", (int)wo, "output",
-                (int)wm, "number", "A", "B", "B - A");
+        fprintf(out, "  %-*s %-*s %12s %12s %12s\n", (int)wo, "output", (int)wm,
+                "number", "A", "B", "B - A");
     size_t same = 0;
     for (size_t i = 0; i < c->nm; i++) {
         const mdiff *m = &c->m[i];
@@ -696,8 +693,7 @@ static void print_text(const cmp *c, FILE *out, const char *html)
         else
             snprintf(d, sizeof d, "%s", m->has_a ? "(only A)" : "(only B)");
         fprintf(out, "  %-*s %-*s %12s %12s %12s\n", (int)wo, m->output,
-                (int)wm, mpath(m), m->has_a ? a : "-", m->has_b ? b : "-",
-                d);
+                (int)wm, mpath(m), m->has_a ? a : "-", m->has_b ? b : "-", d);
     }
     if (same)
         fprintf(out, "  (%zu more numbers are equal in both runs)\n", same);
@@ -705,8 +701,9 @@ static void print_text(const cmp *c, FILE *out, const char *html)
         fprintf(out, "  (%zu more differences in the HTML page)\n",
                 shown - 200);
     /* paired tests */
-    fprintf(out, "\npaired tests on the same items (B - A, %.0f%% "
-                 "intervals)\n",
+    fprintf(out,
+            "\npaired tests on the same items (B - A, %.0f%% "
+            "intervals)\n",
             100 * (1 - c->o->alpha));
     if (!c->nt)
         fprintf(out, "  (no per-item values that differ)\n");
@@ -718,7 +715,7 @@ static void print_text(const cmp *c, FILE *out, const char *html)
         fmt(t->boot.mean_a, false, a, sizeof a);
         fmt(t->boot.mean_b, false, b, sizeof b);
         fmt_diff(t->boot.diff, d, sizeof d);
-        fprintf(out, "  %s %s: n=%zu paired by %s, mean %s -> %s (%s", 
+        fprintf(out, "  %s %s: n=%zu paired by %s, mean %s -> %s (%s",
                 t->output, t->column, t->n, t->idcol, a, b, d);
         if (isfinite(t->boot.lo)) {
             fmt(t->boot.lo, false, l, sizeof l);
@@ -730,8 +727,9 @@ static void print_text(const cmp *c, FILE *out, const char *html)
         if (t->binary) {
             fmt_p(t->p_exact, p1, sizeof p1);
             fmt_p(t->p_chi2, p2, sizeof p2);
-            fprintf(out, "    McNemar: %zu right->wrong, %zu wrong->right; "
-                         "exact p=%s, chi2=%.3f p=%s%s\n",
+            fprintf(out,
+                    "    McNemar: %zu right->wrong, %zu wrong->right; "
+                    "exact p=%s, chi2=%.3f p=%s%s\n",
                     t->regress, t->improve, p1, t->chi2, p2,
                     t->p_exact < c->o->alpha ? "  *" : "");
         }
@@ -745,8 +743,8 @@ static void print_text(const cmp *c, FILE *out, const char *html)
         if (!any)
             fprintf(out, "\nregressions (right in A, wrong in B)\n");
         any = true;
-        fprintf(out, "  %s %s: %zu item%s:", t->output, t->column,
-                t->regress, t->regress == 1 ? "" : "s");
+        fprintf(out, "  %s %s: %zu item%s:", t->output, t->column, t->regress,
+                t->regress == 1 ? "" : "s");
         for (size_t k = 0; k < t->nids && k < 20; k++)
             fprintf(out, " %s", t->ids[k]);
         fprintf(out, "%s\n", t->regress > 20 ? " ..." : "");
@@ -768,7 +766,8 @@ static void print_text(const cmp *c, FILE *out, const char *html)
     fflush(out);
 }
 
-/* ---- html ------------------------------------------------------------------------ */
+/* ---- html
+ * ------------------------------------------------------------------------ */
 
 static void th(strbuf *o, const char *const *names, size_t n)
 {
@@ -834,8 +833,12 @@ static int diff_chart(strbuf *o, const cmp *c, size_t from, size_t to)
         return 0;
     svg_series s[2] = {{.name = "A", .n = n, .y = ya, .lo = la, .hi = ha},
                        {.name = "B", .n = n, .y = yb, .lo = lb, .hi = hb}};
-    svg_chart ch = {.kind = SVG_BAR, .title = c->m[from].output,
-                    .cats = cats, .ncats = n, .series = s, .nseries = 2};
+    svg_chart ch = {.kind = SVG_BAR,
+                    .title = c->m[from].output,
+                    .cats = cats,
+                    .ncats = n,
+                    .series = s,
+                    .nseries = 2};
     assay_error e = {0};
     int rc = svg_render(&ch, o, &e);
     return rc == ASSAY_ENOMEM ? rc : 0;
@@ -863,11 +866,16 @@ static int paired_charts(strbuf *o, const cmp *c)
             char title[400];
             snprintf(title, sizeof title, "%s: mean difference B - A",
                      c->t[i].output);
-            svg_series s = {.name = "B - A", .n = n, .y = y, .lo = lo,
-                            .hi = hi};
-            svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = cats,
-                            .ncats = n, .series = &s, .nseries = 1,
-                            .width = 480, .height = 320};
+            svg_series s = {
+                .name = "B - A", .n = n, .y = y, .lo = lo, .hi = hi};
+            svg_chart ch = {.kind = SVG_BAR,
+                            .title = title,
+                            .cats = cats,
+                            .ncats = n,
+                            .series = &s,
+                            .nseries = 1,
+                            .width = 480,
+                            .height = 320};
             assay_error e = {0};
             if (svg_render(&ch, o, &e) == ASSAY_ENOMEM)
                 return ASSAY_ENOMEM;
@@ -885,8 +893,9 @@ static int render_html(const cmp *c, strbuf *o)
     report_esc(o, c->a->path);
     sb_puts(o, "</code><br>B: <code>");
     report_esc(o, c->b->path);
-    sb_printf(o, "</code><br>paired bootstrap: %u resamples, seed %llu; "
-                 "marked: p &lt; %g</p></header>",
+    sb_printf(o,
+              "</code><br>paired bootstrap: %u resamples, seed %llu; "
+              "marked: p &lt; %g</p></header>",
               c->o->bootstrap, (unsigned long long)c->o->seed, c->o->alpha);
     /* charts: A vs B per output */
     sb_puts(o, "<h2>Metric differences</h2><div class=\"charts\">");
@@ -899,8 +908,8 @@ static int render_html(const cmp *c, strbuf *o)
         i = j;
     }
     sb_puts(o, "</div>");
-    static const char *const mh[] = {"output", "number", "A", "A interval",
-                                     "B", "B interval", "B - A"};
+    static const char *const mh[] = {
+        "output", "number", "A", "A interval", "B", "B interval", "B - A"};
     th(o, mh, 7);
     for (size_t i = 0; i < c->nm; i++) {
         const mdiff *m = &c->m[i];
@@ -931,19 +940,29 @@ static int render_html(const cmp *c, strbuf *o)
     }
     sb_puts(o, "</tbody></table></div>");
     /* paired tests */
-    sb_printf(o, "<h2>Paired tests on the same items</h2><p class=\"note\">"
-                 "Mean per item in A and B, the paired bootstrap interval "
-                 "of B - A (%.0f%%) and its p-value; for 0/1 columns also "
-                 "McNemar's test on the items that changed.</p>",
+    sb_printf(o,
+              "<h2>Paired tests on the same items</h2><p class=\"note\">"
+              "Mean per item in A and B, the paired bootstrap interval "
+              "of B - A (%.0f%%) and its p-value; for 0/1 columns also "
+              "McNemar's test on the items that changed.</p>",
               100 * (1 - c->o->alpha));
     if (c->nt) {
         sb_puts(o, "<div class=\"charts\">");
         rc = paired_charts(o, c);
         sb_puts(o, "</div>");
-        static const char *const tt[] = {
-            "output", "column", "paired by", "n", "mean A", "mean B",
-            "B - A", "interval", "bootstrap p", "right&#8594;wrong",
-            "wrong&#8594;right", "McNemar exact p", "McNemar chi2 p"};
+        static const char *const tt[] = {"output",
+                                         "column",
+                                         "paired by",
+                                         "n",
+                                         "mean A",
+                                         "mean B",
+                                         "B - A",
+                                         "interval",
+                                         "bootstrap p",
+                                         "right&#8594;wrong",
+                                         "wrong&#8594;right",
+                                         "McNemar exact p",
+                                         "McNemar chi2 p"};
         th(o, tt, 13);
         for (size_t i = 0; i < c->nt; i++) {
             const itest *t = &c->t[i];
@@ -1046,8 +1065,8 @@ static int render_html(const cmp *c, strbuf *o)
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
 
-int compare_runs(const char *a, const char *b, const compare_opts *o,
-                 FILE *out, assay_error *err)
+int compare_runs(const char *a, const char *b, const compare_opts *o, FILE *out,
+                 assay_error *err)
 {
     cmp c = {.o = o};
     int rc = rundir_load(a, &c.a, err);

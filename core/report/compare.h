@@ -28,7 +28,7 @@ typedef struct compare_opts {
 /* Compare the runs in directories `a` and `b`; print to `out` and write
  * the HTML page.  0, or an error (unreadable run directory: ASSAY_EIO /
  * ASSAY_EDATA; ASSAY_ENOMEM) with `err` filled. */
-int compare_runs(const char *a, const char *b, const compare_opts *o,
-                 FILE *out, assay_error *err);
+int compare_runs(const char *a, const char *b, const compare_opts *o, FILE *out,
+                 assay_error *err);
 
 #endif

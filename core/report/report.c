@@ -25,14 +25,14 @@
 #define ASSAY_VERSION "0.0.0"
 #endif
 
-#define MAX_BARS 24          /* categories of one bar chart */
-#define MAX_SERIES 10        /* series of one chart */
-#define MAX_POINTS 5000      /* points of one series */
-#define LINE_POINTS 1000     /* points of a curve drawn from a long array */
-#define MAX_CHARTS_OUTPUT 8  /* charts drawn for one output */
-#define MAX_TABLE_ROWS 200   /* rows of a json field table */
-#define PREVIEW_ROWS 20      /* per-item rows shown for result nodes */
-#define PREVIEW_ROWS_DATA 8  /* ... and for other nodes */
+#define MAX_BARS 24         /* categories of one bar chart */
+#define MAX_SERIES 10       /* series of one chart */
+#define MAX_POINTS 5000     /* points of one series */
+#define LINE_POINTS 1000    /* points of a curve drawn from a long array */
+#define MAX_CHARTS_OUTPUT 8 /* charts drawn for one output */
+#define MAX_TABLE_ROWS 200  /* rows of a json field table */
+#define PREVIEW_ROWS 20     /* per-item rows shown for result nodes */
+#define PREVIEW_ROWS_DATA 8 /* ... and for other nodes */
 #define PREVIEW_COLS 14
 #define ITEMS_MAX_LOAD 2000000 /* per-item values read for charts */
 
@@ -45,7 +45,7 @@ typedef struct rctx {
     bool lb_heading; /* the leaderboards section is open */
 } rctx;
 
-/* ---- html basics ------------------------------------------------------ */
+/* ---- html basics --------------------------------------------------------- */
 
 void report_esc(strbuf *o, const char *s)
 {
@@ -198,7 +198,7 @@ static int draw(strbuf *o, const svg_chart *ch)
     return 0;
 }
 
-/* ---- charts given as JSON (report.charts) ------------------------------- */
+/* ---- charts given as JSON (report.charts) -------------------------------- */
 
 /* Numbers of a json array into a new double array (NaN for non-numbers);
  * at most MAX_POINTS. */
@@ -243,8 +243,8 @@ static void spec_mem_free(spec_mem *m)
 }
 
 /* Interval array [[lo, hi], ...] into lo/hi arrays of length n. */
-static int spec_ci(spec_mem *m, const json_t *ci, size_t n,
-                   const double **lo, const double **hi)
+static int spec_ci(spec_mem *m, const json_t *ci, size_t n, const double **lo,
+                   const double **hi)
 {
     *lo = *hi = NULL;
     if (!json_is_array(ci))
@@ -289,8 +289,7 @@ static int spec_table(strbuf *o, const json_t *spec, assay_error *err)
         for (size_t i = 0; i < json_array_size(cols); i++) {
             const json_t *v = json_array_get(row, i);
             if (json_is_number(v))
-                report_num_cell(o, json_number_value(v),
-                                json_is_integer(v));
+                report_num_cell(o, json_number_value(v), json_is_integer(v));
             else {
                 sb_puts(o, "<td>");
                 if (json_is_string(v))
@@ -368,9 +367,9 @@ int report_chart_spec(strbuf *o, const json_t *spec, assay_error *err)
     size_t nx = 0;
     if (categorical) {
         if (!json_is_array(x)) {
-            rc = assay_error_set(err, ASSAY_EINVAL,
-                                 "a %s chart needs 'x' (category labels)",
-                                 type);
+            rc =
+                assay_error_set(err, ASSAY_EINVAL,
+                                "a %s chart needs 'x' (category labels)", type);
             goto out;
         }
         for (size_t i = 0; i < json_array_size(x) && i < maxcats; i++) {
@@ -452,7 +451,7 @@ out:
     return rc;
 }
 
-/* ---- charts chosen from a json value -------------------------------------- */
+/* ---- charts chosen from a json value ------------------------------------- */
 
 static const char *leaf_of(const char *path)
 {
@@ -495,9 +494,8 @@ static bool chartable(const rd_num *x)
 {
     const char *l = leaf_of(x->path);
     size_t n = strlen(l);
-    static const char *const skip[] = {"bootstrap", "ci",    "level",
-                                       "seed",      "delta", "threads",
-                                       "r",         "m",     "k"};
+    static const char *const skip[] = {
+        "bootstrap", "ci", "level", "seed", "delta", "threads", "r", "m", "k"};
     for (size_t i = 0; i < sizeof skip / sizeof *skip; i++)
         if (!strcmp(l, skip[i]))
             return false;
@@ -519,11 +517,11 @@ static char *title_of(const char *prefix, const char *what)
 }
 
 /* Sweeps over K: numbers named <base>@<K> that share a parent. */
-static int sweep_charts(rctx *c, const char *title, rd_nums *ns,
-                        bool *used, int *left)
+static int sweep_charts(rctx *c, const char *title, rd_nums *ns, bool *used,
+                        int *left)
 {
     char parent[256], p2[256], base[128], b2[128];
-    for (size_t i = 0; i < ns->n && *left > 0; i++) {
+    for (size_t i = 0; i<ns->n && * left> 0; i++) {
         long k;
         if (used[i] || !chartable(&ns->v[i]) ||
             !at_k(leaf_of(ns->v[i].path), base, sizeof base, &k))
@@ -595,11 +593,17 @@ static int sweep_charts(rctx *c, const char *title, rd_nums *ns,
             for (size_t ki = 0; ki < nk; ki++)
                 kx[ki] = (double)ks[ki];
             for (size_t bi = 0; bi < nb; bi++)
-                ser[bi] = (svg_series){.name = bn[bi], .n = nk, .x = kx,
-                                       .y = y + bi * nk, .lo = lo + bi * nk,
+                ser[bi] = (svg_series){.name = bn[bi],
+                                       .n = nk,
+                                       .x = kx,
+                                       .y = y + bi * nk,
+                                       .lo = lo + bi * nk,
                                        .hi = hi + bi * nk};
-            ch = (svg_chart){.kind = SVG_LINE, .title = t, .xlabel = "K",
-                             .series = ser, .nseries = nb,
+            ch = (svg_chart){.kind = SVG_LINE,
+                             .title = t,
+                             .xlabel = "K",
+                             .series = ser,
+                             .nseries = nb,
                              .xlog = ks[nk - 1] >= 20 * ks[0]};
             rc = draw(c->o, &ch);
         } else {
@@ -614,7 +618,8 @@ static int sweep_charts(rctx *c, const char *title, rd_nums *ns,
                     ty[cells + ki * nb + bi] = lo[bi * nk + ki];
                     ty[2 * cells + ki * nb + bi] = hi[bi * nk + ki];
                 }
-                ser[ki] = (svg_series){.name = kn[ki], .n = nb,
+                ser[ki] = (svg_series){.name = kn[ki],
+                                       .n = nb,
                                        .y = ty + ki * nb,
                                        .lo = ty + cells + ki * nb,
                                        .hi = ty + 2 * cells + ki * nb};
@@ -623,8 +628,12 @@ static int sweep_charts(rctx *c, const char *title, rd_nums *ns,
                 kc[bi] = bn[bi];
             char kl[40];
             snprintf(kl, sizeof kl, "at K = %ld", ks[0]);
-            ch = (svg_chart){.kind = SVG_BAR, .title = t, .cats = kc,
-                             .ncats = nb, .series = ser, .nseries = nk,
+            ch = (svg_chart){.kind = SVG_BAR,
+                             .title = t,
+                             .cats = kc,
+                             .ncats = nb,
+                             .series = ser,
+                             .nseries = nk,
                              .xlabel = nk == 1 ? kl : NULL};
             if (!rc)
                 rc = draw(c->o, &ch);
@@ -660,7 +669,7 @@ static int scalar_pass(rctx *c, const char *title, const rd_nums *ns,
                        bool *used, int *left, bool with_ci)
 {
     char parent[256], p2[256];
-    for (size_t i = 0; i < ns->n && *left > 0; i++) {
+    for (size_t i = 0; i<ns->n && * left> 0; i++) {
         if (used[i] || !chartable(&ns->v[i]))
             continue;
         parent_of(ns->v[i].path, parent, sizeof parent);
@@ -691,9 +700,8 @@ static int scalar_pass(rctx *c, const char *title, const rd_nums *ns,
                     mn = mx = a;
                     first = false;
                 } else if (unit ? a > 1
-                                : (a <= 1 || (a > mx ? a : mx) /
-                                                     (a < mn ? a : mn) >
-                                                 10))
+                                : (a <= 1 ||
+                                   (a > mx ? a : mx) / (a < mn ? a : mn) > 10))
                     continue;
                 mn = a < mn ? a : mn;
                 mx = a > mx ? a : mx;
@@ -719,8 +727,12 @@ static int scalar_pass(rctx *c, const char *title, const rd_nums *ns,
                 used[idx[k]] = true;
             svg_series s = {.n = n, .y = y, .lo = lo, .hi = hi};
             char *t = title_of(title, parent);
-            svg_chart ch = {.kind = SVG_BAR, .title = t, .cats = cats,
-                            .ncats = n, .series = &s, .nseries = 1};
+            svg_chart ch = {.kind = SVG_BAR,
+                            .title = t,
+                            .cats = cats,
+                            .ncats = n,
+                            .series = &s,
+                            .nseries = 1};
             int rc = t ? draw(c->o, &ch) : ASSAY_ENOMEM;
             free(t);
             if (rc)
@@ -774,8 +786,9 @@ static bool is_int_key(const char *k)
 
 static bool wtl_name(const char *k)
 {
-    static const char *const n[] = {"win", "wins", "tie", "ties", "loss",
-                                    "losses", "a", "b", "a_wins", "b_wins"};
+    static const char *const n[] = {"win",    "wins",   "tie", "ties",
+                                    "loss",   "losses", "a",   "b",
+                                    "a_wins", "b_wins"};
     for (size_t i = 0; i < sizeof n / sizeof *n; i++)
         if (!strcasecmp(k, n[i]))
             return true;
@@ -785,8 +798,8 @@ static bool wtl_name(const char *k)
 /* Series fields of an array of objects: numeric in most rows, not
  * integer-only when `reals` (counts stay out of metric charts), no
  * interval bookkeeping. */
-static size_t numeric_fields(const json_t *arr, const char **out,
-                             size_t max, bool reals)
+static size_t numeric_fields(const json_t *arr, const char **out, size_t max,
+                             bool reals)
 {
     const json_t *r0 = json_array_get(arr, 0);
     size_t n = 0;
@@ -815,8 +828,8 @@ static const char *label_field(const json_t *arr)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(json_array_get(arr, 0), k, v) if (json_is_string(v))
-        return k;
+    json_object_foreach(json_array_get(arr, 0), k,
+                        v) if (json_is_string(v)) return k;
     return NULL;
 }
 
@@ -863,7 +876,9 @@ static int rows_chart(rctx *c, const char *title, const json_t *arr,
         bool ypos = true;
         double ymn = INFINITY, ymx = 0;
         for (size_t fi = 1; fi < nf; fi++) {
-            ser[fi - 1] = (svg_series){.name = f[fi], .n = nr, .x = buf,
+            ser[fi - 1] = (svg_series){.name = f[fi],
+                                       .n = nr,
+                                       .x = buf,
                                        .y = buf + fi * nr,
                                        .lo = buf + (nf + fi) * nr,
                                        .hi = buf + (2 * nf + fi) * nr};
@@ -891,8 +906,8 @@ static int rows_chart(rctx *c, const char *title, const json_t *arr,
             return ASSAY_ENOMEM;
         }
         for (size_t r = 0; r < nc; r++) {
-            cats[r] = json_string_value(
-                json_object_get(json_array_get(arr, r), lab));
+            cats[r] =
+                json_string_value(json_object_get(json_array_get(arr, r), lab));
             if (!cats[r])
                 cats[r] = "?";
         }
@@ -903,7 +918,8 @@ static int rows_chart(rctx *c, const char *title, const json_t *arr,
                 real |= buf[fi * nr + r] != floor(buf[fi * nr + r]);
             if (!real && !stacked)
                 continue; /* counts beside rates make unreadable bars */
-            ser[ns++] = (svg_series){.name = f[fi], .n = nc,
+            ser[ns++] = (svg_series){.name = f[fi],
+                                     .n = nc,
                                      .y = buf + fi * nr,
                                      .lo = buf + (nf + fi) * nr,
                                      .hi = buf + (2 * nf + fi) * nr};
@@ -973,8 +989,7 @@ static int matrix_chart(rctx *c, const char *title, const json_t *obj,
         bool real = false;
         double mx = 0;
         for (size_t i = 0; i < nr; i++) {
-            json_t *x = json_object_get(json_object_get(obj, rows[i]),
-                                        cols[j]);
+            json_t *x = json_object_get(json_object_get(obj, rows[i]), cols[j]);
             y[ns][i] = json_is_number(x) ? json_number_value(x) : NAN;
             real |= json_is_real(x);
             if (isfinite(y[ns][i]) && fabs(y[ns][i]) > mx)
@@ -996,8 +1011,12 @@ static int matrix_chart(rctx *c, const char *title, const json_t *obj,
     if (!ns)
         return 0;
     svg_chart ch = {.kind = stacked ? SVG_STACKED : SVG_BAR,
-                    .title = title, .cats = rows, .ncats = nr,
-                    .series = ser, .nseries = ns, .percent = stacked};
+                    .title = title,
+                    .cats = rows,
+                    .ncats = nr,
+                    .series = ser,
+                    .nseries = ns,
+                    .percent = stacked};
     return draw(c->o, &ch);
 }
 
@@ -1035,9 +1054,8 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
             }
             /* a long curve is drawn from every step-th point (at most
              * LINE_POINTS), a histogram from all of them */
-            size_t step = n > LINE_POINTS
-                              ? (n + LINE_POINTS - 1) / LINE_POINTS
-                              : 1;
+            size_t step =
+                n > LINE_POINTS ? (n + LINE_POINTS - 1) / LINE_POINTS : 1;
             double *xs = NULL;
             if (step > 1 &&
                 !(xs = malloc(((n + step - 1) / step) * sizeof *xs))) {
@@ -1072,9 +1090,8 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
                 ch.kind = SVG_LINE;
                 ch.series = &s;
                 ch.nseries = 1;
-                ch.xlabel = strstr(k, "loss") || strstr(k, "epoch")
-                                ? "epoch"
-                                : "index";
+                ch.xlabel =
+                    strstr(k, "loss") || strstr(k, "epoch") ? "epoch" : "index";
                 ch.ylabel = k;
             }
             rc = draw(c->o, &ch);
@@ -1092,8 +1109,11 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
             for (size_t i = 0; i < n; i++)
                 rd_is_interval(json_array_get(v, i), &xy[i], &xy[n + i]);
             svg_series s = {.n = n, .x = xy, .y = xy + n};
-            svg_chart ch = {.kind = SVG_LINE, .title = t, .series = &s,
-                            .nseries = 1, .ylabel = k};
+            svg_chart ch = {.kind = SVG_LINE,
+                            .title = t,
+                            .series = &s,
+                            .nseries = 1,
+                            .ylabel = k};
             rc = draw(c->o, &ch);
             free(xy);
         } else if (json_is_array(v) && json_array_size(v) >= 2 &&
@@ -1151,8 +1171,12 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
                         cats[b - 1] = tc;
                     }
                 svg_series s = {.n = n, .y = y};
-                svg_chart ch = {.kind = SVG_BAR, .title = t, .cats = cats,
-                                .ncats = n, .series = &s, .nseries = 1,
+                svg_chart ch = {.kind = SVG_BAR,
+                                .title = t,
+                                .cats = cats,
+                                .ncats = n,
+                                .series = &s,
+                                .nseries = 1,
                                 .xlabel = k};
                 rc = draw(c->o, &ch);
                 free(cats);
@@ -1167,8 +1191,7 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
                     sb_puts(&c->charted, "\n");
                 }
                 if (!drawn && !rc)
-                    rc = struct_charts(c, title, v, p, hint, depth + 1,
-                                       left);
+                    rc = struct_charts(c, title, v, p, hint, depth + 1, left);
             } else {
                 drawn = false;
                 rc = struct_charts(c, title, v, p, hint, depth + 1, left);
@@ -1182,7 +1205,7 @@ static int struct_charts(rctx *c, const char *title, const json_t *j,
     return rc;
 }
 
-/* ---- tables of a json value ------------------------------------------------ */
+/* ---- tables of a json value ---------------------------------------------- */
 
 typedef struct subtab {
     char path[300];
@@ -1195,8 +1218,8 @@ typedef struct fields {
     size_t nsubs;
 } fields;
 
-static void field_row(strbuf *o, fields *fs, const char *path,
-                      const json_t *v, double lo, double hi)
+static void field_row(strbuf *o, fields *fs, const char *path, const json_t *v,
+                      double lo, double hi)
 {
     if (fs->rows++ >= MAX_TABLE_ROWS)
         return;
@@ -1220,8 +1243,8 @@ static void field_row(strbuf *o, fields *fs, const char *path,
         char a[64], b[64];
         summary_fmt(lo, false, a, sizeof a);
         summary_fmt(hi, false, b, sizeof b);
-        sb_printf(o, "<td class=\"n\" data-v=\"%.17g\">[%s, %s]</td></tr>",
-                  lo, a, b);
+        sb_printf(o, "<td class=\"n\" data-v=\"%.17g\">[%s, %s]</td></tr>", lo,
+                  a, b);
     } else
         sb_puts(o, "<td></td></tr>");
 }
@@ -1312,8 +1335,8 @@ static void field_rows(strbuf *o, fields *fs, const json_t *j,
                 json_object_foreach(v, k2, v2)
                 {
                     if (!strcmp(k2, "value") || !strcmp(k2, "ci") ||
-                        (isfinite(lo) && (!strcmp(k2, "ci_low") ||
-                                          !strcmp(k2, "ci_high"))))
+                        (isfinite(lo) &&
+                         (!strcmp(k2, "ci_low") || !strcmp(k2, "ci_high"))))
                         continue;
                     char p2[320];
                     snprintf(p2, sizeof p2, "%s.%s", p, k2);
@@ -1349,8 +1372,7 @@ static void field_rows(strbuf *o, fields *fs, const json_t *j,
                     snprintf(txt, sizeof txt, "%zu values in [%s, %s]",
                              json_array_size(v), a, b);
                 else
-                    snprintf(txt, sizeof txt, "%zu values",
-                             json_array_size(v));
+                    snprintf(txt, sizeof txt, "%zu values", json_array_size(v));
                 json_t *s = json_string(txt);
                 field_row(o, fs, p, s, NAN, NAN);
                 json_decref(s);
@@ -1426,8 +1448,7 @@ static void sub_table(strbuf *o, const subtab *s)
         for (size_t i = 0; i < nc; i++) {
             json_t *v = json_object_get(row, cols[i]);
             if (json_is_number(v))
-                report_num_cell(o, json_number_value(v),
-                                json_is_integer(v));
+                report_num_cell(o, json_number_value(v), json_is_integer(v));
             else if (json_is_string(v)) {
                 sb_puts(o, "<td>");
                 esc_cut(o, json_string_value(v), 200);
@@ -1472,7 +1493,7 @@ static void fields_table(strbuf *o, const json_t *j)
         sub_table(o, &fs.subs[i]);
 }
 
-/* ---- one json output -------------------------------------------------------- */
+/* ---- one json output ----------------------------------------------------- */
 
 static bool result_kind(const char *kind);
 
@@ -1492,8 +1513,8 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
     int rc = 0, left = MAX_CHARTS_OUTPUT;
     sb_puts(o, "<div class=\"charts\">");
     /* charts the plugin asked for */
-    const json_t *specs = json_object_get(json_object_get(j, "report"),
-                                          "charts");
+    const json_t *specs =
+        json_object_get(json_object_get(j, "report"), "charts");
     for (size_t i = 0; !rc && i < json_array_size(specs) && i < 32; i++) {
         assay_error e2 = {0};
         size_t before = o->len;
@@ -1512,9 +1533,9 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
     const char *hint = p->chart;
     /* settings and sizes of sources and transforms make poor charts:
      * those get charts only when their port asks for one */
-    bool table_only = (hint && !strcmp(hint, "table")) ||
-                      (!hint && !result_kind(n->kind) &&
-                       strcmp(n->kind, "recommender"));
+    bool table_only =
+        (hint && !strcmp(hint, "table")) ||
+        (!hint && !result_kind(n->kind) && strcmp(n->kind, "recommender"));
     if (!rc && !table_only && json_is_object(j) && !over_budget(c)) {
         rd_nums ns = {0};
         rc = rd_flatten(j, 0, &ns);
@@ -1543,8 +1564,11 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
             svg_series s = {.n = k, .y = y};
             svg_chart ch = {.kind = hint && !strcmp(hint, "hist") ? SVG_HIST
                                                                   : SVG_LINE,
-                            .title = title, .series = &s, .nseries = 1,
-                            .values = y, .nvalues = k};
+                            .title = title,
+                            .series = &s,
+                            .nseries = 1,
+                            .values = y,
+                            .nvalues = k};
             rc = y ? draw(o, &ch) : ASSAY_ENOMEM;
             free(y);
         } else if (json_array_size(j) >= 2 &&
@@ -1565,15 +1589,14 @@ static int json_output(rctx *c, const rd_node *n, const rd_port *p)
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- per-item values -------------------------------------------------------- */
+/* ---- per-item values ----------------------------------------------------- */
 
 /* Identifier-like columns never make a histogram. */
 static bool id_like(const char *name)
 {
-    static const char *const ids[] = {"id",    "index", "user",  "item",
-                                      "query", "qid",   "group", "uid",
-                                      "iid",   "doc",   "docno", "row",
-                                      "timestamp", "label", "n"};
+    static const char *const ids[] = {
+        "id",  "index", "user",  "item", "query",     "qid",   "group", "uid",
+        "iid", "doc",   "docno", "row",  "timestamp", "label", "n"};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (!strcasecmp(name, ids[i]))
             return true;
@@ -1585,8 +1608,8 @@ static bool id_like(const char *name)
 
 static bool result_kind(const char *kind)
 {
-    static const char *const k[] = {"metric", "judge",  "fitter", "scorer",
-                                    "verifier", "report"};
+    static const char *const k[] = {"metric", "judge",    "fitter",
+                                    "scorer", "verifier", "report"};
     for (size_t i = 0; i < sizeof k / sizeof *k; i++)
         if (!strcmp(kind, k[i]))
             return true;
@@ -1609,8 +1632,8 @@ static bool varies(const rd_col *col, size_t n)
     return false;
 }
 
-static void preview(strbuf *o, const rd_items *it, size_t rows,
-                    size_t total, const char *file)
+static void preview(strbuf *o, const rd_items *it, size_t rows, size_t total,
+                    const char *file)
 {
     size_t nr = it->nrows < rows ? it->nrows : rows;
     size_t nc = it->ncols < PREVIEW_COLS ? it->ncols : PREVIEW_COLS;
@@ -1655,8 +1678,7 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
     bool result = result_kind(n->kind);
     const char *hint = p->chart;
     bool want_charts = !over_budget(c) &&
-                       ((hint && strcmp(hint, "table")) ||
-                        (!hint && result));
+                       ((hint && strcmp(hint, "table")) || (!hint && result));
     size_t rows = result ? PREVIEW_ROWS : PREVIEW_ROWS_DATA;
     char file[600];
     snprintf(file, sizeof file, "nodes/%s/%s", n->name, p->file);
@@ -1677,9 +1699,9 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
     assay_error err = {0};
     size_t total = p->count;
     /* charts need every value; a preview needs only the first rows */
-    int rc = want_charts ? rundir_items(c->rd, n, p, rows, &it, &err)
-                         : rundir_items_head(c->rd, n, p, rows, &it, &total,
-                                             &err);
+    int rc = want_charts
+                 ? rundir_items(c->rd, n, p, rows, &it, &err)
+                 : rundir_items_head(c->rd, n, p, rows, &it, &total, &err);
     if (rc == ASSAY_ENOMEM)
         return rc;
     if (rc) {
@@ -1709,15 +1731,18 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
             svg_series ser[MAX_SERIES];
             size_t ns = 0;
             for (size_t k = 1; k < nn && ns < MAX_SERIES; k++)
-                ser[ns++] = (svg_series){.name = num[k]->name, .n = np,
+                ser[ns++] = (svg_series){.name = num[k]->name,
+                                         .n = np,
                                          .x = num[0]->num,
                                          .y = num[k]->num};
             snprintf(title, sizeof title, "%s.%s", n->name, p->name);
-            svg_chart ch = {.kind = !strcmp(hint, "line") ? SVG_LINE
-                                                          : SVG_SCATTER,
-                            .title = title, .xlabel = num[0]->name,
+            svg_chart ch = {.kind =
+                                !strcmp(hint, "line") ? SVG_LINE : SVG_SCATTER,
+                            .title = title,
+                            .xlabel = num[0]->name,
                             .ylabel = ns == 1 ? ser[0].name : NULL,
-                            .series = ser, .nseries = ns};
+                            .series = ser,
+                            .nseries = ns};
             rc = draw(o, &ch);
         } else if (hint && !strcmp(hint, "bar") && lab && nn >= 1) {
             size_t nc = it->nrows < MAX_BARS ? it->nrows : MAX_BARS;
@@ -1727,37 +1752,41 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
             svg_series ser[MAX_SERIES];
             size_t ns = 0;
             for (size_t k = 0; k < nn && ns < 4; k++)
-                ser[ns++] = (svg_series){.name = num[k]->name, .n = nc,
-                                         .y = num[k]->num};
+                ser[ns++] = (svg_series){
+                    .name = num[k]->name, .n = nc, .y = num[k]->num};
             snprintf(title, sizeof title, "%s.%s", n->name, p->name);
-            svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = cats,
-                            .ncats = nc, .series = ser, .nseries = ns};
+            svg_chart ch = {.kind = SVG_BAR,
+                            .title = title,
+                            .cats = cats,
+                            .ncats = nc,
+                            .series = ser,
+                            .nseries = ns};
             rc = draw(o, &ch);
         } else {
             /* distributions of the per-item numbers */
             size_t maxh = hint && !strcmp(hint, "hist") ? 4 : 2;
             for (size_t k = 0; !rc && k < nn && k < maxh; k++) {
-                snprintf(title, sizeof title, "%s.%s: %s (n = %zu)",
-                         n->name, p->name, num[k]->name, it->nrows);
-                svg_chart ch = {.kind = SVG_HIST, .title = title,
+                snprintf(title, sizeof title, "%s.%s: %s (n = %zu)", n->name,
+                         p->name, num[k]->name, it->nrows);
+                svg_chart ch = {.kind = SVG_HIST,
+                                .title = title,
                                 .xlabel = num[k]->name,
                                 .values = num[k]->num,
                                 .nvalues = it->nrows,
-                                .width = 480, .height = 300};
+                                .width = 480,
+                                .height = 300};
                 rc = draw(o, &ch);
             }
         }
         sb_puts(o, "</div>");
     }
-    if (!rc)
-    {
+    if (!rc) {
         /* the rows themselves are folded: the charts and the note say
          * what the output is */
         size_t nt = total > it->nrows ? total : it->nrows;
         sb_printf(o, "<details><summary>%s %zu of %zu row%s</summary>",
                   it->nrows > rows ? "first" : "all",
-                  it->nrows < rows ? it->nrows : rows, nt,
-                  nt == 1 ? "" : "s");
+                  it->nrows < rows ? it->nrows : rows, nt, nt == 1 ? "" : "s");
         preview(o, it, rows, nt, file);
         sb_puts(o, "</details>");
     }
@@ -1765,16 +1794,15 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- fitted laws: observed points, the fitted curve, extrapolation ---------- */
+/* ---- fitted laws: observed points, the fitted curve, extrapolation ------- */
 
 /* A node with a `points` table (variables, y, pred) and a `curve` table
  * (var, the variables, pred, extrapolated) gets one chart per variable. */
 static int fit_charts(rctx *c, const rd_node *n)
 {
-    const rd_port *pp = rundir_port(n, "points"),
-                  *cp = rundir_port(n, "curve");
-    if (!pp || !cp || pp->type != ASSAY_T_TABLE ||
-        cp->type != ASSAY_T_TABLE || over_budget(c))
+    const rd_port *pp = rundir_port(n, "points"), *cp = rundir_port(n, "curve");
+    if (!pp || !cp || pp->type != ASSAY_T_TABLE || cp->type != ASSAY_T_TABLE ||
+        over_budget(c))
         return 0;
     rd_items *pts = NULL, *cur = NULL;
     assay_error err = {0};
@@ -1789,8 +1817,8 @@ static int fit_charts(rctx *c, const rd_node *n)
                  *pred = rd_items_col(cur, "pred"),
                  *ext = rd_items_col(cur, "extrapolated"),
                  *y = rd_items_col(pts, "y");
-    if (!var || var->kind != RD_STR || !pred || pred->kind != RD_NUM ||
-        !y || y->kind != RD_NUM)
+    if (!var || var->kind != RD_STR || !pred || pred->kind != RD_NUM || !y ||
+        y->kind != RD_NUM)
         goto out;
     /* the target's name and the fitted formula, from the params output */
     const char *target = "y";
@@ -1800,8 +1828,7 @@ static int fit_charts(rctx *c, const rd_node *n)
         rundir_json(c->rd, n, jp, &params, &err) == 0 &&
         json_string_value(json_object_get(params, "target")))
         target = json_string_value(json_object_get(params, "target"));
-    const char *law = json_string_value(json_object_get(params,
-                                                        "fitted_law"));
+    const char *law = json_string_value(json_object_get(params, "fitted_law"));
     if (law) {
         sb_puts(c->o, "<p>Fitted: <code>");
         report_esc(c->o, law);
@@ -1851,18 +1878,24 @@ static int fit_charts(rctx *c, const rd_node *n)
         if (isfinite(e0) && isfinite(mx) && mx < e0)
             e0 = mx;
         svg_series ser[2] = {
-            {.name = "observed", .n = pts->nrows < MAX_POINTS ? pts->nrows
-                                                               : MAX_POINTS,
-             .x = px->num, .y = y->num},
+            {.name = "observed",
+             .n = pts->nrows < MAX_POINTS ? pts->nrows : MAX_POINTS,
+             .x = px->num,
+             .y = y->num},
             {.name = "fitted law", .n = m, .x = xs, .y = ys, .line = true}};
         char title[300];
         snprintf(title, sizeof title, "%s: %s vs %s", n->name, target, v);
-        svg_chart ch = {.kind = SVG_SCATTER, .title = title, .xlabel = v,
-                        .ylabel = target, .series = ser, .nseries = 2,
+        svg_chart ch = {.kind = SVG_SCATTER,
+                        .title = title,
+                        .xlabel = v,
+                        .ylabel = target,
+                        .series = ser,
+                        .nseries = 2,
                         .xlog = pos && mn > 0 && e1 / mn >= 100 &&
                                 (isfinite(e1) ? e1 : mx) / mn >= 100,
                         .shade = isfinite(e0) && isfinite(e1) && e1 > e0,
-                        .shade_from = e0, .shade_to = e1,
+                        .shade_from = e0,
+                        .shade_to = e1,
                         .shade_label = "extrapolation"};
         if (!ch.xlog && pos && mn > 0 && mx / mn >= 100)
             ch.xlog = true;
@@ -1884,17 +1917,26 @@ static int fit_charts(rctx *c, const rd_node *n)
             }
         double dx[2] = {mn, mx};
         svg_series ser[2] = {
-            {.name = "points", .n = pts->nrows < MAX_POINTS ? pts->nrows
-                                                            : MAX_POINTS,
-             .x = pr->num, .y = y->num},
-            {.name = "observed = predicted", .n = 2, .x = dx, .y = dx,
-             .line = true, .dashed = true}};
+            {.name = "points",
+             .n = pts->nrows < MAX_POINTS ? pts->nrows : MAX_POINTS,
+             .x = pr->num,
+             .y = y->num},
+            {.name = "observed = predicted",
+             .n = 2,
+             .x = dx,
+             .y = dx,
+             .line = true,
+             .dashed = true}};
         char title[300], xl[200];
-        snprintf(title, sizeof title, "%s: observed vs predicted %s",
-                 n->name, target);
+        snprintf(title, sizeof title, "%s: observed vs predicted %s", n->name,
+                 target);
         snprintf(xl, sizeof xl, "predicted %s", target);
-        svg_chart ch = {.kind = SVG_SCATTER, .title = title, .xlabel = xl,
-                        .ylabel = target, .series = ser, .nseries = 2};
+        svg_chart ch = {.kind = SVG_SCATTER,
+                        .title = title,
+                        .xlabel = xl,
+                        .ylabel = target,
+                        .series = ser,
+                        .nseries = 2};
         if (isfinite(mn))
             rc = draw(c->o, &ch);
     }
@@ -1911,7 +1953,7 @@ out:
     return rc ? rc : c->o->oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- node sections ---------------------------------------------------------- */
+/* ---- node sections ------------------------------------------------------- */
 
 static const char *badge_class(const char *status)
 {
@@ -1935,9 +1977,10 @@ static int node_section(rctx *c, const rd_node *n)
 {
     strbuf *o = c->o;
     bool fold = !result_node(n);
-    sb_puts(o, fold ? "<details class=\"node\" id=\"" : "<div "
-                                                         "class=\"node\" "
-                                                         "id=\"");
+    sb_puts(o, fold ? "<details class=\"node\" id=\""
+                    : "<div "
+                      "class=\"node\" "
+                      "id=\"");
     anchor(o, "n-", n->name);
     sb_puts(o, fold ? "\"><summary><h3>" : "\"><h3>");
     report_esc(o, n->name);
@@ -1986,7 +2029,7 @@ static int node_section(rctx *c, const rd_node *n)
     return rc ? rc : o->oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- leaderboards: nodes whose summaries share their metrics --------------- */
+/* ---- leaderboards: nodes whose summaries share their metrics ------------- */
 
 typedef struct lb_entry {
     size_t node;
@@ -2022,11 +2065,10 @@ static const rd_num *lb_get(const lb_entry *e, const char *path)
 /* Higher is better unless the name says otherwise. */
 static bool lower_better(const char *path)
 {
-    static const char *const low[] = {"loss",   "error", "ter", "rmse",
-                                      "mape",   "mae",   "mse", "perplexity",
-                                      "gini",   "arp",   "objective",
-                                      "invalid", "fail", "miss", "latency",
-                                      "cost"};
+    static const char *const low[] = {
+        "loss", "error",      "ter",     "rmse", "mape",      "mae",
+        "mse",  "perplexity", "gini",    "arp",  "objective", "invalid",
+        "fail", "miss",       "latency", "cost"};
     const char *l = leaf_of(path);
     for (size_t i = 0; i < sizeof low / sizeof *low; i++)
         if (strstr(l, low[i]))
@@ -2034,8 +2076,7 @@ static bool lower_better(const char *path)
     return false;
 }
 
-static int leaderboard(rctx *c, lb_entry *es, const size_t *members,
-                       size_t nm)
+static int leaderboard(rctx *c, lb_entry *es, const size_t *members, size_t nm)
 {
     strbuf *o = c->o;
     const lb_entry *e0 = &es[members[0]];
@@ -2091,13 +2132,19 @@ static int leaderboard(rctx *c, lb_entry *es, const size_t *members,
                 hi[s][k] = x ? x->hi : NAN;
             }
             ser[s] = (svg_series){.name = c->rd->nodes[e->node].name,
-                                  .n = nmc, .y = y[s], .lo = lo[s],
+                                  .n = nmc,
+                                  .y = y[s],
+                                  .lo = lo[s],
                                   .hi = hi[s]};
         }
         char title[300];
         snprintf(title, sizeof title, "%s by node", e0->port->name);
-        svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = mc,
-                        .ncats = nmc, .series = ser, .nseries = nm,
+        svg_chart ch = {.kind = SVG_BAR,
+                        .title = title,
+                        .cats = mc,
+                        .ncats = nmc,
+                        .series = ser,
+                        .nseries = nm,
                         .width = nmc * nm > 30 ? 900 : 640};
         rc = draw(o, &ch);
     } else if (nc > 0) {
@@ -2116,13 +2163,20 @@ static int leaderboard(rctx *c, lb_entry *es, const size_t *members,
             y[2 * nb + s] = x ? x->hi : NAN;
         }
         if (!rc) {
-            svg_series s = {.name = cols[0], .n = nb, .y = y,
-                            .lo = y + nb, .hi = y + 2 * nb};
+            svg_series s = {.name = cols[0],
+                            .n = nb,
+                            .y = y,
+                            .lo = y + nb,
+                            .hi = y + 2 * nb};
             char title[400];
-            snprintf(title, sizeof title, "%s: %s%s", e0->port->name,
-                     cols[0], nm > nb ? " (first nodes)" : "");
-            svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = cats,
-                            .ncats = nb, .series = &s, .nseries = 1,
+            snprintf(title, sizeof title, "%s: %s%s", e0->port->name, cols[0],
+                     nm > nb ? " (first nodes)" : "");
+            svg_chart ch = {.kind = SVG_BAR,
+                            .title = title,
+                            .cats = cats,
+                            .ncats = nb,
+                            .series = &s,
+                            .nseries = 1,
                             .width = 900};
             rc = draw(o, &ch);
         }
@@ -2260,7 +2314,8 @@ static int leaderboards(rctx *c)
     return rc ? rc : c->o->oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- the experiment graph ---------------------------------------------------- */
+/* ---- the experiment graph
+ * ---------------------------------------------------- */
 
 #define GBOX_W 150
 #define GBOX_H 38
@@ -2463,7 +2518,8 @@ out:
     return rc ? rc : c->o->oom ? ASSAY_ENOMEM : 0;
 }
 
-/* ---- tables of the run -------------------------------------------------------- */
+/* ---- tables of the run
+ * -------------------------------------------------------- */
 
 static void outputs_text(strbuf *o, const rd_node *n)
 {
@@ -2517,8 +2573,7 @@ static void nodes_table(rctx *c)
     sb_puts(o, "</tbody></table></div></section>\n");
 }
 
-static void llm_row(strbuf *o, const char *name, const json_t *s,
-                    bool endpoint)
+static void llm_row(strbuf *o, const char *name, const json_t *s, bool endpoint)
 {
     sb_puts(o, "<tr><td>");
     report_esc(o, name);
@@ -2530,20 +2585,16 @@ static void llm_row(strbuf *o, const char *name, const json_t *s,
         report_esc(o, json_string_value(json_object_get(s, "model")));
         sb_puts(o, "</td>");
     }
-    static const char *const ints[] = {"requests", "cached", "retried",
-                                       "failed", "prompt_tokens",
-                                       "completion_tokens"};
+    static const char *const ints[] = {"requests",      "cached",
+                                       "retried",       "failed",
+                                       "prompt_tokens", "completion_tokens"};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
-        report_num_cell(o,
-                        (double)json_integer_value(json_object_get(s,
-                                                                   ints[i])),
-                        true);
+        report_num_cell(
+            o, (double)json_integer_value(json_object_get(s, ints[i])), true);
     report_num_cell(o, json_number_value(json_object_get(s, "cost")), false);
     const json_t *lat = json_object_get(s, "latency_ms");
-    report_num_cell(o, json_number_value(json_object_get(lat, "p50")),
-                    false);
-    report_num_cell(o, json_number_value(json_object_get(lat, "p90")),
-                    false);
+    report_num_cell(o, json_number_value(json_object_get(lat, "p50")), false);
+    report_num_cell(o, json_number_value(json_object_get(lat, "p90")), false);
     sb_puts(o, "</tr>");
 }
 
@@ -2594,8 +2645,11 @@ static int llm_section(rctx *c)
             }
             svg_series s[2] = {{.name = "prompt", .n = nn, .y = pt},
                                {.name = "completion", .n = nn, .y = ct}};
-            svg_chart ch = {.kind = SVG_STACKED, .title = "tokens per node",
-                            .cats = cats, .ncats = nn, .series = s,
+            svg_chart ch = {.kind = SVG_STACKED,
+                            .title = "tokens per node",
+                            .cats = cats,
+                            .ncats = nn,
+                            .series = s,
                             .nseries = 2};
             if (draw(o, &ch))
                 return ASSAY_ENOMEM;
@@ -2606,8 +2660,7 @@ static int llm_section(rctx *c)
         sb_printf(o,
                   "<p class=\"meta\">Run total: <b>%lld</b> requests, "
                   "<b>%lld</b> tokens, cost <b>%.4f</b>",
-                  (long long)json_integer_value(json_object_get(b,
-                                                                "requests")),
+                  (long long)json_integer_value(json_object_get(b, "requests")),
                   (long long)json_integer_value(json_object_get(b, "tokens")),
                   json_number_value(json_object_get(b, "cost")));
         if (json_is_number(json_object_get(b, "max_cost")))
@@ -2663,9 +2716,12 @@ static int key_items(rctx *c, const rd_node *n, const rd_port *p)
                                      .y = num[k]->num};
     if (ns && increasing) {
         double mn = num[0]->num[0], mx = num[0]->num[nr - 1];
-        svg_chart ch = {.kind = SVG_LINE, .title = title,
-                        .xlabel = num[0]->name, .series = ser,
-                        .nseries = ns, .xlog = mn > 0 && mx / mn >= 16};
+        svg_chart ch = {.kind = SVG_LINE,
+                        .title = title,
+                        .xlabel = num[0]->name,
+                        .series = ser,
+                        .nseries = ns,
+                        .xlog = mn > 0 && mx / mn >= 16};
         rc = draw(o, &ch);
     } else if (ns && lab && nr <= MAX_BARS) {
         const char *cats[MAX_BARS];
@@ -2673,8 +2729,12 @@ static int key_items(rctx *c, const rd_node *n, const rd_port *p)
             cats[r] = lab->str[r] ? lab->str[r] : "";
         for (size_t k = 0; k < ns; k++)
             ser[k].n = nr;
-        svg_chart ch = {.kind = SVG_BAR, .title = title, .cats = cats,
-                        .ncats = nr, .series = ser, .nseries = ns,
+        svg_chart ch = {.kind = SVG_BAR,
+                        .title = title,
+                        .cats = cats,
+                        .ncats = nr,
+                        .series = ser,
+                        .nseries = ns,
                         .width = nr * ns > 24 ? 900 : 640};
         rc = draw(o, &ch);
     }
@@ -2719,9 +2779,14 @@ static int key_chart(rctx *c, const summary_keys *k, size_t from, size_t to)
     if (n < 2 && !any_ci)
         return 0;
     svg_series s = {.n = n, .y = y, .lo = lo, .hi = hi};
-    svg_chart ch = {.kind = SVG_BAR, .title = k->v[from].output,
-                    .cats = cats, .ncats = n, .series = &s, .nseries = 1,
-                    .width = 460, .height = 280};
+    svg_chart ch = {.kind = SVG_BAR,
+                    .title = k->v[from].output,
+                    .cats = cats,
+                    .ncats = n,
+                    .series = &s,
+                    .nseries = 1,
+                    .width = 460,
+                    .height = 280};
     return draw(c->o, &ch);
 }
 
@@ -2781,11 +2846,13 @@ static int key_section(rctx *c)
         sb_puts(o, "</tbody></table></div>");
     sb_puts(o, "</div>");
     if (k.omitted)
-        sb_printf(o, "<p class=\"note\">%zu more numbers in the node "
-                     "sections below.</p>", k.omitted);
+        sb_printf(o,
+                  "<p class=\"note\">%zu more numbers in the node "
+                  "sections below.</p>",
+                  k.omitted);
     /* per-item outputs listed under report: (small ones in full) */
-    const json_t *list = json_object_get(
-        json_object_get(c->rd->manifest, "config"), "report");
+    const json_t *list =
+        json_object_get(json_object_get(c->rd->manifest, "config"), "report");
     bool open = false;
     for (size_t i = 0; !rc && i < json_array_size(list) && !o->oom; i++) {
         const char *ref = json_string_value(json_array_get(list, i));
@@ -2796,8 +2863,8 @@ static int key_section(rctx *c)
         memcpy(node, ref, (size_t)(dot - ref));
         node[dot - ref] = '\0';
         long ix = rundir_find(c->rd, node);
-        const rd_port *p = ix >= 0 ? rundir_port(&c->rd->nodes[ix], dot + 1)
-                                   : NULL;
+        const rd_port *p =
+            ix >= 0 ? rundir_port(&c->rd->nodes[ix], dot + 1) : NULL;
         if (!p || p->type == ASSAY_T_JSON || p->count > 200 || !p->count)
             continue;
         if (!open)
@@ -2831,8 +2898,9 @@ static int key_section(rctx *c)
                    "that matter under <code>report:</code> in the "
                    "experiment.</p>");
     if (k.missing)
-        sb_printf(o, "<p class=\"note warn\">%zu output%s listed under "
-                     "<code>report:</code> %s not produced.</p>",
+        sb_printf(o,
+                  "<p class=\"note warn\">%zu output%s listed under "
+                  "<code>report:</code> %s not produced.</p>",
                   k.missing, k.missing == 1 ? "" : "s",
                   k.missing == 1 ? "was" : "were");
     sb_puts(o, "</section>\n");
@@ -2887,8 +2955,8 @@ static void header(rctx *c)
     sb_puts(o, "</span></h1><p class=\"meta\">");
     static const char *const keys[] = {"started", "finished", "seed",
                                        "assay_version", "jobs"};
-    static const char *const names[] = {"started", "finished", "seed",
-                                        "assay", "threads"};
+    static const char *const names[] = {"started", "finished", "seed", "assay",
+                                        "threads"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         const json_t *v = json_object_get(m, keys[i]);
         if (!v)
@@ -2908,8 +2976,7 @@ static void header(rctx *c)
         reused += c->rd->nodes[i].source[0] &&
                   strcmp(c->rd->nodes[i].source, "run") != 0;
     }
-    sb_printf(o, " (%zu reused, %zu failed)<br>config: <code>", reused,
-              failed);
+    sb_printf(o, " (%zu reused, %zu failed)<br>config: <code>", reused, failed);
     report_esc(o, json_string_value(json_object_get(m, "config_file")));
     sb_puts(o, "</code>");
     const json_t *sets = json_object_get(m, "sets");
@@ -2932,8 +2999,8 @@ static void header(rctx *c)
 int report_render(const rundir *rd, strbuf *out, assay_error *err)
 {
     rctx c = {.rd = rd, .o = out};
-    const char *exp = json_string_value(json_object_get(rd->manifest,
-                                                        "experiment"));
+    const char *exp =
+        json_string_value(json_object_get(rd->manifest, "experiment"));
     char title[300];
     snprintf(title, sizeof title, "%s \xe2\x80\x94 assay report",
              exp ? exp : "run");
@@ -2983,8 +3050,9 @@ int report_render(const rundir *rd, strbuf *out, assay_error *err)
                          "size limit: later charts and previews were left "
                          "out. Every value is in the run directory.</p>");
         config_section(&c);
-        sb_printf(out, "<footer class=\"note\">assay %s &#183; "
-                       "regenerate with <code>assay report ",
+        sb_printf(out,
+                  "<footer class=\"note\">assay %s &#183; "
+                  "regenerate with <code>assay report ",
                   ASSAY_VERSION);
         report_esc(out, rd->path);
         sb_puts(out, "</code></footer>");

@@ -87,11 +87,10 @@ const rd_port *rundir_port(const rd_node *n, const char *port)
     return NULL;
 }
 
-int rundir_path(const rundir *rd, const rd_node *n, const rd_port *p,
-                char *out, size_t outsz)
+int rundir_path(const rundir *rd, const rd_node *n, const rd_port *p, char *out,
+                size_t outsz)
 {
-    int k = snprintf(out, outsz, "%s/nodes/%s/%s", rd->path, n->name,
-                     p->file);
+    int k = snprintf(out, outsz, "%s/nodes/%s/%s", rd->path, n->name, p->file);
     return k < 0 || (size_t)k >= outsz ? ASSAY_EINVAL : 0;
 }
 
@@ -129,8 +128,8 @@ static int load_outputs(rd_node *n, assay_error *err)
 }
 
 /* Add the edge "port <- ref" where ref is "node.port". */
-static int add_edge(rundir *rd, rd_node *n, const char *port,
-                    const char *ref, assay_error *err)
+static int add_edge(rundir *rd, rd_node *n, const char *port, const char *ref,
+                    assay_error *err)
 {
     if (!ref)
         return 0;
@@ -159,8 +158,8 @@ static int add_edge(rundir *rd, rd_node *n, const char *port,
 static int load_edges(rundir *rd, rd_node *n, const json_t *cfg_nodes,
                       assay_error *err)
 {
-    json_t *ins = json_object_get(json_object_get(cfg_nodes, n->name),
-                                  "inputs");
+    json_t *ins =
+        json_object_get(json_object_get(cfg_nodes, n->name), "inputs");
     const char *port;
     json_t *v;
     json_object_foreach(ins, port, v)
@@ -221,12 +220,11 @@ int rundir_load(const char *path, rundir **out, assay_error *err)
         n->kind = dup_or(jstr(pj, "kind"), "?");
         n->status = dup_or(jstr(nj, "status"), "?");
         n->source = dup_or(jstr(nj, "source"), "");
-        n->error = jstr(nj, "error") ? dup_or(jstr(nj, "error"), NULL)
-                                     : NULL;
+        n->error = jstr(nj, "error") ? dup_or(jstr(nj, "error"), NULL) : NULL;
         json_t *sec = json_object_get(nj, "seconds");
         n->seconds = json_is_number(sec) ? json_number_value(sec) : NAN;
-        if (!n->name || !n->plugin || !n->version || !n->kind ||
-            !n->status || !n->source) {
+        if (!n->name || !n->plugin || !n->version || !n->kind || !n->status ||
+            !n->source) {
             rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto fail;
         }
@@ -267,10 +265,10 @@ int rundir_json(const rundir *rd, const rd_node *n, const rd_port *p,
     return 0;
 }
 
-/* ---- items ---------------------------------------------------------------- */
+/* ---- items --------------------------------------------------------------- */
 
-static int table_head(FILE *f, size_t rows, assay_table **out,
-                      size_t *total, assay_error *err);
+static int table_head(FILE *f, size_t rows, assay_table **out, size_t *total,
+                      assay_error *err);
 
 void rd_items_free(rd_items *it)
 {
@@ -383,8 +381,7 @@ static char *cell_json(const json_t *v)
  * become columns). */
 static bool flat_object(const json_t *v)
 {
-    if (!json_is_object(v) || !json_object_size(v) ||
-        json_object_size(v) > 16)
+    if (!json_is_object(v) || !json_object_size(v) || json_object_size(v) > 16)
         return false;
     const char *k;
     json_t *x;
@@ -425,8 +422,7 @@ static rd_col *col_for(rd_items *it, json_t *names, size_t *cap,
     col->field = util_strndup(field, strlen(field));
     col->member = member ? util_strndup(member, strlen(member)) : NULL;
     if (!col->name || !col->field || (member && !col->member) ||
-        json_object_set_new(names, name,
-                            json_integer((json_int_t)it->ncols))) {
+        json_object_set_new(names, name, json_integer((json_int_t)it->ncols))) {
         free(col->name);
         free(col->field);
         free(col->member);
@@ -507,7 +503,7 @@ static int items_from_records(const json_t *arr, size_t keep, rd_items *it)
             if (col->member)
                 v = json_object_get(v, col->member);
             if (col->kind == RD_NUM)
-                col->num[r] = json_is_boolean(v) ? (json_is_true(v) ? 1 : 0)
+                col->num[r] = json_is_boolean(v)  ? (json_is_true(v) ? 1 : 0)
                               : json_is_number(v) ? json_number_value(v)
                                                   : NAN;
             else if (col->kind == RD_STR) {
@@ -577,9 +573,8 @@ int rundir_items(const rundir *rd, const rd_node *n, const rd_port *p,
                 if (!r || json_array_append_new(arr, r)) {
                     json_decref(arr);
                     free(data);
-                    rc = assay_error_set(err, ASSAY_EDATA, "%s:%zu: %s",
-                                         path, line,
-                                         r ? "out of memory" : je.text);
+                    rc = assay_error_set(err, ASSAY_EDATA, "%s:%zu: %s", path,
+                                         line, r ? "out of memory" : je.text);
                     goto fail;
                 }
             }
@@ -606,7 +601,7 @@ fail:
     return rc;
 }
 
-/* ---- summary numbers -------------------------------------------------------- */
+/* ---- summary numbers ----------------------------------------------------- */
 
 bool rd_is_interval(const json_t *j, double *lo, double *hi)
 {
@@ -635,15 +630,15 @@ static bool any_interval(const json_t *j, double *lo, double *hi)
 
 const char *rd_object_interval(const json_t *o, double *lo, double *hi)
 {
-    json_t *l = json_object_get(o, "ci_low"), *h = json_object_get(o, "ci_high");
+    json_t *l = json_object_get(o, "ci_low"),
+           *h = json_object_get(o, "ci_high");
     if (!json_is_number(l) || !json_is_number(h))
         return NULL;
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v)
     {
-        if (!json_is_real(v) || !strcmp(k, "ci_low") ||
-            !strcmp(k, "ci_high"))
+        if (!json_is_real(v) || !strcmp(k, "ci_low") || !strcmp(k, "ci_high"))
             continue;
         *lo = json_number_value(l);
         *hi = json_number_value(h);
@@ -659,8 +654,8 @@ void rd_nums_free(rd_nums *ns)
     ns->n = ns->cap = 0;
 }
 
-static int push(rd_nums *ns, const char *path, double v, double lo,
-                double hi, bool integer)
+static int push(rd_nums *ns, const char *path, double v, double lo, double hi,
+                bool integer)
 {
     if (ns->n == ns->cap) {
         size_t cap = ns->cap ? ns->cap * 2 : 32;
@@ -765,14 +760,14 @@ int rd_flatten(const json_t *j, size_t max_array, rd_nums *out)
 /* First `rows` rows of a binary table (the layout of core/table.c:
  * magic, rows, columns, per column type/name, then each column: numbers
  * as 8-byte values, strings as a length array then the bytes). */
-static int table_head(FILE *f, size_t rows, assay_table **out,
-                      size_t *total, assay_error *err)
+static int table_head(FILE *f, size_t rows, assay_table **out, size_t *total,
+                      assay_error *err)
 {
     char magic[8];
     uint64_t nr, nc;
     if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "ASSAYTB1", 8) ||
-        fread(&nr, 8, 1, f) != 1 || fread(&nc, 8, 1, f) != 1 ||
-        nc > 100000 || nr > ((uint64_t)1 << 40))
+        fread(&nr, 8, 1, f) != 1 || fread(&nc, 8, 1, f) != 1 || nc > 100000 ||
+        nr > ((uint64_t)1 << 40))
         return assay_error_set(err, ASSAY_EDATA, "not an assay table file");
     /* every column stores at least 4 bytes per row: a row count the file
      * cannot hold is corruption, not a reason to allocate */

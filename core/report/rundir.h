@@ -18,16 +18,16 @@
 /* One output port of a node, from node.json. */
 typedef struct rd_port {
     char *name;
-    char *file;       /* file name inside the node directory */
-    assay_type type;  /* ASSAY_T_RECORDS, _TABLE or _JSON */
-    size_t count;     /* records, rows, or 1 */
-    char *chart;      /* the port's chart hint, or NULL */
+    char *file;      /* file name inside the node directory */
+    assay_type type; /* ASSAY_T_RECORDS, _TABLE or _JSON */
+    size_t count;    /* records, rows, or 1 */
+    char *chart;     /* the port's chart hint, or NULL */
 } rd_port;
 
 /* One connection into a node: input port <- node.port upstream. */
 typedef struct rd_edge {
     char *port;
-    long from;        /* index of the upstream node, -1 if unknown */
+    long from; /* index of the upstream node, -1 if unknown */
     char *from_port;
 } rd_edge;
 
@@ -35,11 +35,11 @@ typedef struct rd_node {
     char *name;
     char *plugin;
     char *version;
-    char *kind;       /* plugin kind from the manifest ("?" if unknown) */
-    char *status;     /* done, failed, skipped, pending, ... */
-    char *source;     /* run, cache, resumed (or "") */
-    char *error;      /* or NULL */
-    double seconds;   /* NaN when not recorded */
+    char *kind;     /* plugin kind from the manifest ("?" if unknown) */
+    char *status;   /* done, failed, skipped, pending, ... */
+    char *source;   /* run, cache, resumed (or "") */
+    char *error;    /* or NULL */
+    double seconds; /* NaN when not recorded */
     rd_port *outs;
     size_t nouts;
     rd_edge *ins;
@@ -50,7 +50,7 @@ typedef struct rd_node {
 
 typedef struct rundir {
     char path[PATH_MAX];
-    json_t *manifest;  /* owned */
+    json_t *manifest; /* owned */
     rd_node *nodes;
     size_t n;
 } rundir;
@@ -68,36 +68,36 @@ long rundir_find(const rundir *rd, const char *name);
 const rd_port *rundir_port(const rd_node *n, const char *port);
 
 /* Path of an output file into out (returns 0 or ASSAY_EINVAL). */
-int rundir_path(const rundir *rd, const rd_node *n, const rd_port *p,
-                char *out, size_t outsz);
+int rundir_path(const rundir *rd, const rd_node *n, const rd_port *p, char *out,
+                size_t outsz);
 
 /* Load a json output (new reference, caller decrefs). */
 int rundir_json(const rundir *rd, const rd_node *n, const rd_port *p,
                 json_t **out, assay_error *err);
 
-/* ---- per-item values as columns ---------------------------------------- */
+/* ---- per-item values as columns ------------------------------------------ */
 
 typedef enum rd_col_kind {
-    RD_NUM = 1,   /* numbers and booleans (NaN: missing) */
-    RD_STR = 2,   /* strings (NULL: missing) */
-    RD_OTHER = 3  /* mixed, arrays or objects: text of the first rows */
+    RD_NUM = 1,  /* numbers and booleans (NaN: missing) */
+    RD_STR = 2,  /* strings (NULL: missing) */
+    RD_OTHER = 3 /* mixed, arrays or objects: text of the first rows */
 } rd_col_kind;
 
 typedef struct rd_col {
-    char *name;      /* a member of an object field is "field.member" */
-    char *field;     /* records: the record field ... */
-    char *member;    /* ... and the member inside it (NULL: the field) */
+    char *name;   /* a member of an object field is "field.member" */
+    char *field;  /* records: the record field ... */
+    char *member; /* ... and the member inside it (NULL: the field) */
     rd_col_kind kind;
-    bool binary;     /* RD_NUM whose values are all 0/1 (or booleans) */
-    bool integer;    /* RD_NUM whose values are all integers */
-    double *num;     /* RD_NUM: nrows values */
-    char **str;      /* RD_STR: nrows strings (owned, NULL missing);
-                        RD_OTHER: JSON text of the first `shown` rows */
+    bool binary;  /* RD_NUM whose values are all 0/1 (or booleans) */
+    bool integer; /* RD_NUM whose values are all integers */
+    double *num;  /* RD_NUM: nrows values */
+    char **str;   /* RD_STR: nrows strings (owned, NULL missing);
+                     RD_OTHER: JSON text of the first `shown` rows */
 } rd_col;
 
 typedef struct rd_items {
     size_t nrows, ncols;
-    size_t shown;    /* rows whose RD_OTHER text is kept */
+    size_t shown; /* rows whose RD_OTHER text is kept */
     rd_col *cols;
 } rd_items;
 
@@ -123,17 +123,16 @@ int rundir_items_head(const rundir *rd, const rd_node *n, const rd_port *p,
 const rd_col *rd_items_col(const rd_items *it, const char *name);
 
 /* Text of a cell (numbers formatted; "" when missing) into buf. */
-const char *rd_cell_text(const rd_col *c, size_t row, char *buf,
-                         size_t n);
+const char *rd_cell_text(const rd_col *c, size_t row, char *buf, size_t n);
 
-/* ---- numbers of a json summary ------------------------------------------ */
+/* ---- numbers of a json summary ------------------------------------------- */
 
 /* One number of a summary: its path ("sampled.ndcg@10", "params.E"),
  * value and, when the summary gives one, its interval. */
 typedef struct rd_num {
     char path[256];
-    double v, lo, hi;   /* lo/hi NaN without an interval */
-    bool integer;       /* a JSON integer (counts, sizes) */
+    double v, lo, hi; /* lo/hi NaN without an interval */
+    bool integer;     /* a JSON integer (counts, sizes) */
 } rd_num;
 
 typedef struct rd_nums {

@@ -19,8 +19,8 @@ double rstats_mcnemar_exact(size_t b, size_t c)
     double ln2n = (double)n * log(2.0), lgn1 = lgamma((double)n + 1);
     double sum = 0;
     for (size_t i = 0; i <= k; i++) {
-        double lt = lgn1 - lgamma((double)i + 1) -
-                    lgamma((double)(n - i) + 1) - ln2n;
+        double lt =
+            lgn1 - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - ln2n;
         sum += exp(lt);
     }
     double p = 2 * sum;

@@ -38,10 +38,21 @@ static const char *leaf(const char *path)
 /* Settings and bookkeeping rather than results. */
 static bool is_setting(const char *path)
 {
-    static const char *const names[] = {
-        "bootstrap", "ci", "level", "resamples", "seed", "threads",
-        "failed",    "k",  "m",     "r",         "delta", "n_starts",
-        "n_finite_starts", "best_start", "epochs"};
+    static const char *const names[] = {"bootstrap",
+                                        "ci",
+                                        "level",
+                                        "resamples",
+                                        "seed",
+                                        "threads",
+                                        "failed",
+                                        "k",
+                                        "m",
+                                        "r",
+                                        "delta",
+                                        "n_starts",
+                                        "n_finite_starts",
+                                        "best_start",
+                                        "epochs"};
     const char *l = leaf(path);
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(l, names[i]))
@@ -67,9 +78,9 @@ static int add_key(summary_keys *k, const char *output, const rd_num *num)
     return 0;
 }
 
-static int collect_output(const rundir *rd, const rd_node *n,
-                          const rd_port *p, size_t per_output,
-                          summary_keys *out, assay_error *err)
+static int collect_output(const rundir *rd, const rd_node *n, const rd_port *p,
+                          size_t per_output, summary_keys *out,
+                          assay_error *err)
 {
     json_t *j = NULL;
     if (rundir_json(rd, n, p, &j, err))
@@ -132,15 +143,15 @@ int summary_collect(const rundir *rd, size_t per_output, summary_keys *out,
             continue;
         for (size_t k = 0; !rc && k < n->nouts && outputs < 8; k++)
             if (n->outs[k].type == ASSAY_T_JSON) {
-                rc = collect_output(rd, n, &n->outs[k], per_output, out,
-                                    err);
+                rc = collect_output(rd, n, &n->outs[k], per_output, out, err);
                 outputs++;
             }
     }
     return rc;
 }
 
-/* ---- terminal ---------------------------------------------------------------- */
+/* ---- terminal
+ * ---------------------------------------------------------------- */
 
 /* Visible width of UTF-8 text (code points). */
 static size_t width(const char *s)
@@ -181,8 +192,8 @@ static void print_llm(FILE *out, const json_t *llm)
     fprintf(out,
             "LLM: %lld requests (%lld from cache, %lld failed), %lld prompt "
             "+ %lld completion tokens, cost %.4f\n",
-            (long long)req, (long long)cached, (long long)failed,
-            (long long)pt, (long long)ct, cost);
+            (long long)req, (long long)cached, (long long)failed, (long long)pt,
+            (long long)ct, cost);
 }
 
 /* A small per-item output listed under `report:` (a leaderboard) as an
@@ -205,8 +216,7 @@ static int print_rows(FILE *out, const rundir *rd, const rd_node *n,
             if (col->kind == RD_NUM)
                 summary_fmt(col->num[r], col->integer, cell, sizeof cell);
             else
-                snprintf(cell, 21, "%s",
-                         rd_cell_text(col, r, tmp, sizeof tmp));
+                snprintf(cell, 21, "%s", rd_cell_text(col, r, tmp, sizeof tmp));
             size_t l = width(cell);
             w[c] = l > w[c] ? l : w[c];
         }
@@ -220,8 +230,7 @@ static int print_rows(FILE *out, const rundir *rd, const rd_node *n,
             const rd_col *col = &it->cols[c];
             const char *t = col->name;
             if (r > 0 && col->kind == RD_NUM) {
-                summary_fmt(col->num[r - 1], col->integer, cell,
-                            sizeof cell);
+                summary_fmt(col->num[r - 1], col->integer, cell, sizeof cell);
                 t = cell;
             } else if (r > 0) {
                 char tmp[64];
@@ -297,8 +306,7 @@ void summary_print(FILE *out, const rundir *rd, const char *report_path)
     }
     summary_keys_free(&k);
     /* listed per-item outputs: their size; listed but missing: say so */
-    json_t *list =
-        json_object_get(json_object_get(m, "config"), "report");
+    json_t *list = json_object_get(json_object_get(m, "config"), "report");
     for (size_t i = 0; i < json_array_size(list); i++) {
         const char *ref = json_string_value(json_array_get(list, i));
         const char *dot = ref ? strrchr(ref, '.') : NULL;
@@ -308,8 +316,8 @@ void summary_print(FILE *out, const rundir *rd, const char *report_path)
         memcpy(node, ref, (size_t)(dot - ref));
         node[dot - ref] = '\0';
         long ix = rundir_find(rd, node);
-        const rd_port *p = ix >= 0 ? rundir_port(&rd->nodes[ix], dot + 1)
-                                   : NULL;
+        const rd_port *p =
+            ix >= 0 ? rundir_port(&rd->nodes[ix], dot + 1) : NULL;
         if (!p)
             fprintf(out, "%s: (not produced)\n", ref);
         else if (p->type != ASSAY_T_JSON &&

@@ -21,8 +21,8 @@ typedef struct summary_key {
 typedef struct summary_keys {
     summary_key *v;
     size_t n, cap;
-    size_t omitted;   /* numbers left out by the per-output limit */
-    size_t missing;   /* listed outputs that were not produced */
+    size_t omitted; /* numbers left out by the per-output limit */
+    size_t missing; /* listed outputs that were not produced */
 } summary_keys;
 
 /* Collect the key numbers of `rd`, at most `per_output` from each output

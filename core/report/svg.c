@@ -19,13 +19,12 @@
 #define CHAR_W 6.3   /* estimated width of an 11px character */
 #define LABEL_MAX 28 /* code points shown of a category label */
 
-static const char *const PALETTE[] = {"#4e79a7", "#f28e2b", "#e15759",
-                                      "#76b7b2", "#59a14f", "#edc948",
-                                      "#b07aa1", "#ff9da7", "#9c755f",
-                                      "#bab0ac"};
+static const char *const PALETTE[] = {
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 #define NPALETTE (sizeof PALETTE / sizeof *PALETTE)
 
-/* ---- text ------------------------------------------------------------- */
+/* ---- text ---------------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
@@ -168,17 +167,15 @@ void svg_fmt_num(double v, char *buf, size_t n)
             memmove(d, src, strlen(src) + 1);
         }
         snprintf(buf, n, "%s", t);
-    }
-    else if (a >= 1000)
+    } else if (a >= 1000)
         snprintf(buf, n, "%.6g", v);
     else
         snprintf(buf, n, "%.4g", v);
 }
 
-/* ---- axes ------------------------------------------------------------- */
+/* ---- axes ---------------------------------------------------------------- */
 
-void svg_axis_nice(double lo, double hi, int max_ticks, bool log,
-                   svg_axis *ax)
+void svg_axis_nice(double lo, double hi, int max_ticks, bool log, svg_axis *ax)
 {
     memset(ax, 0, sizeof *ax);
     if (max_ticks < 2)
@@ -265,7 +262,7 @@ static double fy(const frame *f, double v)
     return map_v(&f->ya, v, f->y1, f->y0);
 }
 
-/* ---- pieces ------------------------------------------------------------ */
+/* ---- pieces -------------------------------------------------------------- */
 
 static const char *series_color(const svg_series *s, size_t i)
 {
@@ -282,8 +279,8 @@ static const char *series_color(const svg_series *s, size_t i)
 static void text_at(strbuf *o, double x, double y, const char *anchor,
                     const char *extra, const char *s)
 {
-    sb_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"%s%s>", x,
-              y, anchor, extra ? " " : "", extra ? extra : "");
+    sb_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"%s%s>", x, y,
+              anchor, extra ? " " : "", extra ? extra : "");
     esc(o, s);
     sb_puts(o, "</text>");
 }
@@ -296,8 +293,7 @@ static double legend(strbuf *o, const svg_chart *c, double x0, double y,
     bool any = false;
     size_t n = c->nseries + (c->shade && c->shade_label ? 1 : 0);
     for (size_t i = 0; i < n; i++) {
-        const char *name =
-            i < c->nseries ? c->series[i].name : c->shade_label;
+        const char *name = i < c->nseries ? c->series[i].name : c->shade_label;
         if (!name)
             continue;
         double w = 18 + text_w(name, 1) + 14;
@@ -315,13 +311,12 @@ static double legend(strbuf *o, const svg_chart *c, double x0, double y,
                           "stroke=\"#888\"/>",
                           x, yy - 10);
             else if (c->kind == SVG_SCATTER && c->series[i].line)
-                sb_printf(o,
-                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                          "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>",
-                          x, yy - 4, x + 12, yy - 4,
-                          series_color(&c->series[i], i),
-                          c->series[i].dashed ? " stroke-dasharray=\"4 3\""
-                                              : "");
+                sb_printf(
+                    o,
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                    "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>",
+                    x, yy - 4, x + 12, yy - 4, series_color(&c->series[i], i),
+                    c->series[i].dashed ? " stroke-dasharray=\"4 3\"" : "");
             else
                 sb_printf(o,
                           "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" "
@@ -361,8 +356,7 @@ static void y_axis(strbuf *o, const frame *f, const char *label)
     }
 }
 
-static void x_axis_num(strbuf *o, const frame *f, const char *label,
-                       double h)
+static void x_axis_num(strbuf *o, const frame *f, const char *label, double h)
 {
     char b[64];
     for (size_t i = 0; i < f->xa.nticks; i++) {
@@ -410,7 +404,7 @@ static void range_add(double *lo, double *hi, double v, bool log)
         *hi = v;
 }
 
-/* ---- chart kinds -------------------------------------------------------- */
+/* ---- chart kinds --------------------------------------------------------- */
 
 typedef struct canvas {
     double w, h, top; /* size; first y below title and legend */
@@ -476,8 +470,7 @@ static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
                       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                       "height=\"%.1f\" fill=\"%s\"><title>",
                       x + bw * 0.05, top, bw * 0.9,
-                      bot - top < 0.5 ? 0.5 : bot - top,
-                      series_color(se, s));
+                      bot - top < 0.5 ? 0.5 : bot - top, series_color(se, s));
             esc(o, c->cats[i]);
             if (se->name) {
                 sb_puts(o, " \xc2\xb7 ");
@@ -485,8 +478,8 @@ static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
             }
             svg_fmt_num(v, b, sizeof b);
             sb_printf(o, ": %s", b);
-            bool has_ci = se->lo && se->hi && isfinite(se->lo[i]) &&
-                          isfinite(se->hi[i]);
+            bool has_ci =
+                se->lo && se->hi && isfinite(se->lo[i]) && isfinite(se->hi[i]);
             if (has_ci) {
                 svg_fmt_num(se->lo[i], b, sizeof b);
                 svg_fmt_num(se->hi[i], b2, sizeof b2);
@@ -519,8 +512,7 @@ static void bar_body(strbuf *o, const svg_chart *c, const canvas *cv)
                       "transform=\"rotate(-40 %.1f %.1f)\">",
                       cx, f.y1 + 12, cx, f.y1 + 12);
         else
-            sb_printf(o,
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+            sb_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
                       cx, f.y1 + 15);
         esc_trunc(o, c->cats[i], LABEL_MAX);
         if (text_len(c->cats[i]) > LABEL_MAX) {
@@ -643,8 +635,10 @@ static void xy_body(strbuf *o, const svg_chart *c, const canvas *cv)
                           fx(&f, sx(se, i)), fy(&f, se->lo[i]));
                 first = false;
             }
-            sb_printf(o, "Z\" fill=\"%s\" fill-opacity=\"0.15\" "
-                         "stroke=\"none\"/>", col);
+            sb_printf(o,
+                      "Z\" fill=\"%s\" fill-opacity=\"0.15\" "
+                      "stroke=\"none\"/>",
+                      col);
         }
         if (curve) {
             bool pen = false;
@@ -660,9 +654,10 @@ static void xy_body(strbuf *o, const svg_chart *c, const canvas *cv)
                           fy(&f, y));
                 pen = true;
             }
-            sb_printf(o, "\" fill=\"none\" stroke=\"%s\" "
-                         "stroke-width=\"2\"%s>", col,
-                      se->dashed ? " stroke-dasharray=\"5 4\"" : "");
+            sb_printf(o,
+                      "\" fill=\"none\" stroke=\"%s\" "
+                      "stroke-width=\"2\"%s>",
+                      col, se->dashed ? " stroke-dasharray=\"5 4\"" : "");
             if (se->name) {
                 sb_puts(o, "<title>");
                 esc(o, se->name);
@@ -715,8 +710,8 @@ static void stacked_body(strbuf *o, const svg_chart *c, const canvas *cv)
             maxtot = tot[i];
     }
     frame f;
-    svg_axis_nice(0, c->percent ? 100 : (maxtot > 0 ? maxtot : 1), 6,
-                  false, &f.xa);
+    svg_axis_nice(0, c->percent ? 100 : (maxtot > 0 ? maxtot : 1), 6, false,
+                  &f.xa);
     double maxl = 0;
     for (size_t i = 0; i < c->ncats; i++) {
         size_t l = text_len(c->cats[i]);
@@ -731,8 +726,7 @@ static void stacked_body(strbuf *o, const svg_chart *c, const canvas *cv)
     f.y0 = cv->top;
     f.y1 = cv->h - 24 - (c->xlabel ? 20 : 0);
     memset(&f.ya, 0, sizeof f.ya);
-    x_axis_num(o, &f, c->xlabel ? c->xlabel : c->percent ? "%" : NULL,
-               cv->h);
+    x_axis_num(o, &f, c->xlabel ? c->xlabel : c->percent ? "%" : NULL, cv->h);
     double band = (f.y1 - f.y0) / (double)c->ncats;
     char b[64];
     for (size_t i = 0; i < c->ncats; i++) {
@@ -742,8 +736,7 @@ static void stacked_body(strbuf *o, const svg_chart *c, const canvas *cv)
             const svg_series *se = &c->series[s];
             if (i >= se->n || !isfinite(se->y[i]) || se->y[i] <= 0)
                 continue;
-            double v = c->percent ? (tot[i] > 0 ? 100 * se->y[i] / tot[i]
-                                                : 0)
+            double v = c->percent ? (tot[i] > 0 ? 100 * se->y[i] / tot[i] : 0)
                                   : se->y[i];
             double xa = fx(&f, acc), xb = fx(&f, acc + v);
             acc += v;
@@ -866,8 +859,7 @@ static void hist_body(strbuf *o, const svg_chart *c, const canvas *cv)
     y_axis(o, &f, c->ylabel ? c->ylabel : "count");
     x_axis_num(o, &f, c->xlabel, cv->h);
     char b1[64], b2[64];
-    const char *col = c->nseries ? series_color(&c->series[0], 0)
-                                 : PALETTE[0];
+    const char *col = c->nseries ? series_color(&c->series[0], 0) : PALETTE[0];
     for (size_t k = 0; k < nb; k++) {
         if (!cnt[k])
             continue;
@@ -884,7 +876,7 @@ static void hist_body(strbuf *o, const svg_chart *c, const canvas *cv)
     free(cnt);
 }
 
-/* ---- entry ---------------------------------------------------------------- */
+/* ---- entry --------------------------------------------------------------- */
 
 /* Whether anything in `c` can be drawn; fills err otherwise. */
 static int check(const svg_chart *c, assay_error *err)
@@ -915,14 +907,12 @@ static int check(const svg_chart *c, assay_error *err)
     for (size_t s = 0; s < c->nseries; s++) {
         const svg_series *se = &c->series[s];
         if (se->n && !se->y)
-            return assay_error_set(err, ASSAY_EINVAL, "series %zu has no y",
-                                   s);
+            return assay_error_set(err, ASSAY_EINVAL, "series %zu has no y", s);
         for (size_t i = 0; i < se->n; i++) {
-            double x = c->kind == SVG_LINE || c->kind == SVG_SCATTER
-                           ? sx(se, i)
-                           : 1;
-            if (isfinite(se->y[i]) && isfinite(x) &&
-                !(c->xlog && x <= 0) && !(c->ylog && se->y[i] <= 0))
+            double x =
+                c->kind == SVG_LINE || c->kind == SVG_SCATTER ? sx(se, i) : 1;
+            if (isfinite(se->y[i]) && isfinite(x) && !(c->xlog && x <= 0) &&
+                !(c->ylog && se->y[i] <= 0))
                 return 0;
         }
     }
@@ -967,20 +957,28 @@ int svg_render(const svg_chart *c, strbuf *out, assay_error *err)
         sb_puts(out, "</text>");
         y = 32;
     }
-    bool want_legend = c->kind != SVG_HIST &&
-                       (c->nseries > 1 || c->kind == SVG_STACKED ||
-                        (c->shade && c->shade_label));
+    bool want_legend =
+        c->kind != SVG_HIST && (c->nseries > 1 || c->kind == SVG_STACKED ||
+                                (c->shade && c->shade_label));
     if (want_legend) {
         double lh = legend(out, c, 12, y + 12, cv.w - 24, true);
         y += lh + (lh > 0 ? 2 : 0);
     }
     cv.top = y + 10;
     switch (c->kind) {
-    case SVG_BAR: bar_body(out, c, &cv); break;
+    case SVG_BAR:
+        bar_body(out, c, &cv);
+        break;
     case SVG_LINE:
-    case SVG_SCATTER: xy_body(out, c, &cv); break;
-    case SVG_STACKED: stacked_body(out, c, &cv); break;
-    case SVG_HIST: hist_body(out, c, &cv); break;
+    case SVG_SCATTER:
+        xy_body(out, c, &cv);
+        break;
+    case SVG_STACKED:
+        stacked_body(out, c, &cv);
+        break;
+    case SVG_HIST:
+        hist_body(out, c, &cv);
+        break;
     }
     sb_puts(out, "</svg>");
     if (out->oom) {

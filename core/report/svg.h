@@ -30,14 +30,14 @@ typedef enum svg_kind {
 } svg_kind;
 
 typedef struct svg_series {
-    const char *name;  /* legend text (NULL: no legend entry) */
-    size_t n;          /* points (bar/stacked: one per category) */
-    const double *x;   /* line/scatter: x values (NULL: 1..n) */
-    const double *y;   /* values; NaN points are skipped */
-    const double *lo;  /* optional interval (whiskers on bars, band on */
-    const double *hi;  /*   lines); NaN entries are skipped */
-    bool line;         /* scatter: draw as a connected curve */
-    bool dashed;       /* line/curve: dashed stroke */
+    const char *name; /* legend text (NULL: no legend entry) */
+    size_t n;         /* points (bar/stacked: one per category) */
+    const double *x;  /* line/scatter: x values (NULL: 1..n) */
+    const double *y;  /* values; NaN points are skipped */
+    const double *lo; /* optional interval (whiskers on bars, band on */
+    const double *hi; /*   lines); NaN entries are skipped */
+    bool line;        /* scatter: draw as a connected curve */
+    bool dashed;      /* line/curve: dashed stroke */
 } svg_series;
 
 typedef struct svg_chart {
@@ -59,7 +59,7 @@ typedef struct svg_chart {
     const double *values;
     size_t nvalues;
     size_t bins;
-    bool percent;     /* stacked: normalise each bar to 100% */
+    bool percent;      /* stacked: normalise each bar to 100% */
     int width, height; /* pixels (0: 640 x 360) */
 } svg_chart;
 
@@ -77,13 +77,12 @@ int svg_escape(strbuf *out, const char *s, size_t n);
  * (1, 2, 2.5 or 5 times a power of ten; at most `max_ticks` + 1 ticks;
  * decades on a log axis).  ticks[] receives up to 32 values. */
 typedef struct svg_axis {
-    double lo, hi;     /* the covered range (log axes: log10 of it) */
+    double lo, hi; /* the covered range (log axes: log10 of it) */
     bool log;
     size_t nticks;
-    double ticks[32];  /* in data units */
+    double ticks[32]; /* in data units */
 } svg_axis;
-void svg_axis_nice(double lo, double hi, int max_ticks, bool log,
-                   svg_axis *ax);
+void svg_axis_nice(double lo, double hi, int max_ticks, bool log, svg_axis *ax);
 
 /* Compact number text for ticks and labels ("0.25", "1.5e+21", "12k"
  * is never used: exact digits only).  Writes at most `n` bytes. */

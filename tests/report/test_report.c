@@ -29,14 +29,14 @@
 #include "xmlcheck.h"
 
 /* |a - b| <= eps (cmocka 1.1 compares floats only in single precision) */
-#define assert_near(a, b, eps)                                               \
-    do {                                                                     \
-        double a_ = (a), b_ = (b);                                           \
-        if (!(a_ == b_ || fabs(a_ - b_) <= (eps))) {                         \
-            print_error("%s = %.17g, expected %.17g (+- %g)\n", #a, a_, b_,  \
-                        (double)(eps));                                      \
-            fail();                                                          \
-        }                                                                    \
+#define assert_near(a, b, eps)                                                 \
+    do {                                                                       \
+        double a_ = (a), b_ = (b);                                             \
+        if (!(a_ == b_ || fabs(a_ - b_) <= (eps))) {                           \
+            print_error("%s = %.17g, expected %.17g (+- %g)\n", #a, a_, b_,    \
+                        (double)(eps));                                        \
+            fail();                                                            \
+        }                                                                      \
     } while (0)
 
 static char g_root[PATH_MAX];
@@ -148,9 +148,10 @@ static void make_run(const char *name, int bootstrap, const char *sha,
              "\"records\": {\"file\": \"records.jsonl\", \"type\": "
              "\"records\", \"count\": 3}");
     put(nd, "node.json", buf);
-    put(nd, "records.jsonl", "{\"id\": 1, \"text\": \"<b>bold</b>\"}\n"
-                             "{\"id\": 2, \"text\": \"caf\xc3\xa9\"}\n"
-                             "{\"id\": 3, \"text\": [1, 2]}\n");
+    put(nd, "records.jsonl",
+        "{\"id\": 1, \"text\": \"<b>bold</b>\"}\n"
+        "{\"id\": 2, \"text\": \"caf\xc3\xa9\"}\n"
+        "{\"id\": 3, \"text\": [1, 2]}\n");
     /* m1, m2: summary (bar) + items (hist) */
     for (int m = 1; m <= 2; m++) {
         char node[8];
@@ -169,9 +170,8 @@ static void make_run(const char *name, int bootstrap, const char *sha,
         strbuf items = {0};
         for (int i = 0; i < 40; i++) {
             /* A: items 0-29 right; B: 0-9 wrong, 30-32 right */
-            bool right = variant ? ((i >= 10 && i < 30) || (i >= 30 &&
-                                                            i < 33))
-                                 : i < 30;
+            bool right =
+                variant ? ((i >= 10 && i < 30) || (i >= 30 && i < 33)) : i < 30;
             double score = i / 40.0 + (variant ? 0.1 : 0);
             sb_printf(&items,
                       "{\"id\": \"q%d\", \"correct\": %s, \"score\": %.17g, "
@@ -260,7 +260,7 @@ static size_t check_svgs(const char *page)
     return n;
 }
 
-/* ---- reading a run directory ------------------------------------------- */
+/* ---- reading a run directory --------------------------------------------- */
 
 static void test_rundir(void **state)
 {
@@ -347,9 +347,8 @@ static void test_flatten(void **state)
     assert_non_null(j);
     rd_nums ns = {0};
     assert_int_equal(rd_flatten(j, 8, &ns), 0);
-    const char *want[] = {"acc",     "score", "params.E", "sub.n",
-                          "sub.accuracy", "rel", "n", "ok", "list[0]",
-                          "list[1]"};
+    const char *want[] = {"acc", "score", "params.E", "sub.n",   "sub.accuracy",
+                          "rel", "n",     "ok",       "list[0]", "list[1]"};
     assert_int_equal(ns.n, 10);
     for (size_t i = 0; i < 10; i++)
         assert_string_equal(ns.v[i].path, want[i]);
@@ -375,7 +374,7 @@ static void test_flatten(void **state)
     json_decref(j);
 }
 
-/* ---- report.html ----------------------------------------------------------- */
+/* ---- report.html --------------------------------------------------------- */
 
 static void test_report_page(void **state)
 {
@@ -401,9 +400,9 @@ static void test_report_page(void **state)
     assert_non_null(strstr(page, "demo &lt;x&gt;"));
     assert_non_null(strstr(page, "&lt;b&gt;bold&lt;/b&gt;"));
     /* sections */
-    const char *sections[] = {"id=\"key\"", "id=\"leaderboards\"",
-                              "id=\"graph\"", "id=\"nodes\"", "id=\"llm\"",
-                              "id=\"outputs\"", "id=\"config\""};
+    const char *sections[] = {
+        "id=\"key\"", "id=\"leaderboards\"", "id=\"graph\"", "id=\"nodes\"",
+        "id=\"llm\"", "id=\"outputs\"",      "id=\"config\""};
     for (size_t i = 0; i < 7; i++)
         assert_non_null(strstr(page, sections[i]));
     /* the graph: five boxes, five edges, linked to the node sections */
@@ -419,7 +418,7 @@ static void test_report_page(void **state)
     size_t nsvg = check_svgs(page);
     assert_true(nsvg >= 12);
     assert_non_null(strstr(page, "<title>summary by node</title>")); /* lb */
-    assert_non_null(strstr(page, ">K</text>"));             /* @K sweep */
+    assert_non_null(strstr(page, ">K</text>"));                 /* @K sweep */
     assert_non_null(strstr(page, "relevance \xc2\xb7 win: 5")); /* stacked */
     assert_non_null(strstr(page, "<title>m1.summary \xc2\xb7 positions"));
     assert_non_null(strstr(page, "<title>m1.summary \xc2\xb7 train_loss"));
@@ -465,14 +464,14 @@ static void test_report_size_limit(void **state)
     sb_puts(&m, "{\"experiment\": \"big\", \"status\": \"ok\", \"seconds\": "
                 "1, \"config\": {\"nodes\": {");
     for (int i = 0; i < 300; i++)
-        sb_printf(&m, "%s\"n%d\": {\"plugin\": \"metric.x\"%s}",
-                  i ? "," : "", i,
-                  i ? ", \"inputs\": {\"items\": \"n0.items\"}" : "");
+        sb_printf(&m, "%s\"n%d\": {\"plugin\": \"metric.x\"%s}", i ? "," : "",
+                  i, i ? ", \"inputs\": {\"items\": \"n0.items\"}" : "");
     sb_puts(&m, "}}, \"plugins\": {\"metric.x\": {\"version\": \"1\", "
                 "\"kind\": \"metric\"}}, \"nodes\": {");
     for (int i = 0; i < 300; i++)
-        sb_printf(&m, "%s\"n%d\": {\"plugin\": \"metric.x\", \"status\": "
-                      "\"done\", \"source\": \"run\", \"seconds\": 0.1}",
+        sb_printf(&m,
+                  "%s\"n%d\": {\"plugin\": \"metric.x\", \"status\": "
+                  "\"done\", \"source\": \"run\", \"seconds\": 0.1}",
                   i ? "," : "", i);
     sb_puts(&m, "}}");
     put(dir, "manifest.json", m.buf);
@@ -481,8 +480,9 @@ static void test_report_size_limit(void **state)
      * items */
     strbuf items = {0}, sum = {0};
     for (int k = 0; k < 2000; k++)
-        sb_printf(&items, "{\"id\": %d, \"score\": %.6f, \"note\": "
-                          "\"%040d\"}\n",
+        sb_printf(&items,
+                  "{\"id\": %d, \"score\": %.6f, \"note\": "
+                  "\"%040d\"}\n",
                   k, sin(k) * sin(k), k);
     sb_puts(&sum, "{\"values\": [");
     for (int k = 0; k < 5000; k++)
@@ -525,7 +525,8 @@ static void test_report_size_limit(void **state)
     sb_free(&page);
 }
 
-/* ---- terminal summary ---------------------------------------------------------- */
+/* ---- terminal summary
+ * ---------------------------------------------------------- */
 
 static void test_summary(void **state)
 {
@@ -570,7 +571,8 @@ static void test_summary(void **state)
     rundir_free(rd);
 }
 
-/* ---- paired tests ------------------------------------------------------------------ */
+/* ---- paired tests
+ * ------------------------------------------------------------------ */
 
 static void test_stats(void **state)
 {
@@ -619,8 +621,7 @@ static void test_stats(void **state)
     assert_near(r1.lo, r2.lo, 0);
     assert_near(r1.hi, r2.hi, 0);
     /* no difference: p = 1 and a zero-width interval */
-    assert_int_equal(rstats_paired_bootstrap(a, c, 200, 500, 1, 0.05, &r2),
-                     0);
+    assert_int_equal(rstats_paired_bootstrap(a, c, 200, 500, 1, 0.05, &r2), 0);
     assert_near(r2.p, 1, 0);
     assert_near(r2.lo, 0, 0);
     assert_near(r2.hi, 0, 0);
@@ -635,8 +636,7 @@ static void test_compare(void **state)
     make_run("A", 100, "bbbb", 0, da, sizeof da);
     make_run("B", 200, "dddd", 1, db, sizeof db);
     snprintf(html, sizeof html, "%s/cmp.html", g_root);
-    compare_opts o = {.html = html, .bootstrap = 500, .seed = 3,
-                      .alpha = 0.05};
+    compare_opts o = {.html = html, .bootstrap = 500, .seed = 3, .alpha = 0.05};
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -682,13 +682,13 @@ static void test_compare(void **state)
     free(text);
 }
 
-/* ---- failing allocations ----------------------------------------------------------- */
+/* ---- failing allocations
+ * ----------------------------------------------------------- */
 
 /* Run `fn` with the n-th allocation failing for n = 0, 1, ... until it
  * succeeds: every failure must be a clean error (the sanitizer build
  * also checks that nothing leaks). */
-static void until_success(int (*fn)(const char *), const char *arg,
-                          long limit)
+static void until_success(int (*fn)(const char *), const char *arg, long limit)
 {
     for (long n = 0; n < limit; n += n < 400 ? 1 : 13) {
         failalloc_arm(n);
@@ -722,8 +722,7 @@ static int compare_once(const char *root)
     snprintf(a, sizeof a, "%s/A", root);
     snprintf(b, sizeof b, "%s/B", root);
     snprintf(html, sizeof html, "%s/oom.html", root);
-    compare_opts o = {.html = html, .bootstrap = 20, .seed = 1,
-                      .alpha = 0.05};
+    compare_opts o = {.html = html, .bootstrap = 20, .seed = 1, .alpha = 0.05};
     FILE *f = fopen("/dev/null", "w");
     assay_error err = {0};
     int rc = compare_runs(a, b, &o, f, &err);

@@ -19,14 +19,14 @@
 #include "xmlcheck.h"
 
 /* |a - b| <= eps (cmocka 1.1 compares floats only in single precision) */
-#define assert_near(a, b, eps)                                               \
-    do {                                                                     \
-        double a_ = (a), b_ = (b);                                           \
-        if (!(a_ == b_ || fabs(a_ - b_) <= (eps))) {                         \
-            print_error("%s = %.17g, expected %.17g (+- %g)\n", #a, a_, b_,  \
-                        (double)(eps));                                      \
-            fail();                                                          \
-        }                                                                    \
+#define assert_near(a, b, eps)                                                 \
+    do {                                                                       \
+        double a_ = (a), b_ = (b);                                             \
+        if (!(a_ == b_ || fabs(a_ - b_) <= (eps))) {                           \
+            print_error("%s = %.17g, expected %.17g (+- %g)\n", #a, a_, b_,    \
+                        (double)(eps));                                        \
+            fail();                                                            \
+        }                                                                      \
     } while (0)
 
 static size_t count(const char *hay, const char *needle)
@@ -47,7 +47,7 @@ static void assert_wellformed(const char *s)
     assert_true(ok);
 }
 
-/* ---- axes ----------------------------------------------------------- */
+/* ---- axes ---------------------------------------------------------------- */
 
 static void test_ticks_linear(void **state)
 {
@@ -76,8 +76,7 @@ static void test_ticks_linear(void **state)
     assert_near(a.hi, 10, 1e-12);
 
     /* the range always covers the data; ticks lie inside the range */
-    double cases[][2] = {{1e-7, 3e-7}, {-5e6, 1.2e7}, {44.06, 51.35},
-                         {-3, -1}};
+    double cases[][2] = {{1e-7, 3e-7}, {-5e6, 1.2e7}, {44.06, 51.35}, {-3, -1}};
     for (size_t i = 0; i < 4; i++) {
         svg_axis_nice(cases[i][0], cases[i][1], 6, false, &a);
         assert_true(a.lo <= cases[i][0] && a.hi >= cases[i][1]);
@@ -144,7 +143,7 @@ static void test_fmt(void **state)
     assert_string_equal(b, "NaN");
 }
 
-/* ---- escaping --------------------------------------------------------- */
+/* ---- escaping ------------------------------------------------------------ */
 
 static char *escaped(const char *s, size_t n)
 {
@@ -166,8 +165,13 @@ static void test_escape(void **state)
     free(e);
     /* invalid UTF-8, overlong forms, surrogates and C0 controls become
      * U+FFFD; tab and newline stay */
-    e = escaped("a\xff" "b\x01" "c\t\xc0\xaf\xed\xa0\x80\n", 12);
-    assert_string_equal(e, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\t"
+    e = escaped("a\xff"
+                "b\x01"
+                "c\t\xc0\xaf\xed\xa0\x80\n",
+                12);
+    assert_string_equal(e, "a\xef\xbf\xbd"
+                           "b\xef\xbf\xbd"
+                           "c\t"
                            "\xef\xbf\xbd\xef\xbf\xbd"
                            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\n");
     free(e);
@@ -177,16 +181,23 @@ static void test_escape(void **state)
     free(e);
     /* embedded NUL is a control character too */
     e = escaped("a\0b", 3);
-    assert_string_equal(e, "a\xef\xbf\xbd" "b");
+    assert_string_equal(e, "a\xef\xbf\xbd"
+                           "b");
     free(e);
 }
 
-/* ---- every chart kind, hostile labels ----------------------------------- */
+/* ---- every chart kind, hostile labels ------------------------------------ */
 
 static const char *const HOSTILE[] = {
-    "<script>alert(1)</script>", "a & b", "\"quoted\" 'single'",
-    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xc3\xbc", "bad\xff" "byte\x02",
-    "]]> --> <!--", "ndcg@10", "a very long category label that goes on"};
+    "<script>alert(1)</script>",
+    "a & b",
+    "\"quoted\" 'single'",
+    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xc3\xbc",
+    "bad\xff"
+    "byte\x02",
+    "]]> --> <!--",
+    "ndcg@10",
+    "a very long category label that goes on"};
 #define NH (sizeof HOSTILE / sizeof *HOSTILE)
 
 static void check_hostile_output(const char *s, bool legend)
@@ -211,20 +222,31 @@ static void test_kinds_wellformed(void **state)
         x[i] = pow(10, (double)i);
         y2[i] = 3 + (double)i;
     }
-    svg_series s[3] = {{.name = HOSTILE[0], .n = NH, .y = y, .lo = lo,
-                        .hi = hi},
-                       {.name = HOSTILE[1], .n = NH, .y = y2},
-                       {.name = HOSTILE[3], .n = NH, .x = x, .y = y2,
-                        .line = true, .dashed = true}};
-    svg_kind kinds[] = {SVG_BAR, SVG_LINE, SVG_SCATTER, SVG_STACKED,
-                        SVG_HIST};
+    svg_series s[3] = {
+        {.name = HOSTILE[0], .n = NH, .y = y, .lo = lo, .hi = hi},
+        {.name = HOSTILE[1], .n = NH, .y = y2},
+        {.name = HOSTILE[3],
+         .n = NH,
+         .x = x,
+         .y = y2,
+         .line = true,
+         .dashed = true}};
+    svg_kind kinds[] = {SVG_BAR, SVG_LINE, SVG_SCATTER, SVG_STACKED, SVG_HIST};
     for (size_t k = 0; k < 5; k++) {
-        svg_chart c = {.kind = kinds[k], .title = HOSTILE[0],
-                       .xlabel = HOSTILE[2], .ylabel = HOSTILE[4],
-                       .cats = HOSTILE, .ncats = NH, .series = s,
-                       .nseries = 3, .values = y2, .nvalues = NH,
-                       .shade = true, .shade_from = 100,
-                       .shade_to = 1e6, .shade_label = HOSTILE[1],
+        svg_chart c = {.kind = kinds[k],
+                       .title = HOSTILE[0],
+                       .xlabel = HOSTILE[2],
+                       .ylabel = HOSTILE[4],
+                       .cats = HOSTILE,
+                       .ncats = NH,
+                       .series = s,
+                       .nseries = 3,
+                       .values = y2,
+                       .nvalues = NH,
+                       .shade = true,
+                       .shade_from = 100,
+                       .shade_to = 1e6,
+                       .shade_label = HOSTILE[1],
                        .xlog = kinds[k] == SVG_SCATTER};
         strbuf sb = {0};
         assay_error err = {0};
@@ -234,8 +256,8 @@ static void test_kinds_wellformed(void **state)
             assert_non_null(
                 strstr(sb.buf, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"));
         /* the root is an svg element with a size */
-        assert_true(!strncmp(sb.buf, "<svg xmlns=\"http://www.w3.org/2000/svg\"",
-                             39));
+        assert_true(
+            !strncmp(sb.buf, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39));
         assert_non_null(strstr(sb.buf, "viewBox=\"0 0 640 "));
         sb_free(&sb);
     }
@@ -251,8 +273,8 @@ static void test_append(void **state)
     double y[] = {1, 2, 3};
     const char *cats[] = {"a", "b", "c"};
     svg_series s = {.n = 3, .y = y};
-    svg_chart c = {.kind = SVG_BAR, .cats = cats, .ncats = 3, .series = &s,
-                   .nseries = 1};
+    svg_chart c = {
+        .kind = SVG_BAR, .cats = cats, .ncats = 3, .series = &s, .nseries = 1};
     assay_error err = {0};
     assert_int_equal(svg_render(&c, &sb, &err), 0);
     assert_int_equal(svg_render(&c, &sb, &err), 0);
@@ -262,7 +284,7 @@ static void test_append(void **state)
     sb_free(&sb);
 }
 
-/* ---- geometry -------------------------------------------------------------- */
+/* ---- geometry ------------------------------------------------------------ */
 
 static void test_bar_ci(void **state)
 {
@@ -271,8 +293,12 @@ static void test_bar_ci(void **state)
     double y[] = {0.805, 0.9156, 0.5989}, lo[] = {0.75, 0.884, NAN},
            hi[] = {0.86, 0.9463, NAN};
     svg_series s = {.name = "clsm", .n = 3, .y = y, .lo = lo, .hi = hi};
-    svg_chart c = {.kind = SVG_BAR, .title = "metrics", .cats = cats,
-                   .ncats = 3, .series = &s, .nseries = 1};
+    svg_chart c = {.kind = SVG_BAR,
+                   .title = "metrics",
+                   .cats = cats,
+                   .ncats = 3,
+                   .series = &s,
+                   .nseries = 1};
     strbuf sb = {0};
     assay_error err = {0};
     assert_int_equal(svg_render(&c, &sb, &err), 0);
@@ -295,8 +321,8 @@ static void test_bar_ci(void **state)
     double yn[] = {-0.3, 0.4};
     svg_series sn[2] = {{.name = "A", .n = 2, .y = yn},
                         {.name = "B", .n = 2, .y = yn}};
-    svg_chart cn = {.kind = SVG_BAR, .cats = cats, .ncats = 2,
-                    .series = sn, .nseries = 2};
+    svg_chart cn = {
+        .kind = SVG_BAR, .cats = cats, .ncats = 2, .series = sn, .nseries = 2};
     assert_int_equal(svg_render(&cn, &sb, &err), 0);
     assert_wellformed(sb.buf);
     assert_non_null(strstr(sb.buf, ">-0.3</text>"));
@@ -313,8 +339,8 @@ static void test_hist_bins(void **state)
     double v[200];
     for (int i = 0; i < 200; i++)
         v[i] = 1 + i % 10;
-    svg_chart c = {.kind = SVG_HIST, .values = v, .nvalues = 200,
-                   .xlabel = "position"};
+    svg_chart c = {
+        .kind = SVG_HIST, .values = v, .nvalues = 200, .xlabel = "position"};
     strbuf sb = {0};
     assay_error err = {0};
     assert_int_equal(svg_render(&c, &sb, &err), 0);
@@ -329,8 +355,7 @@ static void test_hist_bins(void **state)
     w[100] = NAN;
     w[101] = INFINITY;
     w[102] = 0.5;
-    c = (svg_chart){.kind = SVG_HIST, .values = w, .nvalues = 103,
-                    .bins = 5};
+    c = (svg_chart){.kind = SVG_HIST, .values = w, .nvalues = 103, .bins = 5};
     assert_int_equal(svg_render(&c, &sb, &err), 0);
     assert_wellformed(sb.buf);
     assert_int_equal(count(sb.buf, "<rect "), 5);
@@ -347,8 +372,12 @@ static void test_stacked_percent(void **state)
     svg_series s[3] = {{.name = "win", .n = 2, .y = w},
                        {.name = "tie", .n = 2, .y = t},
                        {.name = "loss", .n = 2, .y = l}};
-    svg_chart c = {.kind = SVG_STACKED, .cats = asp, .ncats = 2,
-                   .series = s, .nseries = 3, .percent = true};
+    svg_chart c = {.kind = SVG_STACKED,
+                   .cats = asp,
+                   .ncats = 2,
+                   .series = s,
+                   .nseries = 3,
+                   .percent = true};
     strbuf sb = {0};
     assay_error err = {0};
     assert_int_equal(svg_render(&c, &sb, &err), 0);
@@ -368,11 +397,15 @@ static void test_scatter_shade(void **state)
     double x[] = {1e8, 1e9, 1e10}, y[] = {3, 2.5, 2.2};
     double cx[] = {1e8, 1e10, 1e12}, cy[] = {3, 2.2, 2.0};
     svg_series s[2] = {{.name = "observed", .n = 3, .x = x, .y = y},
-                       {.name = "fit", .n = 3, .x = cx, .y = cy,
-                        .line = true}};
-    svg_chart c = {.kind = SVG_SCATTER, .series = s, .nseries = 2,
-                   .xlog = true, .shade = true, .shade_from = 1e10,
-                   .shade_to = 1e12, .shade_label = "extrapolation"};
+                       {.name = "fit", .n = 3, .x = cx, .y = cy, .line = true}};
+    svg_chart c = {.kind = SVG_SCATTER,
+                   .series = s,
+                   .nseries = 2,
+                   .xlog = true,
+                   .shade = true,
+                   .shade_from = 1e10,
+                   .shade_to = 1e12,
+                   .shade_label = "extrapolation"};
     strbuf sb = {0};
     assay_error err = {0};
     assert_int_equal(svg_render(&c, &sb, &err), 0);
@@ -384,8 +417,8 @@ static void test_scatter_shade(void **state)
     /* on a log axis, non-positive x are skipped, not drawn at -inf */
     double xz[] = {0, -1, 10}, yz[] = {1, 2, 3};
     svg_series sz = {.n = 3, .x = xz, .y = yz};
-    c = (svg_chart){.kind = SVG_SCATTER, .series = &sz, .nseries = 1,
-                    .xlog = true};
+    c = (svg_chart){
+        .kind = SVG_SCATTER, .series = &sz, .nseries = 1, .xlog = true};
     sb_free(&sb);
     assert_int_equal(svg_render(&c, &sb, &err), 0);
     assert_int_equal(count(sb.buf, "<circle "), 1);
@@ -394,7 +427,8 @@ static void test_scatter_shade(void **state)
     sb_free(&sb);
 }
 
-/* ---- failures ---------------------------------------------------------------- */
+/* ---- failures
+ * ---------------------------------------------------------------- */
 
 static void test_nothing_to_draw(void **state)
 {
@@ -407,8 +441,8 @@ static void test_nothing_to_draw(void **state)
     double nan[] = {NAN, NAN};
     const char *cats[] = {"a", "b"};
     svg_series s = {.n = 2, .y = nan};
-    c = (svg_chart){.kind = SVG_BAR, .cats = cats, .ncats = 2, .series = &s,
-                    .nseries = 1};
+    c = (svg_chart){
+        .kind = SVG_BAR, .cats = cats, .ncats = 2, .series = &s, .nseries = 1};
     assert_int_equal(svg_render(&c, &sb, &err), ASSAY_EINVAL);
     assert_non_null(strstr(err.text, "no finite"));
     c = (svg_chart){.kind = SVG_HIST, .values = nan, .nvalues = 2};
@@ -430,12 +464,18 @@ static void test_out_of_memory(void **state)
         v[i] = sin(i) * 10;
     const char *cats[] = {"a", "b", "c"};
     svg_series s = {.name = "s", .n = 3, .y = y};
-    svg_chart charts[] = {
-        {.kind = SVG_HIST, .values = v, .nvalues = 300},
-        {.kind = SVG_STACKED, .cats = cats, .ncats = 3, .series = &s,
-         .nseries = 1},
-        {.kind = SVG_BAR, .title = "t", .cats = cats, .ncats = 3,
-         .series = &s, .nseries = 1}};
+    svg_chart charts[] = {{.kind = SVG_HIST, .values = v, .nvalues = 300},
+                          {.kind = SVG_STACKED,
+                           .cats = cats,
+                           .ncats = 3,
+                           .series = &s,
+                           .nseries = 1},
+                          {.kind = SVG_BAR,
+                           .title = "t",
+                           .cats = cats,
+                           .ncats = 3,
+                           .series = &s,
+                           .nseries = 1}};
     for (size_t k = 0; k < 3; k++) {
         bool succeeded = false;
         for (long n = 0; n < 200 && !succeeded; n++) {
