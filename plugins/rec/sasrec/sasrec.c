@@ -6,6 +6,7 @@
  */
 #include <assay/plugin.h>
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +270,24 @@ static void sas_unmake(rc_model *mm)
     free(s);
 }
 
+/* OpenBLAS releases older than the CPU fall back to their SSE3
+ * (Prescott) kernels, several times slower than the AVX2/AVX-512 ones the
+ * CPU can run; say how to pick them (the kernel is chosen when the library
+ * loads, so a plugin cannot switch it). */
+static void warn_slow_blas(const assay_host *host)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    const char *core = openblas_get_corename();
+    if (core && strcmp(core, "Prescott") == 0 && __builtin_cpu_supports("avx2"))
+        host->log(host, ASSAY_LOG_WARN,
+                  "OpenBLAS runs its generic Prescott kernels on this AVX2 "
+                  "CPU; set OPENBLAS_CORETYPE=%s for faster training",
+                  __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell");
+#else
+    (void)host;
+#endif
+}
+
 static int sas_make(void *cfgp, rc_ctx *ctx, rc_model *mm, assay_error *err)
 {
     sas_cfg *c = cfgp;
@@ -317,6 +336,7 @@ static int sas_make(void *cfgp, rc_ctx *ctx, rc_model *mm, assay_error *err)
         return assay_error_set(err, ASSAY_ENOMEM,
                                "out of memory for the network");
     }
+    warn_slow_blas(ctx->host);
     assay_rng r;
     assay_rng_init(&r, ctx->host->seed(ctx->host, "sasrec-init"));
     sr_params_init(&s->p, &s->cfg, s->init_std, &r);
