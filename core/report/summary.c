@@ -344,7 +344,21 @@ void summary_key_metric(const char *run_dir, char *buf, size_t n)
         return;
     summary_keys k;
     if (summary_collect(rd, 64, &k, &err) == 0) {
+        /* a result metric by name first, else the first real number */
+        static const char *const metrics[] = {
+            "accuracy", "auc",     "gauc",  "score", "r2",       "pearson",
+            "spearman", "kendall", "kappa", "ndcg",  "hit",      "hr@",
+            "recall",   "mrr",     "map",   "f1",    "exact",    "em",
+            "bleu",     "chrf",    "rouge", "win",   "agreement"};
         const summary_key *pick = NULL;
+        for (size_t i = 0; i < k.n && !pick; i++) {
+            const char *l = leaf(k.v[i].num.path);
+            for (size_t m = 0;
+                 !k.v[i].num.integer && m < sizeof metrics / sizeof *metrics;
+                 m++)
+                if (!strncmp(l, metrics[m], strlen(metrics[m])))
+                    pick = &k.v[i];
+        }
         for (size_t i = 0; i < k.n && !pick; i++)
             if (!k.v[i].num.integer)
                 pick = &k.v[i];
