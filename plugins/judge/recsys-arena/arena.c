@@ -234,29 +234,53 @@ static int put_genres(jc_buf *b, const char *cat)
     return rc;
 }
 
-/* "1. Title; genres: A, B" lines for the first k ids of `items`. */
-static char *list_text(const ar_state *s, const lr_cat *cat,
-                       const json_t *items, size_t k)
+/*
+ * Item lines of ids[0 .. n): "<prefix>Title; genres: A, B", where the
+ * prefix is "1. ", "2. ", ... (`numbered`) or "- ".  Titles come from
+ * lr_item_texts over the whole list, so two items with one title show
+ * their years.
+ */
+static char *item_lines(const ar_state *s, const lr_cat *cat,
+                        const int64_t *ids, size_t n, bool numbered)
 {
+    char **t = lr_item_texts(cat, ids, n, false, NULL);
     jc_buf b = {0};
-    size_t n = json_array_size(items);
     char *out = NULL;
-    for (size_t i = 0; i < n && i < k; i++) {
-        int64_t id = json_integer_value(json_array_get(items, i));
-        char **t = lr_item_texts(cat, &id, 1, false, NULL);
-        long pos = lr_cat_find(cat, id);
-        int rc =
-            !t || jc_buf_printf(&b, "%s%zu. %s", i ? "\n" : "", i + 1, t[0]);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        long pos = lr_cat_find(cat, ids[i]);
+        int rc = numbered ? jc_buf_printf(&b, "%s%zu. %s", i ? "\n" : "", i + 1,
+                                          t[i])
+                          : jc_buf_printf(&b, "%s- %s", i ? "\n" : "", t[i]);
         if (!rc && s->with_genres && pos >= 0 && cat->cat[pos])
             rc = put_genres(&b, cat->cat[pos]);
-        lr_strv_free(t, 1);
         if (rc) {
             jc_buf_free(&b);
+            lr_strv_free(t, n);
             return NULL;
         }
     }
+    lr_strv_free(t, n);
     if (jc_buf_take(&b, &out))
         return NULL;
+    return out;
+}
+
+/* The first k items of a system's list as numbered lines. */
+static char *list_text(const ar_state *s, const lr_cat *cat,
+                       const json_t *items, size_t k)
+{
+    size_t n = json_array_size(items);
+    if (n > k)
+        n = k;
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_integer_value(json_array_get(items, i));
+    char *out = item_lines(s, cat, ids, n, true);
+    free(ids);
     return out;
 }
 
@@ -267,23 +291,7 @@ static char *history_text(const ar_state *s, const lr_cat *cat,
     const int64_t *items;
     size_t len = lr_hist_get(hist, user, &items, NULL);
     size_t take = len < s->hist_len ? len : s->hist_len;
-    jc_buf b = {0};
-    char *out = NULL;
-    for (size_t i = len - take; i < len; i++) {
-        char **t = lr_item_texts(cat, &items[i], 1, false, NULL);
-        long pos = lr_cat_find(cat, items[i]);
-        int rc = !t || jc_buf_printf(&b, "%s- %s", b.len ? "\n" : "", t[0]);
-        if (!rc && s->with_genres && pos >= 0 && cat->cat[pos])
-            rc = put_genres(&b, cat->cat[pos]);
-        lr_strv_free(t, 1);
-        if (rc) {
-            jc_buf_free(&b);
-            return NULL;
-        }
-    }
-    if (jc_buf_take(&b, &out))
-        return NULL;
-    return out;
+    return item_lines(s, cat, items + len - take, take, false);
 }
 
 /* ---- the judging -------------------------------------------------------- */
