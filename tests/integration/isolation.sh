@@ -34,7 +34,8 @@ fi
 [ $(( $(date +%s) - start )) -lt 60 ] || fail "the hanging node was not stopped"
 grep -q "segv.*signal 11 (Segmentation fault)" err.txt || fail "segfault not named: $(cat err.txt)"
 grep -q "abrt.*signal 6 (Aborted)" err.txt || fail "abort not named"
-grep -q "quit.*exit status 3" err.txt || fail "exit() not reported"
+grep -q "quit.*ended the worker process (exit status" err.txt ||
+  fail "exit() not reported"
 grep -q "hang.*timed out after 1 s" err.txt || fail "timeout not reported"
 run=$(ls -d runs/iso/*)
 python3 - "$run" <<'PY'
