@@ -38,17 +38,11 @@ done
 if [ -z "$py" ]; then
     echo "peer skipped: PyTorch is not installed (apt-get install python3-torch)"
 else
-    "$py" - <<PYEOF >&2
-import ctypes, ctypes.util
-try:
-    import torch
-    lib = ctypes.CDLL(ctypes.util.find_library("openblas") or "libopenblas.so.0")
-    lib.openblas_get_corename.restype = ctypes.c_char_p
-    print("peer: torch", torch.__version__, "OpenBLAS core",
-          lib.openblas_get_corename().decode())
-except Exception as e:
-    print("peer: torch", torch.__version__, "(OpenBLAS core unknown:", e, ")")
-PYEOF
+    "$py" -c 'import re, torch
+cfg = torch.__config__.show()
+m = re.search("BLAS_INFO=([^,]*)", cfg)
+blas = "MKL" if "Math Kernel Library" in cfg else (m.group(1) if m else "?")
+print("peer: torch", torch.__version__, "BLAS", blas)' >&2
     "$py" "$(dirname "$0")/peer_torch.py" "$data" "$bpr_epochs" "$sas_epochs" >> "$out" || exit 1
 fi
 "${py:-python3}" - "$out" <<'PYEOF'
