@@ -25,11 +25,15 @@
  * Endpoint keys (llm.NAME.*), all optional but provider and model:
  *   provider         "openai", "anthropic" or a plugin name ("llm.x")
  *   base_url         including the version prefix; default per provider
- *                    (https://api.openai.com/v1, https://api.anthropic.com/v1)
+ *                    (https://api.openai.com/v1, https://api.anthropic.com/v1).
+ *                    A list of URLs (or `base_urls: [...]`) names replicas
+ *                    of one deployment (vLLM, SGLang behind several
+ *                    addresses): see Replicas below
  *   model            model name sent to the server
  *   api_key          secret (normally "${ENV}"); never logged or stored
  *   headers          {Name: value} extra HTTP headers
- *   max_concurrency  requests in flight at once (default 8)
+ *   max_concurrency  requests in flight at once, over all replicas
+ *                    (default 8)
  *   requests_per_minute, tokens_per_minute   limits (default none)
  *   timeout          seconds per attempt (default 120); connect_timeout (10)
  *   retries          extra attempts after the first (default 5)
@@ -42,6 +46,19 @@
  *   cache            read-write (default) | off | replay
  * Budget keys (budget.*): max_cost (USD), max_tokens, max_requests.
  * Numbers may also be given as numeric strings (env expansion).
+ *
+ * Replicas: every request of an endpoint with several base URLs goes to
+ * the replica with the fewest requests in flight (ties in turn).  A
+ * replica that refuses a connection, or fails 3 attempts in a row
+ * (connection reset, timeout, HTTP 5xx), is taken out: its requests in
+ * flight are sent again to the others at once, and it gets nothing for
+ * 1 s, doubling at each new failure up to 60 s; then one request probes
+ * it and a success puts it back.  A request moved to another replica
+ * that is up does not spend its `retries`.  When every replica is out,
+ * all are used again under the usual retries and backoff, as with one
+ * URL.  Limits, budget, adaptive concurrency and the cache are the
+ * endpoint's: the cache key never depends on the replica, and an answer
+ * cached through one is served whatever replicas are listed later.
  */
 #ifndef ASSAY_CORE_LLM_H
 #define ASSAY_CORE_LLM_H
@@ -119,8 +136,9 @@ int llm_stream_add(assay_llm_stream *st, const assay_llm_request *req,
 /* host->llm_result_clear: free r->text and zero the result. */
 void llm_result_clear(assay_llm_result *r);
 
-/* host->llm_endpoint_info: {name, provider, model, base_url, defaults,
- * max_concurrency, price, cache}; never the key nor the headers' values.
+/* host->llm_endpoint_info: {name, provider, model, base_url (the first
+ * replica's), base_urls, defaults, max_concurrency, price, cache}; never
+ * the key nor the headers' values.
  * New reference, or NULL for an unknown endpoint. */
 json_t *llm_service_endpoint_info(llm_service *s, const char *endpoint);
 
@@ -139,8 +157,12 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
  *   {"endpoints": {NAME: S}, "nodes": {NODE: S}, "budget": {...}}
  * where S = {requests, sent, ok, cached, retried, failed, skipped,
  * replay_miss, prompt_tokens, completion_tokens, cost,
- * latency_ms: {p50, p90, p99}} (endpoints also carry provider, model and
- * the current adaptive concurrency).  For the manifest and the summary.
+ * latency_ms: {p50, p90, p99}} (endpoints also carry provider, model,
+ * the current adaptive concurrency and `replicas`: one object per base
+ * URL {base_url, state ("up"/"down"), sent (attempts), ok, failed
+ * (attempts), moved (taken off it in flight when it was taken out),
+ * downs (times taken out), prompt_tokens, completion_tokens}).  For the
+ * manifest and the summary.
  */
 json_t *llm_service_usage(llm_service *s);
 
@@ -190,6 +212,7 @@ uint64_t llm_estimate_tokens(const char *text);
  * `assay llm ...`: argv after "llm" (argv[0] is the subcommand):
  *   ping [EXP.yaml] NAME [--prompt TEXT]   one request, prints model,
  *                                          latency, tokens, first words
+ *                                          (one per replica)
  *   list [EXP.yaml]                        the configured endpoints
  * `endpoints` is the loaded experiment's `llm:` JSON (the host loads
  * EXP.yaml; an argument ending in .yaml/.yml/.json is skipped here).

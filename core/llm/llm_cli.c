@@ -14,7 +14,8 @@ static void cli_usage(FILE *f)
           "       assay llm list [EXP.yaml]\n"
           "  ping  send one request to endpoint NAME (no cache) and print\n"
           "        the model, the latency, the tokens and the first words\n"
-          "        of the answer\n"
+          "        of the answer; an endpoint with several base URLs\n"
+          "        (replicas) is pinged on each of them\n"
           "  list  print the endpoints of the experiment\n",
           f);
 }
@@ -68,40 +69,44 @@ static int cli_list(const json_t *endpoints)
     }
     json_object_foreach((json_t *)endpoints, k, v)
     {
-        printf("%-16s provider %-10s model %-24s %s\n", k,
-               cli_str(v, "provider", "?"), cli_str(v, "model", "?"),
-               cli_str(v, "base_url", ""));
+        const json_t *urls = json_object_get(v, "base_urls");
+        if (!urls)
+            urls = json_object_get(v, "base_url");
+        printf("%-16s provider %-10s model %-24s", k,
+               cli_str(v, "provider", "?"), cli_str(v, "model", "?"));
+        if (json_is_array(urls))
+            for (size_t i = 0; i < json_array_size(urls); i++)
+                printf("%s%s", i ? ", " : " ",
+                       json_string_value(json_array_get(urls, i))
+                           ? json_string_value(json_array_get(urls, i))
+                           : "?");
+        else
+            printf(" %s",
+                   json_string_value(urls) ? json_string_value(urls) : "");
+        putchar('\n');
     }
     return 0;
 }
 
-static int cli_ping(const json_t *endpoints, const char *name,
+/* One request through a service made of endpoint `name` = `cfg` alone;
+ * `label` (may be NULL) names the replica in the lines printed.  0 ok,
+ * 1 the request failed, 2 bad configuration. */
+static int ping_one(const json_t *cfg, const char *name, const char *label,
                     const char *prompt, llm_find_plugin_fn find, void *ud)
 {
     llm_service *s = NULL;
     assay_error err = {0};
     assay_llm_result r = {0};
-    json_t *one = NULL, *cfg = json_object_get(endpoints, name);
-    int rc = 2;
-    if (!cfg) {
-        fprintf(stderr, "assay llm ping: no endpoint '%s' in llm:\n", name);
-        return 2;
-    }
     /* only this endpoint, so that a broken other one does not matter */
-    one = json_pack("{s:O}", name, cfg);
+    json_t *one = json_pack("{s:O}", name, cfg);
+    int rc = 2;
+    const char *pre = label ? label : "", *sep = label ? ": " : "";
     if (!one ||
         llm_service_create(one, NULL, NULL, "off", find, ud, &s, &err) != 0) {
         fprintf(stderr, "assay llm ping: %s\n",
                 one ? err.text : "out of memory");
         goto out;
     }
-    json_t *info = llm_service_endpoint_info(s, name);
-    printf("endpoint %s: provider %s, model %s, %s\n", name,
-           json_string_value(json_object_get(info, "provider")),
-           json_string_value(json_object_get(info, "model")),
-           json_string_value(json_object_get(info, "base_url")));
-    json_decref(info);
-    fflush(stdout);
     assay_llm_message msg = {"user", prompt};
     assay_llm_request req = {.messages = &msg, .n_messages = 1};
     if (llm_service_batch(s, "llm-ping", name, &req, 1, &r, NULL, NULL, &err) !=
@@ -110,20 +115,86 @@ static int cli_ping(const json_t *endpoints, const char *name,
         goto out;
     }
     if (r.status != ASSAY_LLM_OK) {
-        fprintf(stderr, "assay llm ping: %s: %s\n", name, r.error);
+        fprintf(stderr, "assay llm ping: %s: %s%s%s\n", name, pre, sep,
+                r.error);
         rc = 1;
         goto out;
     }
     char words[200];
     first_words(r.text, 12, words, sizeof words);
-    printf("ok: %.0f ms, %u attempt%s, tokens %u in + %u out, finish %s\n",
-           r.latency_ms, r.attempts, r.attempts == 1 ? "" : "s",
+    printf("%s%sok: %.0f ms, %u attempt%s, tokens %u in + %u out, finish "
+           "%s\n",
+           pre, sep, r.latency_ms, r.attempts, r.attempts == 1 ? "" : "s",
            r.prompt_tokens, r.completion_tokens,
            r.finish_reason[0] ? r.finish_reason : "?");
-    printf("answer: %s\n", words);
+    printf("%s%sanswer: %s\n", pre, sep, words);
     rc = 0;
 out:
     llm_result_clear(&r);
+    llm_service_destroy(s);
+    json_decref(one);
+    return rc;
+}
+
+/*
+ * Ping endpoint `name`; an endpoint with several base URLs (replicas) is
+ * pinged on each of them in turn, so that a dead replica shows.
+ */
+static int cli_ping(const json_t *endpoints, const char *name,
+                    const char *prompt, llm_find_plugin_fn find, void *ud)
+{
+    llm_service *s = NULL;
+    assay_error err = {0};
+    json_t *one = NULL, *cfg = json_object_get(endpoints, name);
+    json_t *info = NULL;
+    int rc = 2;
+    if (!cfg) {
+        fprintf(stderr, "assay llm ping: no endpoint '%s' in llm:\n", name);
+        return 2;
+    }
+    /* validate the whole endpoint first */
+    one = json_pack("{s:O}", name, cfg);
+    if (!one ||
+        llm_service_create(one, NULL, NULL, "off", find, ud, &s, &err) != 0) {
+        fprintf(stderr, "assay llm ping: %s\n",
+                one ? err.text : "out of memory");
+        goto out;
+    }
+    info = llm_service_endpoint_info(s, name);
+    const json_t *urls = json_object_get(info, "base_urls");
+    size_t n = json_array_size(urls);
+    printf("endpoint %s: provider %s, model %s, %s", name,
+           json_string_value(json_object_get(info, "provider")),
+           json_string_value(json_object_get(info, "model")),
+           json_string_value(json_object_get(info, "base_url")));
+    if (n > 1)
+        printf(" and %zu more replica%s", n - 1, n > 2 ? "s" : "");
+    putchar('\n');
+    fflush(stdout);
+    if (n <= 1) {
+        rc = ping_one(cfg, name, NULL, prompt, find, ud);
+        goto out;
+    }
+    rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_deep_copy(cfg);
+        const char *url = json_string_value(json_array_get(urls, i));
+        if (c)
+            json_object_del(c, "base_urls"); /* -1 when absent: fine */
+        if (!c || json_object_set_new(c, "base_url", json_string(url)) != 0) {
+            json_decref(c);
+            fprintf(stderr, "assay llm ping: out of memory\n");
+            rc = 2;
+            break;
+        }
+        int r1 = ping_one(c, name, url, prompt, find, ud);
+        json_decref(c);
+        fflush(stdout);
+        if (r1 > rc)
+            rc = r1;
+    }
+out:
+    json_decref(info);
     llm_service_destroy(s);
     json_decref(one);
     return rc;

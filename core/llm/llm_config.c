@@ -12,6 +12,7 @@
 
 static const char *const ep_keys[] = {"provider",
                                       "base_url",
+                                      "base_urls",
                                       "model",
                                       "api_key",
                                       "headers",
@@ -223,6 +224,90 @@ out:
     return rc;
 }
 
+/* One base URL: http(s), trailing slashes dropped; *out is malloc'd. */
+static int ep_url(const char *name, const char *key, const json_t *v,
+                  char **out, assay_error *err)
+{
+    const char *url = json_string_value(v);
+    if (!url || !*url)
+        return EP_ERR("llm.%s.%s: expected a non-empty URL string (is its "
+                      "environment variable set?)",
+                      name, key);
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return EP_ERR("llm.%s.%s: expected an http:// or https:// URL", name,
+                      key);
+    if (!(*out = cfg_strdup(url)))
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    size_t l = strlen(*out);
+    while (l > 0 && (*out)[l - 1] == '/')
+        (*out)[--l] = '\0';
+    return ASSAY_OK;
+}
+
+/*
+ * The replicas: `base_url` as one URL or a list of them, or `base_urls`
+ * (a list); without either, the provider's public URL.  Each URL is
+ * listed once.
+ */
+static int ep_replicas(llm_endpoint *ep, const char *name, const json_t *cfg,
+                       const char *provider, assay_error *err)
+{
+    const json_t *one = json_object_get(cfg, "base_url");
+    const json_t *many = json_object_get(cfg, "base_urls");
+    const char *key = many ? "base_urls" : "base_url";
+    const json_t *list = many ? many : one;
+    size_t n = 1;
+    int rc;
+    if (one && many)
+        return EP_ERR("llm.%s.base_urls: give either base_url or base_urls, "
+                      "not both",
+                      name);
+    if (json_is_array(list)) {
+        n = json_array_size(list);
+        if (n == 0)
+            return EP_ERR("llm.%s.%s: expected at least one URL", name, key);
+    } else if (many) {
+        return EP_ERR("llm.%s.base_urls: expected a list of URLs", name);
+    } else if (one && !json_is_string(one)) {
+        return EP_ERR("llm.%s.base_url: expected a URL or a list of URLs",
+                      name);
+    }
+    if (!(ep->reps = calloc(n, sizeof *ep->reps)))
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    if (!list) {
+        const char *def = strcmp(provider, "llm.openai") == 0
+                              ? "https://api.openai.com/v1"
+                          : strcmp(provider, "llm.anthropic") == 0
+                              ? "https://api.anthropic.com/v1"
+                              : NULL;
+        if (!def)
+            return EP_ERR("llm.%s.base_url: required for provider %s", name,
+                          provider);
+        ep->nreps = 1;
+        if (!(ep->reps[0].base_url = cfg_strdup(def)))
+            return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; list && i < n; i++) {
+        const json_t *v = json_is_array(list) ? json_array_get(list, i) : list;
+        char kbuf[48];
+        if (json_is_array(list))
+            snprintf(kbuf, sizeof kbuf, "%s[%zu]", key, i);
+        else
+            snprintf(kbuf, sizeof kbuf, "%s", key);
+        rc = ep_url(name, kbuf, v, &ep->reps[i].base_url, err);
+        if (rc)
+            return rc;
+        ep->nreps = i + 1;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(ep->reps[k].base_url, ep->reps[i].base_url) == 0)
+                return EP_ERR("llm.%s.%s: %s is listed twice", name, kbuf,
+                              ep->reps[i].base_url);
+    }
+    if (!(ep->base_url = cfg_strdup(ep->reps[0].base_url)))
+        return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+    return ASSAY_OK;
+}
+
 int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
                        const char *cache_mode_override, llm_find_plugin_fn find,
                        void *find_ud, assay_error *err)
@@ -245,7 +330,8 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
             known = known || strcmp(k, ep_keys[j]) == 0;
         if (!known)
             return EP_ERR("llm.%s.%s: unknown key (expected one of "
-                          "provider, base_url, model, api_key, headers, "
+                          "provider, base_url, base_urls, model, api_key, "
+                          "headers, "
                           "max_concurrency, requests_per_minute, "
                           "tokens_per_minute, timeout, connect_timeout, "
                           "retries, backoff, backoff_max, temperature, "
@@ -290,31 +376,9 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
     if (!json_is_string(v) || !json_string_length(v))
         return EP_ERR("llm.%s.model: required (a model name string)", name);
     ep->model = cfg_strdup(json_string_value(v));
-    v = json_object_get(cfg, "base_url");
-    const char *url = json_string_value(v);
-    if (v && (!url || !*url))
-        return EP_ERR("llm.%s.base_url: expected a non-empty URL string "
-                      "(is its environment variable set?)",
-                      name);
-    if (!url) {
-        if (strcmp(full, "llm.openai") == 0)
-            url = "https://api.openai.com/v1";
-        else if (strcmp(full, "llm.anthropic") == 0)
-            url = "https://api.anthropic.com/v1";
-        else
-            return EP_ERR("llm.%s.base_url: required for provider %s", name,
-                          full);
-    }
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return EP_ERR("llm.%s.base_url: expected an http:// or https:// "
-                      "URL",
-                      name);
-    ep->base_url = cfg_strdup(url);
-    if (ep->base_url) {
-        size_t l = strlen(ep->base_url);
-        while (l > 0 && ep->base_url[l - 1] == '/')
-            ep->base_url[--l] = '\0';
-    }
+    rc = ep_replicas(ep, name, cfg, full, err);
+    if (rc)
+        return rc;
     v = json_object_get(cfg, "api_key");
     if (v && !json_is_string(v))
         return EP_ERR("llm.%s.api_key: expected a string", name);
@@ -323,18 +387,25 @@ int llm_endpoint_parse(llm_endpoint *ep, const char *name, const json_t *cfg,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     if (strpbrk(ep->api_key, "\r\n"))
         return EP_ERR("llm.%s.api_key: contains a line break", name);
-    ep->pe.base_url = ep->base_url;
     ep->pe.model = ep->model;
     ep->pe.api_key = ep->api_key[0] ? ep->api_key : NULL;
-    rc = ep->prov->chat_url(&ep->pe, ep->chat_url, sizeof ep->chat_url, err);
-    if (rc == 0 && ep->prov->embed_url &&
-        ASSAY_PROVIDER_HAS(ep->prov, embed_vector))
-        rc = ep->prov->embed_url(&ep->pe, ep->embed_url, sizeof ep->embed_url,
-                                 err);
-    if (rc) {
-        llm_error_prefix(err, "llm.%s.base_url: ", name);
-        return rc;
+    for (size_t r = 0; r < ep->nreps; r++) {
+        llm_replica *rep = &ep->reps[r];
+        ep->pe.base_url = rep->base_url;
+        rc = ep->prov->chat_url(&ep->pe, rep->chat_url, sizeof rep->chat_url,
+                                err);
+        if (rc == 0 && ep->prov->embed_url &&
+            ASSAY_PROVIDER_HAS(ep->prov, embed_vector))
+            rc = ep->prov->embed_url(&ep->pe, rep->embed_url,
+                                     sizeof rep->embed_url, err);
+        if (rc) {
+            llm_error_prefix(err, "llm.%s.%s: ", name,
+                             ep->nreps > 1 ? "base_urls" : "base_url");
+            return rc;
+        }
+        rep->https = strncmp(rep->base_url, "https://", 8) == 0;
     }
+    ep->pe.base_url = ep->base_url;
 
     /* limits */
     ep->max_concurrency = 8;
@@ -455,6 +526,9 @@ void llm_endpoint_free(llm_endpoint *ep)
     json_decref(ep->defaults);
     json_decref(ep->extra_header_names);
     free(ep->stats.lat);
+    for (size_t r = 0; r < ep->nreps; r++)
+        free(ep->reps[r].base_url);
+    free(ep->reps);
     free(ep->name);
     free(ep->provider);
     free(ep->base_url);

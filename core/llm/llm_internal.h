@@ -31,16 +31,39 @@ typedef struct llm_stats {
 
 typedef struct llm_job llm_job;
 
+/*
+ * One replica of an endpoint: the same deployment (vLLM, SGLang, ...)
+ * served at another base URL.  Requests go to the replica with the
+ * fewest in flight; a failing one is taken out for a while (see
+ * llm_service.c).  An endpoint with one base URL has one replica.
+ */
+typedef struct llm_replica {
+    char *base_url;
+    char chat_url[1024];
+    char embed_url[1024];
+    bool https;
+    /* loop thread only */
+    int in_flight;
+    unsigned streak;    /* replica faults since its last success */
+    bool down;          /* taken out */
+    double down_until;  /* a down replica is probed again from then */
+    double down_period; /* current length of its time out, seconds */
+    /* counters and published state (stats lock) */
+    uint64_t sent, ok, failed, moved, downs;
+    uint64_t prompt_tokens, completion_tokens;
+    bool shown_down;
+} llm_replica;
+
 /* One endpoint: configuration (immutable after create) and the loop
  * thread's scheduling state. */
 typedef struct llm_endpoint {
     char *name;
     char *provider; /* plugin name, "llm.openai" */
     const assay_llm_provider *prov;
-    char *base_url, *model, *api_key;
+    char *base_url, *model, *api_key; /* base_url: the first replica's */
     assay_provider_endpoint pe;
-    char chat_url[1024];
-    char embed_url[1024];
+    llm_replica *reps; /* at least one */
+    size_t nreps;
     struct curl_slist *headers;
     json_t *defaults;           /* default parameters (object) */
     json_t *extra_header_names; /* for endpoint_info (values hidden) */
@@ -61,6 +84,7 @@ typedef struct llm_endpoint {
     double rpm_tokens, tpm_tokens, bucket_t;
     CURL **idle; /* reusable easy handles */
     size_t n_idle, cap_idle;
+    size_t rr; /* where the next replica choice starts (ties) */
 
     llm_stats stats;
 } llm_endpoint;

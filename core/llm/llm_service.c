@@ -45,6 +45,12 @@ enum { JOB_CHAT = 0, JOB_EMBED = 1 };
 #define LLM_DEDUP_BUCKETS 4096
 /* Longest Retry-After honoured, seconds. */
 #define RETRY_AFTER_MAX 600.0
+/* Replicas: faults in a row (5xx, timeouts, resets) that take one out
+ * (a refused connection takes it out at once), and the first and the
+ * longest time out before it is probed again (doubling in between). */
+#define REPLICA_FAULTS 3
+#define REPLICA_DOWN_FIRST 1.0
+#define REPLICA_DOWN_MAX 60.0
 
 typedef struct llm_nodestat {
     struct llm_nodestat *next;
@@ -60,10 +66,15 @@ struct llm_job {
     bool leader;
     assay_llm_stream *st;
     llm_endpoint *ep;
+    llm_replica *rep; /* where the attempt in flight went */
     size_t index, item;
     int kind;
     bool in_flight;
     bool counted; /* first attempt counted against budget */
+    /* attempts that do not count against `retries`: failed over from a
+     * replica that failed to another one that is up, or taken off a
+     * replica that was taken out */
+    uint32_t free_attempts;
     char *body;
     size_t body_len;
     char key[65];
@@ -134,6 +145,7 @@ struct llm_service {
     llm_job *inflight;
     unsigned seen_gen;
     uint64_t rng;
+    bool kick; /* a job went back to a queue: dispatch before sleeping */
     char budget_msg[160];
 };
 
@@ -288,12 +300,6 @@ static CURL *easy_get(llm_service *s, llm_endpoint *ep)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ep->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ep->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    /* Over TLS, ALPN tells at the handshake whether HTTP/2 multiplexing
-     * is on: wait for it rather than opening a connection per request.
-     * Plain http:// learns it only from the first response, so waiting
-     * there would queue every request behind the first one. */
-    if (strncmp(ep->base_url, "https://", 8) == 0)
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     /* libcurl reads the proxy variables itself; the CA variables only
@@ -498,7 +504,111 @@ static void job_abort(llm_service *s, llm_job *j)
     easy_put(j->ep, j->easy);
     j->easy = NULL;
     j->ep->in_flight--;
+    if (j->rep)
+        j->rep->in_flight--;
+    j->rep = NULL;
     inflight_remove(s, j);
+}
+
+/* ---- replicas ------------------------------------------------------------
+ * A request goes to the replica with the fewest requests in flight (ties
+ * taken in turn).  A replica that fails (REPLICA_FAULTS faults in a row,
+ * or a refused connection) is taken out: its requests in flight go back
+ * to the front of the queue for the others, and it gets nothing until its
+ * time out (REPLICA_DOWN_FIRST, doubling up to REPLICA_DOWN_MAX) has
+ * passed; then one request at a time probes it, and the first success
+ * puts it back.  When every replica is out they are all used anyway, so
+ * that an endpoint that is down as a whole fails under the usual
+ * retries, as a single URL would. */
+
+static bool replica_usable(const llm_replica *r, double t)
+{
+    return !r->down || (t >= r->down_until && r->in_flight == 0);
+}
+
+static llm_replica *replica_pick(llm_endpoint *ep, double t)
+{
+    llm_replica *best = NULL;
+    if (ep->nreps == 1)
+        return &ep->reps[0];
+    for (int pass = 0; pass < 2 && !best; pass++)
+        for (size_t k = 0; k < ep->nreps; k++) {
+            llm_replica *r = &ep->reps[(ep->rr + k) % ep->nreps];
+            if (pass == 0 && !replica_usable(r, t))
+                continue;
+            if (!best || r->in_flight < best->in_flight)
+                best = r;
+        }
+    ep->rr++;
+    return best;
+}
+
+/* True when a replica other than `r` is up. */
+static bool replica_other_up(const llm_endpoint *ep, const llm_replica *r)
+{
+    for (size_t k = 0; k < ep->nreps; k++)
+        if (&ep->reps[k] != r && !ep->reps[k].down)
+            return true;
+    return false;
+}
+
+/* True when a failed attempt says something about the replica rather
+ * than the request: no connection, a reset, a timeout, a 5xx. */
+static bool replica_fault(CURLcode cc, long status)
+{
+    if (cc != CURLE_OK)
+        return cc != CURLE_WRITE_ERROR && cc != CURLE_OUT_OF_MEMORY &&
+               cc != CURLE_ABORTED_BY_CALLBACK;
+    return status >= 500 && status <= 599;
+}
+
+static bool connect_refused(CURLcode cc)
+{
+    return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+/* Take replica `r` out until its time out has passed; its requests in
+ * flight go back to the queue when another replica can take them. */
+static void replica_down(llm_service *s, llm_endpoint *ep, llm_replica *r,
+                         double t)
+{
+    r->down_period = r->down_period > 0
+                         ? fmin(2 * r->down_period, REPLICA_DOWN_MAX)
+                         : REPLICA_DOWN_FIRST;
+    r->down_until = t + r->down_period * (0.75 + 0.5 * rng_unit(s));
+    bool was_down = r->down;
+    r->down = true;
+    uint64_t moved = 0;
+    if (replica_other_up(ep, r))
+        for (llm_job *j = s->inflight, *nx; j; j = nx) {
+            nx = j->fl_next;
+            if (j->rep != r)
+                continue;
+            job_abort(s, j);
+            j->free_attempts++;
+            queue_front(j);
+            moved++;
+            s->kick = true;
+        }
+    pthread_mutex_lock(&s->stats_mu);
+    if (!was_down)
+        r->downs++;
+    r->moved += moved;
+    r->shown_down = true;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+/* An attempt on `r` succeeded: it is up again. */
+static void replica_ok(llm_service *s, llm_replica *r)
+{
+    r->streak = 0;
+    if (!r->down)
+        return;
+    r->down = false;
+    r->down_period = 0;
+    pthread_mutex_lock(&s->stats_mu);
+    r->shown_down = false;
+    pthread_mutex_unlock(&s->stats_mu);
 }
 
 static bool budget_reached(llm_service *s)
@@ -538,8 +648,14 @@ static void job_start(llm_service *s, llm_job *j, loop_out *o)
         out_push(s, o, j);
         return;
     }
+    llm_replica *r = replica_pick(ep, now_s());
     curl_easy_setopt(e, CURLOPT_URL,
-                     j->kind == JOB_EMBED ? ep->embed_url : ep->chat_url);
+                     j->kind == JOB_EMBED ? r->embed_url : r->chat_url);
+    /* Over TLS, ALPN tells at the handshake whether HTTP/2 multiplexing
+     * is on: wait for it rather than opening a connection per request.
+     * Plain http:// learns it only from the first response, so waiting
+     * there would queue every request behind the first one. */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, r->https ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
@@ -558,6 +674,8 @@ static void job_start(llm_service *s, llm_job *j, loop_out *o)
         return;
     }
     ep->in_flight++;
+    r->in_flight++;
+    j->rep = r;
     j->in_flight = true;
     j->fl_prev = NULL;
     j->fl_next = s->inflight;
@@ -566,6 +684,7 @@ static void job_start(llm_service *s, llm_job *j, loop_out *o)
     s->inflight = j;
     pthread_mutex_lock(&s->stats_mu);
     ep->stats.sent++;
+    r->sent++;
     if (!j->counted) {
         s->b_requests++;
         j->counted = true;
@@ -763,6 +882,7 @@ static void embed_store(llm_service *s, llm_job *j)
 static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
 {
     llm_endpoint *ep = j->ep;
+    llm_replica *r = j->rep;
     long status = 0;
     curl_off_t retry_after = -1;
     double t = now_s();
@@ -803,10 +923,14 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
                 ep->tpm_tokens -=
                     (double)(j->res.prompt_tokens + j->res.completion_tokens) -
                     (double)j->est_tokens;
+            replica_ok(s, r);
             pthread_mutex_lock(&s->stats_mu);
             s->b_tokens += j->res.prompt_tokens + j->res.completion_tokens;
             s->b_cost +=
                 ep_cost(ep, j->res.prompt_tokens, j->res.completion_tokens);
+            r->ok++;
+            r->prompt_tokens += j->res.prompt_tokens;
+            r->completion_tokens += j->res.completion_tokens;
             pthread_mutex_unlock(&s->stats_mu);
             if (j->kind == JOB_EMBED && s->cache &&
                 ep->cache_mode == LLM_CACHE_RW && j->emb_keys)
@@ -841,8 +965,28 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
             }
         }
     }
-    if (retry && j->attempts <= (uint32_t)ep->retries &&
-        !atomic_load(&s->cancelled) && !atomic_load(&j->st->cancelled)) {
+    pthread_mutex_lock(&s->stats_mu);
+    r->failed++;
+    pthread_mutex_unlock(&s->stats_mu);
+    bool cancelled =
+        atomic_load(&s->cancelled) || atomic_load(&j->st->cancelled);
+    if (ep->nreps > 1 && replica_fault(cc, status)) {
+        r->streak++;
+        if (r->down || connect_refused(cc) || r->streak >= REPLICA_FAULTS)
+            replica_down(s, ep, r, t);
+        /* another replica is up: ask it at once, at no cost to the
+         * request's retries (bounded, for a request that fails
+         * everywhere) */
+        if (retry && !cancelled && replica_other_up(ep, r) &&
+            j->free_attempts < 2 * ep->nreps) {
+            j->free_attempts++;
+            queue_front(j);
+            s->kick = true;
+            return;
+        }
+    }
+    if (retry && j->attempts - j->free_attempts <= (uint32_t)ep->retries &&
+        !cancelled) {
         double d = ep->backoff_s * pow(2.0, (double)j->attempts - 1);
         d = fmin(d, ep->backoff_max_s) * (0.5 + 0.5 * rng_unit(s));
         if (retry_after > 0)
@@ -1002,8 +1146,11 @@ static void *loop_main(void *arg)
         /* a fast server may have answered already: never sleep on a
          * finished transfer */
         read_done(s, &o);
-        if (o.head)
+        if (o.head || s->kick)
             wait = 0;
+        s->kick = false;
+        if (s->delayed)
+            wait = fmin(wait, s->delayed->ready_at - now_s());
         if (due >= 0)
             wait = fmin(wait, due);
 
@@ -1733,7 +1880,7 @@ int llm_service_embed(llm_service *s, const char *node, const char *endpoint,
     if (rc)
         return rc;
     llm_endpoint *ep = st.ep;
-    if (!ep->prov->embed_body || !ep->embed_url[0]) {
+    if (!ep->prov->embed_body || !ep->reps[0].embed_url[0]) {
         stream_teardown(&st);
         return assay_error_set(err, ASSAY_ENOTSUP,
                                "endpoint '%s': provider %s has no "
@@ -1904,17 +2051,24 @@ json_t *llm_service_endpoint_info(llm_service *s, const char *endpoint)
 {
     llm_endpoint *ep = find_ep(s, endpoint);
     static const char *const modes[] = {"read-write", "off", "replay"};
-    if (!ep)
+    json_t *urls;
+    if (!ep || !(urls = json_array()))
         return NULL;
+    for (size_t r = 0; r < ep->nreps; r++)
+        if (json_array_append_new(urls, json_string(ep->reps[r].base_url))) {
+            json_decref(urls);
+            return NULL;
+        }
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:O, s:O, s:i, s:f, s:f, s:{s:f, "
+        "{s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:i, s:f, s:f, s:{s:f, "
         "s:f}, s:s, s:b}",
         "name", ep->name, "provider", ep->provider, "model", ep->model,
-        "base_url", ep->base_url, "defaults", ep->defaults, "extra_headers",
-        ep->extra_header_names, "max_concurrency", ep->max_concurrency,
-        "requests_per_minute", ep->rpm, "tokens_per_minute", ep->tpm, "price",
-        "input", ep->price_in, "output", ep->price_out, "cache",
-        modes[ep->cache_mode], "has_api_key", ep->api_key[0] != '\0');
+        "base_url", ep->base_url, "base_urls", urls, "defaults", ep->defaults,
+        "extra_headers", ep->extra_header_names, "max_concurrency",
+        ep->max_concurrency, "requests_per_minute", ep->rpm,
+        "tokens_per_minute", ep->tpm, "price", "input", ep->price_in, "output",
+        ep->price_out, "cache", modes[ep->cache_mode], "has_api_key",
+        ep->api_key[0] != '\0');
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -1930,6 +2084,27 @@ static double pct(const double *v, size_t n, double p)
         return 0;
     size_t k = (size_t)ceil(p / 100.0 * (double)n);
     return v[k ? k - 1 : 0];
+}
+
+/* Per-replica counters (stats lock held). */
+static json_t *replicas_json(const llm_endpoint *ep)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ep->nreps; i++) {
+        const llm_replica *r = &ep->reps[i];
+        json_t *o = json_pack(
+            "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "base_url",
+            r->base_url, "state", r->shown_down ? "down" : "up", "sent",
+            (json_int_t)r->sent, "ok", (json_int_t)r->ok, "failed",
+            (json_int_t)r->failed, "moved", (json_int_t)r->moved, "downs",
+            (json_int_t)r->downs, "prompt_tokens", (json_int_t)r->prompt_tokens,
+            "completion_tokens", (json_int_t)r->completion_tokens);
+        if (json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 static json_t *stats_json(const llm_stats *x)
@@ -1978,6 +2153,7 @@ json_t *llm_service_usage(llm_service *s)
                 json_real(atomic_load_explicit(&ep->cwnd_milli,
                                                memory_order_relaxed) /
                           1000.0));
+            json_object_set_new(o, "replicas", replicas_json(ep));
         }
         json_object_set_new(eps, ep->name, o);
     }

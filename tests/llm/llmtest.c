@@ -33,8 +33,13 @@ char *test_tmpdir(void)
 
 int fake_start(fake_server *f, const char *config_json)
 {
+    return fake_start_on(f, 0, config_json);
+}
+
+int fake_start_on(fake_server *f, int port, const char *config_json)
+{
     const char *exe = getenv("FAKELLM");
-    char cfg[600] = "";
+    char cfg[600] = "", portarg[16];
     int pfd[2];
     memset(f, 0, sizeof *f);
     if (!exe) {
@@ -53,6 +58,7 @@ int fake_start(fake_server *f, const char *config_json)
         fputs(config_json, fp);
         fclose(fp);
     }
+    snprintf(portarg, sizeof portarg, "%d", port);
     if (pipe(pfd) != 0)
         return -1;
     pid_t pid = fork();
@@ -65,9 +71,9 @@ int fake_start(fake_server *f, const char *config_json)
         close(pfd[0]);
         close(pfd[1]);
         if (cfg[0])
-            execl(exe, exe, "--port", "0", "--config", cfg, (char *)NULL);
+            execl(exe, exe, "--port", portarg, "--config", cfg, (char *)NULL);
         else
-            execl(exe, exe, "--port", "0", (char *)NULL);
+            execl(exe, exe, "--port", portarg, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
@@ -96,6 +102,15 @@ void fake_stop(fake_server *f)
 {
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
+        waitpid(f->pid, NULL, 0);
+        f->pid = 0;
+    }
+}
+
+void fake_kill(fake_server *f)
+{
+    if (f->pid > 0) {
+        kill(f->pid, SIGKILL);
         waitpid(f->pid, NULL, 0);
         f->pid = 0;
     }

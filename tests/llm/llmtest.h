@@ -21,7 +21,11 @@ typedef struct fake_server {
 /* Start $FAKELLM with configuration `config_json` (JSON text, may be
  * NULL); 0 on success. */
 int fake_start(fake_server *f, const char *config_json);
+/* The same on a given port (0: an ephemeral one). */
+int fake_start_on(fake_server *f, int port, const char *config_json);
 void fake_stop(fake_server *f);
+/* kill -9: the server dies with its connections open. */
+void fake_kill(fake_server *f);
 
 /* GET /stats (new reference) or NULL. */
 json_t *fake_stats(const fake_server *f);
