@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "report/summary.h"
 #include "report/svg.h"
@@ -784,15 +785,15 @@ static bool is_int_key(const char *k)
     return true;
 }
 
+/* Names of outcome counts: win(s)[_a|_b], a_wins, b_wins, tie(s),
+ * draw(s), loss(es). */
 static bool wtl_name(const char *k)
 {
-    static const char *const n[] = {"win",    "wins",   "tie", "ties",
-                                    "loss",   "losses", "a",   "b",
-                                    "a_wins", "b_wins"};
-    for (size_t i = 0; i < sizeof n / sizeof *n; i++)
-        if (!strcasecmp(k, n[i]))
+    static const char *const pre[] = {"win", "tie", "loss", "draw"};
+    for (size_t i = 0; i < sizeof pre / sizeof *pre; i++)
+        if (!strncasecmp(k, pre[i], strlen(pre[i])))
             return true;
-    return false;
+    return !strcasecmp(k, "a_wins") || !strcasecmp(k, "b_wins");
 }
 
 /* Series fields of an array of objects: numeric in most rows, not
@@ -868,8 +869,10 @@ static int rows_chart(rctx *c, const char *title, const json_t *arr,
     memset(ser, 0, sizeof ser);
     svg_chart ch = {.title = title};
     int rc = 0;
-    bool stacked = (hint && !strcmp(hint, "stacked")) ||
-                   (nf >= 2 && wtl_name(f[0]) && wtl_name(f[1]));
+    size_t outcomes = 0;
+    for (size_t fi = 0; fi < nf; fi++)
+        outcomes += wtl_name(f[fi]);
+    bool stacked = (hint && !strcmp(hint, "stacked")) || outcomes >= 2;
     const char **cats = NULL;
     if (increasing && !stacked && nf >= 2) {
         double mn = buf[0], mx = buf[nr - 1];
@@ -918,6 +921,8 @@ static int rows_chart(rctx *c, const char *title, const json_t *arr,
                 real |= buf[fi * nr + r] != floor(buf[fi * nr + r]);
             if (!real && !stacked)
                 continue; /* counts beside rates make unreadable bars */
+            if (stacked && outcomes && !wtl_name(f[fi]))
+                continue; /* only the outcome counts are stacked */
             ser[ns++] = (svg_series){.name = f[fi],
                                      .n = nc,
                                      .y = buf + fi * nr,
@@ -976,10 +981,10 @@ static int matrix_chart(rctx *c, const char *title, const json_t *obj,
     if (square || nr < 2 || nc < 1)
         return 0;
     bool stacked = (hint && !strcmp(hint, "stacked"));
+    size_t outcomes = 0;
     for (size_t j = 0; j < nc; j++)
-        stacked |= nc >= 2 && wtl_name(cols[j]) &&
-                   (!strncasecmp(cols[j], "win", 3) ||
-                    !strncasecmp(cols[j], "loss", 4));
+        outcomes += wtl_name(cols[j]);
+    stacked |= outcomes >= 2;
     double y[MAX_SERIES][MAX_BARS];
     svg_series ser[MAX_SERIES];
     memset(ser, 0, sizeof ser);
@@ -996,6 +1001,9 @@ static int matrix_chart(rctx *c, const char *title, const json_t *obj,
                 mx = fabs(y[ns][i]);
         }
         if (!real && !stacked)
+            continue;
+        if (stacked && !wtl_name(cols[j]) &&
+            !(hint && !strcmp(hint, "stacked")))
             continue;
         /* rates beside sizes make unreadable bars: one scale only */
         if (!stacked) {
@@ -1672,6 +1680,78 @@ static void preview(strbuf *o, const rd_items *it, size_t rows, size_t total,
     sb_puts(o, "</code>.</p>");
 }
 
+/* Per-item rows of outcome counts (a pair and an aspect per row, wins,
+ * ties, losses) as 100% stacked bars; the label of a row joins its text
+ * columns that vary between rows. */
+static int items_stacked(rctx *c, const rd_node *n, const rd_port *p,
+                         const rd_items *it)
+{
+    const rd_col *labs[3], *cnt[MAX_SERIES];
+    size_t nl = 0, ncnt = 0;
+    for (size_t k = 0; k < it->ncols; k++) {
+        const rd_col *col = &it->cols[k];
+        if (col->kind == RD_STR && nl < 3) {
+            bool differ = false;
+            for (size_t r = 1; r < it->nrows && !differ; r++)
+                differ = (col->str[r] == NULL) != (col->str[0] == NULL) ||
+                         (col->str[r] && strcmp(col->str[r], col->str[0]));
+            if (differ)
+                labs[nl++] = col;
+        } else if (col->kind == RD_NUM && wtl_name(col->name) &&
+                   ncnt < MAX_SERIES)
+            cnt[ncnt++] = col;
+    }
+    /* no outcome names: the integer columns */
+    for (size_t k = 0; k < it->ncols && ncnt == 0; k++)
+        if (it->cols[k].kind == RD_NUM && it->cols[k].integer &&
+            !id_like(it->cols[k].name))
+            cnt[ncnt++] = &it->cols[k];
+    size_t nr = it->nrows < 2 * MAX_BARS ? it->nrows : 2 * MAX_BARS;
+    if (!ncnt || !nr)
+        return 0;
+    char **names = calloc(nr, sizeof *names);
+    if (!names)
+        return ASSAY_ENOMEM;
+    int rc = 0;
+    for (size_t r = 0; r < nr && !rc; r++) {
+        strbuf t = {0};
+        for (size_t k = 0; k < nl; k++) {
+            if (k)
+                sb_puts(&t, " \xc2\xb7 ");
+            sb_puts(&t, labs[k]->str[r] ? labs[k]->str[r] : "");
+        }
+        if (!nl)
+            sb_printf(&t, "%zu", r + 1);
+        if (t.oom) {
+            sb_free(&t);
+            rc = ASSAY_ENOMEM;
+        } else
+            names[r] = sb_steal(&t);
+    }
+    if (!rc) {
+        svg_series ser[MAX_SERIES];
+        for (size_t k = 0; k < ncnt; k++)
+            ser[k] =
+                (svg_series){.name = cnt[k]->name, .n = nr, .y = cnt[k]->num};
+        char title[400];
+        snprintf(title, sizeof title, "%s.%s%s", n->name, p->name,
+                 nr < it->nrows ? " (first rows)" : "");
+        svg_chart ch = {.kind = SVG_STACKED,
+                        .title = title,
+                        .cats = (const char *const *)names,
+                        .ncats = nr,
+                        .series = ser,
+                        .nseries = ncnt,
+                        .percent = true,
+                        .width = 760};
+        rc = draw(c->o, &ch);
+    }
+    for (size_t r = 0; r < nr; r++)
+        free(names[r]);
+    free(names);
+    return rc;
+}
+
 static int items_output(rctx *c, const rd_node *n, const rd_port *p)
 {
     strbuf *o = c->o;
@@ -1744,6 +1824,8 @@ static int items_output(rctx *c, const rd_node *n, const rd_port *p)
                             .series = ser,
                             .nseries = ns};
             rc = draw(o, &ch);
+        } else if (hint && !strcmp(hint, "stacked") && lab) {
+            rc = items_stacked(c, n, p, it);
         } else if (hint && !strcmp(hint, "bar") && lab && nn >= 1) {
             size_t nc = it->nrows < MAX_BARS ? it->nrows : MAX_BARS;
             const char *cats[MAX_BARS];

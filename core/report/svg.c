@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CHAR_W 6.3   /* estimated width of an 11px character */
 #define LABEL_MAX 28 /* code points shown of a category label */
@@ -264,15 +265,21 @@ static double fy(const frame *f, double v)
 
 /* ---- pieces -------------------------------------------------------------- */
 
+/* Outcome series get their conventional colours: wins (of the first
+ * system: "win", "wins", "wins_a", "a_wins") green, ties grey, losses
+ * (and the second system's wins: "wins_b", "b_wins") red. */
 static const char *series_color(const svg_series *s, size_t i)
 {
     const char *n = s->name ? s->name : "";
-    if (!strcmp(n, "win") || !strcmp(n, "wins"))
-        return "#59a14f";
-    if (!strcmp(n, "tie") || !strcmp(n, "ties"))
+    size_t l = strlen(n);
+    bool second = (l > 2 && !strcmp(n + l - 2, "_b")) || !strncmp(n, "b_", 2);
+    if (!strncasecmp(n, "tie", 3) || !strncasecmp(n, "draw", 4))
         return "#bab0ac";
-    if (!strcmp(n, "loss") || !strcmp(n, "losses"))
+    if (!strncasecmp(n, "loss", 4) ||
+        (second && (strstr(n, "win") || strstr(n, "WIN"))))
         return "#e15759";
+    if (!strncasecmp(n, "win", 3) || !strcmp(n, "a_wins"))
+        return "#59a14f";
     return PALETTE[i % NPALETTE];
 }
 

@@ -158,10 +158,24 @@ static void make_run(const char *name, int bootstrap, const char *sha,
         snprintf(node, sizeof node, "m%d", m);
         snprintf(nd, sizeof nd, "%s/nodes/%s", dir, node);
         snprintf(buf, sizeof buf, NODE_JSON, node,
-                 "\"summary\": {\"file\": \"summary.json\", \"type\": "
-                 "\"json\", \"count\": 1, \"chart\": \"bar\"}, \"items\": "
-                 "{\"file\": \"items.jsonl\", \"type\": \"records\", "
-                 "\"count\": 40, \"chart\": \"hist\"}");
+                 m == 1 ? "\"summary\": {\"file\": \"summary.json\", "
+                          "\"type\": \"json\", \"count\": 1, \"chart\": "
+                          "\"bar\"}, \"items\": {\"file\": \"items.jsonl\", "
+                          "\"type\": \"records\", \"count\": 40, \"chart\": "
+                          "\"hist\"}"
+                        : "\"summary\": {\"file\": \"summary.json\", "
+                          "\"type\": \"json\", \"count\": 1, \"chart\": "
+                          "\"bar\"}, \"items\": {\"file\": \"items.jsonl\", "
+                          "\"type\": \"records\", \"count\": 40, \"chart\": "
+                          "\"hist\"}, \"pairs\": {\"file\": \"pairs.jsonl\", "
+                          "\"type\": \"records\", \"count\": 2, \"chart\": "
+                          "\"stacked\"}");
+        if (m == 2) /* an arena's per-aspect outcome counts */
+            put(nd, "pairs.jsonl",
+                "{\"pair\": \"pop vs knn\", \"aspect\": \"relevance\", "
+                "\"wins_a\": 5, \"ties\": 2, \"wins_b\": 3, \"q\": 0.6}\n"
+                "{\"pair\": \"pop vs knn\", \"aspect\": \"novelty\", "
+                "\"wins_a\": 1, \"ties\": 1, \"wins_b\": 8, \"q\": 0.15}\n");
         put(nd, "node.json", buf);
         double acc = variant ? 0.575 : 0.75;
         snprintf(buf, sizeof buf, SUMMARY, acc + 0.01 * m, acc - 0.1,
@@ -420,6 +434,11 @@ static void test_report_page(void **state)
     assert_non_null(strstr(page, "<title>summary by node</title>")); /* lb */
     assert_non_null(strstr(page, ">K</text>"));                 /* @K sweep */
     assert_non_null(strstr(page, "relevance \xc2\xb7 win: 5")); /* stacked */
+    /* per-item outcome counts with the stacked hint: one bar per aspect,
+     * the pair (the same on every row) left out of the label */
+    assert_non_null(strstr(page, "<title>m2.pairs</title>"));
+    assert_non_null(strstr(page, "relevance \xc2\xb7 wins_a: 5 (50.0%)"));
+    assert_non_null(strstr(page, "novelty \xc2\xb7 wins_b: 8 (80.0%)"));
     assert_non_null(strstr(page, "<title>m1.summary \xc2\xb7 positions"));
     assert_non_null(strstr(page, "<title>m1.summary \xc2\xb7 train_loss"));
     assert_non_null(strstr(page, "<title>custom &lt;chart&gt;</title>"));
