@@ -246,6 +246,29 @@ static bool heading_line(const char *s, size_t n)
                           span_has_ci(s + a, b - a, "conclusion"));
 }
 
+/* Copy `s` without its verdict tokens into *out (new string); *dropped
+ * tells whether there was any. */
+static int drop_verdict_tokens(const char *s, char **out, bool *dropped)
+{
+    jc_buf b = {0};
+    jc_span tok, in;
+    size_t at = 0;
+    *dropped = false;
+    while (jc_token_next(s, at, &tok, &in)) {
+        bool verdict = is_verdict_token(s, &in);
+        if (jc_buf_put(&b, s + at, (verdict ? tok.start : tok.end) - at))
+            goto oom;
+        *dropped |= verdict;
+        at = tok.end;
+    }
+    if (jc_buf_puts(&b, s + at) || jc_buf_take(&b, out))
+        goto oom;
+    return ASSAY_OK;
+oom:
+    jc_buf_free(&b);
+    return ASSAY_ENOMEM;
+}
+
 int jc_cce_strip_outcome(const char *text, char **out)
 {
     jc_buf b = {0};
@@ -324,6 +347,19 @@ int jc_cce_strip_outcome(const char *text, char **out)
     }
     if (jc_buf_take(&b, out))
         goto oom;
+    /* deleting a token can join the brackets around it into a new one
+     * ("[[A[[tie]]]]" leaves "[[A]]"): delete until none is left (each
+     * pass that finds one makes the text shorter) */
+    for (bool dropped = true; dropped;) {
+        char *again = NULL;
+        if (drop_verdict_tokens(*out, &again, &dropped)) {
+            free(*out);
+            *out = NULL;
+            return ASSAY_ENOMEM;
+        }
+        free(*out);
+        *out = again;
+    }
     return ASSAY_OK;
 oom:
     jc_buf_free(&b);
