@@ -247,6 +247,17 @@ static void test_strip(void **state)
         assert_int_equal(jc_parse_pair(out, true, &why, NULL), JC_V_NONE);
         free(out);
     }
+    /* deleting a token must not join its neighbours into a new one */
+    static const char *const nested[] = {"x [[A[[tie]]]] y", "[[[[B]]]]",
+                                         "[[A[[B[[C]]]]]] and text",
+                                         "a [[ [[X]] ]] b"};
+    for (size_t i = 0; i < sizeof nested / sizeof nested[0]; i++) {
+        char *o;
+        assert_int_equal(jc_cce_strip_outcome(nested[i], &o), 0);
+        if (jc_cce_has_token(o))
+            fail_msg("nested case %zu: token survived: [%s]", i + 1, o);
+        free(o);
+    }
     char *out;
     assert_int_equal(jc_cce_strip_outcome("no verdict here", &out), 0);
     assert_string_equal(out, "no verdict here");
