@@ -672,9 +672,13 @@ static void print_text(const cmp *c, FILE *out, const char *html)
     wo = wo > 32 ? 32 : wo;
     wm = wm > 36 ? 36 : wm;
     fprintf(out, "\nmetric differences (B - A)\n");
+    size_t differ = 0;
+    for (size_t i = 0; i < c->nm; i++)
+        differ +=
+            !(c->m[i].has_a && c->m[i].has_b && c->m[i].a.v == c->m[i].b.v);
     if (!c->nm)
         fprintf(out, "  (no outputs with numbers in both runs)\n");
-    else
+    else if (differ)
         fprintf(out, "  %-*s %-*s %12s %12s %12s\n", (int)wo, "output", (int)wm,
                 "number", "A", "B", "B - A");
     size_t same = 0;
@@ -696,7 +700,8 @@ static void print_text(const cmp *c, FILE *out, const char *html)
                 (int)wm, mpath(m), m->has_a ? a : "-", m->has_b ? b : "-", d);
     }
     if (same)
-        fprintf(out, "  (%zu more numbers are equal in both runs)\n", same);
+        fprintf(out, "  (%zu %snumber%s equal in both runs)\n", same,
+                differ ? "more " : "", same == 1 ? "" : "s");
     if (shown > 200)
         fprintf(out, "  (%zu more differences in the HTML page)\n",
                 shown - 200);
@@ -908,37 +913,60 @@ static int render_html(const cmp *c, strbuf *o)
         i = j;
     }
     sb_puts(o, "</div>");
-    static const char *const mh[] = {
-        "output", "number", "A", "A interval", "B", "B interval", "B - A"};
-    th(o, mh, 7);
-    for (size_t i = 0; i < c->nm; i++) {
-        const mdiff *m = &c->m[i];
-        sb_puts(o, "<tr>");
-        td(o, m->output);
-        td(o, mpath(m));
-        for (int s = 0; s < 2; s++) {
-            const rd_num *x = s ? &m->b : &m->a;
-            bool has = s ? m->has_b : m->has_a;
-            if (has)
-                report_num_cell(o, x->v, x->integer);
-            else
-                sb_puts(o, "<td>-</td>");
-            if (has && isfinite(x->lo)) {
-                fmt(x->lo, false, l, sizeof l);
-                fmt(x->hi, false, h, sizeof h);
-                sb_printf(o, "<td class=\"n\">[%s, %s]</td>", l, h);
+    /* the numbers that changed (or exist in one run only), then the
+     * equal ones folded */
+    size_t same = 0;
+    for (size_t i = 0; i < c->nm; i++)
+        same += c->m[i].has_a && c->m[i].has_b && c->m[i].a.v == c->m[i].b.v;
+    if (same == c->nm)
+        sb_puts(o, "<p>No number differs between the two runs.</p>");
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && !same)
+            break;
+        if (pass == 1)
+            sb_printf(o,
+                      "<details><summary>%zu number%s equal in both "
+                      "runs</summary>",
+                      same, same == 1 ? "" : "s");
+        if (pass == 0 && same == c->nm)
+            continue;
+        static const char *const mh[] = {
+            "output", "number", "A", "A interval", "B", "B interval", "B - A"};
+        th(o, mh, 7);
+        for (size_t i = 0; i < c->nm; i++) {
+            const mdiff *m = &c->m[i];
+            bool eq = m->has_a && m->has_b && m->a.v == m->b.v;
+            if (eq != (pass == 1))
+                continue;
+            sb_puts(o, "<tr>");
+            td(o, m->output);
+            td(o, mpath(m));
+            for (int s = 0; s < 2; s++) {
+                const rd_num *x = s ? &m->b : &m->a;
+                bool has = s ? m->has_b : m->has_a;
+                if (has)
+                    report_num_cell(o, x->v, x->integer);
+                else
+                    sb_puts(o, "<td>-</td>");
+                if (has && isfinite(x->lo)) {
+                    fmt(x->lo, false, l, sizeof l);
+                    fmt(x->hi, false, h, sizeof h);
+                    sb_printf(o, "<td class=\"n\">[%s, %s]</td>", l, h);
+                } else
+                    sb_puts(o, "<td></td>");
+            }
+            if (m->has_a && m->has_b) {
+                fmt_diff(m->b.v - m->a.v, d, sizeof d);
+                sb_printf(o, "<td class=\"n\" data-v=\"%.17g\">%s</td>",
+                          m->b.v - m->a.v, d);
             } else
                 sb_puts(o, "<td></td>");
+            sb_puts(o, "</tr>");
         }
-        if (m->has_a && m->has_b) {
-            fmt_diff(m->b.v - m->a.v, d, sizeof d);
-            sb_printf(o, "<td class=\"n\" data-v=\"%.17g\">%s</td>",
-                      m->b.v - m->a.v, d);
-        } else
-            sb_puts(o, "<td></td>");
-        sb_puts(o, "</tr>");
+        sb_puts(o, "</tbody></table></div>");
+        if (pass == 1)
+            sb_puts(o, "</details>");
     }
-    sb_puts(o, "</tbody></table></div>");
     /* paired tests */
     sb_printf(o,
               "<h2>Paired tests on the same items</h2><p class=\"note\">"
