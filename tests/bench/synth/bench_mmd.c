@@ -4,7 +4,7 @@
  * numpy peer in the same run.
  *
  *   bench-synth-mmd [--m 10000] [--n 2000] [--d 256] [--threads 2]
- *                   [--no-peer]
+ *                   [--no-peer]      (PYTHON: the peer's interpreter)
  *
  * Data: the real sample comes from 16 Gaussian clusters in 256-d; the
  * synthetic sample over-represents four of them (70% of it, too wide)
@@ -12,7 +12,8 @@
  * is the median pairwise distance (metric statcommon's median
  * heuristic).  Ours: pairwise Frank-Wolfe on the simplex (syn_mmd.h)
  * with BLAS kernel blocks, OPENBLAS_NUM_THREADS=1 as under `assay run`
- * and --threads worker threads.  Peer: numpy/BLAS accelerated projected
+ * (set it in the environment; meson's benchmark does) and --threads
+ * worker threads.  Peer: numpy/BLAS accelerated projected
  * gradient (FISTA with sort-based simplex projection) on the dense
  * float64 Gram matrix, the usual way to write it in Python, run to the
  * same MMD^2 as ours (or 3000 steps).  Prints both times, the MMD^2
@@ -21,6 +22,7 @@
 #include <stddef.h> /* before assay/rng.h, which uses size_t */
 
 #include <assay/rng.h>
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +102,13 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--threads"))
             threads = (unsigned)strtoul(argv[++i], NULL, 10);
     }
-    /* as `assay run` does: no OpenBLAS thread pool of its own */
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    /* `assay run` sets OPENBLAS_NUM_THREADS=1 (plugins parallelise with
+     * their own threads); OpenBLAS reads it when it loads, before main */
+    const char *obt = getenv("OPENBLAS_NUM_THREADS");
+    if (!obt || strcmp(obt, "1") != 0)
+        printf("note: run with OPENBLAS_NUM_THREADS=1, as under assay run "
+               "(now: %s)\n",
+               obt ? obt : "unset");
     double *X, *Y;
     size_t off;
     make_data(n, m, d, &X, &Y, &off);
@@ -109,8 +116,8 @@ int main(int argc, char **argv)
     if (mk_median_distance(X, n, Y, m, d, 2000, &sigma) != 0)
         return 1;
     printf("MMD weight learning: %zu synthetic x %zu real, %zu-d, sigma "
-           "%.4f (median heuristic), %u threads\n",
-           m, n, d, sigma, threads);
+           "%.4f (median heuristic), %u threads, OpenBLAS kernels: %s\n",
+           m, n, d, sigma, threads, openblas_get_corename());
 
     double *w = malloc(m * sizeof *w);
     syn_mmd_opts o = {
@@ -143,9 +150,10 @@ int main(int argc, char **argv)
         snprintf(py, sizeof py, "%s/y.bin", dir);
         if (write_bin(px, X, n * d) || write_bin(py, Y, m * d))
             return 1;
-        const char *python = access("/usr/bin/python3", X_OK) == 0
-                                 ? "/usr/bin/python3"
-                                 : "python3";
+        const char *python = getenv("PYTHON");
+        if (!python)
+            python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
+                                                           : "python3";
         snprintf(cmd, sizeof cmd,
                  "OPENBLAS_NUM_THREADS=%u OMP_NUM_THREADS=%u %s "
                  "%s/mmd_numpy.py %s %s %zu %zu %zu %.17g %.17g",
