@@ -5,10 +5,12 @@
 #     answer in a ```json fence with a trailing comma, one label's
 #     summaries only after a repair turn), generation (an unknown label
 #     and an empty text rejected), MMD weights, resampling, and the
-#     metric.mmd checks; a second run sends no request (same prompts)
+#     metric.mmd checks; a second run sends no request (same prompts);
+#     the same with the embedding service instead of the hashing embedder
 #   - configs/toolace.yaml: trees, APIs (one domain's only after a repair),
 #     dialogs with the consistency filter, dual-layer verification: every
-#     dialog passes the rule layer
+#     dialog passes the rule layer; requests the server refuses end as
+#     recorded failures (on_error: record), never as dialogs
 #   - score.steptool with the LLM annotator (3 runs, a repair) on the
 #     shared StepTool trajectories, and configs/steptool.yaml
 #   - configs/bfcl-ast.yaml: answers from the fake model, AST evaluation
@@ -94,6 +96,18 @@ PY
 before=$(requests)
 run synalign2 "$ASSAY_SRC/configs/synalign.yaml" --fresh > /dev/null
 [ "$(requests)" = "$before" ] || fail "synalign: a second run sent requests"
+echo "== synth.synalign with the host's embedding service"
+rd=$(run synalign-embed "$ASSAY_SRC/configs/synalign.yaml" \
+  --set nodes.synalign.with.embed=gen)
+python3 - "$rd" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1] + "/nodes/synalign/summary.json"))
+# the fake server's embeddings are 8-d
+assert s["embedder"] == "gen" and s["embedding_dim"] == 8, s
+assert s["synthetic"] == 36 and s["mmd2_after"] <= s["mmd2_before"], s
+print("synalign (embedding endpoint): MMD^2 %.4f -> %.4f" %
+      (s["mmd2_before"], s["mmd2_after"]))
+PY
 
 echo "== synth.toolace + verify.function-calls (configs/toolace.yaml)"
 rd=$(run toolace "$ASSAY_SRC/configs/toolace.yaml")
@@ -132,6 +146,49 @@ PY
 before=$(requests)
 run toolace2 "$ASSAY_SRC/configs/toolace.yaml" --fresh > /dev/null
 [ "$(requests)" = "$before" ] || fail "toolace: a second run sent requests"
+
+echo "== a request the server refuses is a recorded failure, not a dialog"
+python3 - "$ASSAY_SRC/tests/synth/fake.json" > "$tmp/fake-refuse.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["rules"].insert(0, {"user": "It must ask for something none of these APIs",
+                      "status": 400, "error": "refused by the test"})
+print(json.dumps(c))
+PY
+curl -s -X POST "http://127.0.0.1:$port/config" \
+  --data-binary @"$tmp/fake-refuse.json" > /dev/null
+printf '%s\n' \
+  "experiment: toolace-refuse" \
+  "seed: 3" \
+  "llm:" \
+  "  gen: {provider: openai, base_url: \"$url\", model: fake, api_key: x}" \
+  "nodes:" \
+  "  domains:" \
+  "    plugin: source.jsonl" \
+  "    with: {path: \"$ASSAY_SRC/examples/data/synth/toolace-domains.jsonl\"}" \
+  "  toolace:" \
+  "    plugin: synth.toolace" \
+  "    inputs: {domains: domains.records}" \
+  "    with: {llm: gen, apis_per_domain: 1, tree_depth: 1, dialogs: 8," \
+  "           dialog_types: {non_tool: 1}, on_error: record}" \
+  > "$tmp/toolace-refuse.yaml"
+rd=$(run toolace-refuse "$tmp/toolace-refuse.yaml")
+python3 - "$rd" <<'PY'
+import json, sys
+d = sys.argv[1] + "/nodes/toolace/"
+rows = lambda p: [json.loads(l) for l in open(d + p)]
+dialogs, fails = rows("dialogs.jsonl"), rows("failures.jsonl")
+s = json.load(open(d + "summary.json"))
+refused = [f for f in fails if f["stage"] == "user"]
+assert refused and all("refused by the test" in f["error"] for f in refused)
+assert all(g["subtype"] == "missing_parameter" for g in dialogs), dialogs
+assert len(dialogs) + len(refused) == 8, (len(dialogs), len(refused))
+assert s["dialogs"] == len(dialogs) and s["failures"] == len(fails), s
+print("toolace: %d irrelevant-request dialogs refused and recorded, %d kept"
+      % (len(refused), len(dialogs)))
+PY
+curl -s -X POST "http://127.0.0.1:$port/config" \
+  --data-binary @"$ASSAY_SRC/tests/synth/fake.json" > /dev/null
 
 if [ "$have_shared" = 1 ]; then
   echo "== score.steptool, LLM annotator (3 runs, a repair)"
