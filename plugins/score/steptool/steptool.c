@@ -1013,7 +1013,9 @@ static const assay_plugin st_plugin = {
     .inputs = st_inputs,
     .outputs = st_outputs,
     .options = st_options,
-    .flags = ASSAY_F_ALL_ITEMS,
+    /* the model layer (or annotator) talks to the LLM service when `llm`
+     * is set: estimates for --dry-run, never an isolated worker */
+    .flags = ASSAY_F_ALL_ITEMS | ASSAY_F_NEEDS_LLM,
     .create = st_create,
     .run = st_run_cb,
     .destroy = st_destroy,

@@ -912,7 +912,9 @@ static const assay_plugin fv_plugin = {
     .inputs = fv_inputs,
     .outputs = fv_outputs,
     .options = fv_options,
-    .flags = ASSAY_F_ALL_ITEMS,
+    /* the model layer (or annotator) talks to the LLM service when `llm`
+     * is set: estimates for --dry-run, never an isolated worker */
+    .flags = ASSAY_F_ALL_ITEMS | ASSAY_F_NEEDS_LLM,
     .create = fv_create,
     .run = fv_run_cb,
     .destroy = fv_destroy,
