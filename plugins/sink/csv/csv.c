@@ -47,11 +47,25 @@ static int create(const assay_host *h, const json_t *opts, void **st,
                              sizeof s->path, err);
 }
 
-static void put_field(FILE *f, const char *v, char delim)
+/* Would source.csv read this unquoted text back as a number? */
+static bool looks_numeric(const char *v)
+{
+    if (!*v)
+        return false;
+    char *end;
+    errno = 0;
+    (void)strtod(v, &end);
+    return *end == '\0';
+}
+
+/* `text`: a string cell, quoted when needed to read back as the same
+ * string (numbers-as-text like "007", the empty string). */
+static void put_field(FILE *f, const char *v, char delim, bool text)
 {
     bool quote = strchr(v, delim) || strchr(v, '"') || strchr(v, '\n') ||
-                 strchr(v, '\r') || (*v && (v[0] == ' ' ||
-                                            v[strlen(v) - 1] == ' '));
+                 strchr(v, '\r') ||
+                 (*v && (v[0] == ' ' || v[strlen(v) - 1] == ' ')) ||
+                 (text && (!*v || looks_numeric(v)));
     if (!quote) {
         fputs(v, f);
         return;
@@ -81,7 +95,7 @@ static int run(void *st, assay_io *io, assay_error *err)
     for (size_t c = 0; c < t->ncols; c++) {
         if (c)
             fputc(s->delim, f);
-        put_field(f, t->cols[c].name, s->delim);
+        put_field(f, t->cols[c].name, s->delim, false);
     }
     fputs("\r\n", f);
     for (size_t r = 0; r < t->nrows; r++) {
@@ -98,7 +112,7 @@ static int run(void *st, assay_io *io, assay_error *err)
             } else {
                 const char *v = assay_col_str(col)[r];
                 if (v)
-                    put_field(f, v, s->delim);
+                    put_field(f, v, s->delim, true);
             }
         }
         fputs("\r\n", f);
@@ -128,7 +142,9 @@ static const assay_plugin sink_csv = {
     .summary = "Write a table as CSV",
     .doc = "Writes a header row and one row per table row (CRLF line ends, "
            "fields quoted when they contain the delimiter, quotes, "
-           "newlines or edge spaces; missing values are empty fields; "
+           "newlines or edge spaces, and text that would read back as a "
+           "number or as missing (\"007\", \"\"); missing values are "
+           "empty fields; "
            "doubles with 17 significant digits).  Paths are relative to "
            "the run directory.",
     .inputs = inputs,
