@@ -12,6 +12,7 @@
 #define ASSAY_RNG_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
