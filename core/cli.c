@@ -72,7 +72,9 @@ static const char RUN_HELP[] =
     "  --isolate          run every node in its own worker process, so a\n"
     "                     crashing plugin costs only its node\n"
     "  --only NODE        run NODE and what it depends on\n"
-    "  --dry-run          validate and show the plan; run nothing\n"
+    "  --dry-run          show the plan and what the LLM calls would cost:\n"
+    "                     cheap nodes run in memory, LLM nodes against\n"
+    "                     the cache only; nothing is sent or written\n"
     "  --shard I/N        run shard I of N: sources keep the items whose key\n"
     "                     hashes to I, per-item nodes run on them; the rest\n"
     "                     runs in `assay merge`\n"
@@ -460,50 +462,456 @@ static int cmd_graph(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
-/* Print what each node will do (and its LLM estimate where it has one). */
-static int dry_run(graph *g)
+/* ---- --dry-run ---------------------------------------------------------
+ * Nothing is written (no run directory) and nothing is sent.  Cheap,
+ * side-effect-free nodes (ASSAY_F_CHEAP: sources, transforms) run in
+ * memory in topological order, so that the nodes after them see real
+ * inputs.  An LLM node whose inputs are known runs against the LLM
+ * service in dry-run mode: cached answers are served, every other request
+ * is counted, estimated and skipped; when every answer was cached its
+ * outputs are real and feed the nodes below.  Otherwise, or when the
+ * plugin expects more requests than the dry run saw (later ones depend on
+ * answers), its estimate() fills in.  Per LLM node and in total: requests,
+ * how many are cached, estimated tokens and cost of the rest. */
+
+static const assay_plugin *find_cb(void *ud, const char *name);
+
+typedef struct dry_total {
+    uint64_t requests, cached, send, prompt, completion, replay_miss;
+    double cost;
+    /* upper bounds the dry run cannot see (re-asks, later rounds) */
+    uint64_t more, more_prompt, more_completion;
+    double more_cost;
+    bool estimated; /* some figures come from plugins' estimate() */
+    bool unpriced;  /* tokens on an endpoint without a price */
+    size_t nodes;   /* LLM nodes seen */
+    size_t unknown; /* LLM nodes whose inputs a dry run cannot compute */
+} dry_total;
+
+/* The inputs of node `idx` from the outputs computed so far; *ready is
+ * false (and io untouched) when some upstream value is not known. */
+static int dry_inputs(const graph *g, size_t idx, value **const *outs,
+                      assay_io *io, bool *ready, assay_error *err)
 {
+    const gnode *gn = &g->nodes[idx];
+    *ready = true;
+    for (size_t i = 0; i < gn->ninputs; i++)
+        for (size_t k = 0; k < gn->inputs[i].nrefs; k++)
+            if (!outs[gn->inputs[i].refs[k].node])
+                *ready = false;
+    for (size_t i = 0; *ready && i < gn->ninputs; i++) {
+        const ginput *gi = &gn->inputs[i];
+        if (gi->nrefs == 0)
+            continue;
+        value **vs = malloc(gi->nrefs * sizeof *vs);
+        if (!vs)
+            return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        for (size_t k = 0; k < gi->nrefs; k++) {
+            const gref *r = &gi->refs[k];
+            size_t oi =
+                (size_t)(r->port - g->nodes[r->node].plugin->desc.outputs);
+            vs[k] = outs[r->node][oi];
+        }
+        bool stackable = gi->port->type == ASSAY_T_RECORDS ||
+                         gi->port->type == ASSAY_T_TABLE;
+        int rc = 0;
+        if (gi->port->multi && !(stackable && gi->nrefs == 1)) {
+            rc = value_combine(vs, gi->nrefs, gi->port->type, &io->in[i], err);
+            if (rc)
+                assay_error_prefix(err, "input '%s': ", gi->port->name);
+        } else {
+            io->in[i] = value_ref(vs[0]);
+        }
+        free(vs);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Hand io's outputs over to *keep (io keeps empty slots). */
+static int dry_keep_outputs(assay_io *io, value ***keep)
+{
+    value **fresh = calloc(io->nout ? io->nout : 1, sizeof *fresh);
+    if (!fresh)
+        return ASSAY_ENOMEM;
+    *keep = io->out;
+    io->out = fresh;
+    return 0;
+}
+
+static void dry_print_sizes(const assay_plugin *p, value **outs)
+{
+    printf("      ran in memory:");
+    for (size_t i = 0; p->outputs && p->outputs[i].name; i++) {
+        value *v = outs[i];
+        if (v && value_type(v) == ASSAY_T_JSON)
+            printf("%s %s (json)", i ? "," : "", p->outputs[i].name);
+        else
+            printf("%s %s %zu item%s", i ? "," : "", p->outputs[i].name,
+                   v ? value_count(v) : 0, v && value_count(v) == 1 ? "" : "s");
+    }
+    printf("\n");
+}
+
+static void dry_print_cost(double cost, uint64_t tokens)
+{
+    if (cost > 0 || tokens == 0)
+        printf("~%.4f USD", cost);
+    else
+        printf("cost unknown (no price set for the endpoint)");
+}
+
+/* The endpoints a node used ("'a', 'b'"): those whose request count
+ * changed between two usage snapshots, `first` (may be NULL) first. */
+static void dry_endpoints(const json_t *before, const json_t *after,
+                          const char *first, char *buf, size_t n)
+{
+    const json_t *b = json_object_get(before, "endpoints");
+    const json_t *a = json_object_get(after, "endpoints");
+    size_t at = 0;
+    const char *k;
+    json_t *v;
+    buf[0] = '\0';
+    for (int pass = 0; pass < 2; pass++)
+        json_object_foreach((json_t *)a, k, v)
+        {
+            bool is_first = first && strcmp(k, first) == 0;
+            json_int_t was = json_integer_value(
+                json_object_get(json_object_get(b, k), "requests"));
+            json_int_t now = json_integer_value(json_object_get(v, "requests"));
+            if ((pass == 0) != is_first || (now == was && !is_first))
+                continue;
+            int w = snprintf(buf + at, n - at, "%s'%s'", at ? ", " : "", k);
+            if (w < 0 || (size_t)w >= n - at)
+                return;
+            at += (size_t)w;
+        }
+    if (!at)
+        snprintf(buf, n, "'%s'", first ? first : "?");
+}
+
+/* An LLM node: ask its estimate(), then run it against the service in
+ * dry-run mode when its inputs are known; the estimate covers what the
+ * run cannot show (requests that depend on answers), or the whole node
+ * when it cannot run. */
+static void dry_llm_node(const graph *g, size_t idx, const run_opts *ro,
+                         llm_service *svc, value ***outs, dry_total *tot)
+{
+    const gnode *gn = &g->nodes[idx];
+    const assay_plugin *p = &gn->plugin->desc;
+    assay_error err = {0}, eerr = {0};
+    assay_estimate est;
+    char epname[128];
+    node_ctx nc;
+    bool ready = false, ran = false;
+    uint64_t seen = 0;
+    node_ctx_init(&nc, gn->name, p, g->seed, ro->jobs ? ro->jobs : util_ncpus(),
+                  g->config_dir, NULL, NULL, NULL);
+    nc.llm = svc;
+    /* skipped requests make plugins complain: quiet unless -v */
+    nc.echo_level = ro->verbosity > 0 ? ASSAY_LOG_INFO : -1;
+    assay_io *io = io_new(&nc, p);
+    int rc = io ? dry_inputs(g, idx, outs, io, &ready, &err) : ASSAY_ENOMEM;
+    if (rc) {
+        printf("      llm: inputs: %s\n", err.text[0] ? err.text : "?");
+        goto out;
+    }
+    int erc =
+        exec_estimate(&nc, gn->options, io, &est, epname, sizeof epname, &eerr);
+
+    if (ready && svc && !(p->flags & ASSAY_F_SIDE_EFFECTS)) {
+        json_t *before = llm_service_usage(svc);
+        rc = exec_plugin(&nc, gn->options, io, NULL, &err);
+        json_t *u = llm_service_usage(svc);
+        const json_t *d =
+            json_object_get(json_object_get(u, "dry_run"), gn->name);
+        const json_t *ns =
+            json_object_get(json_object_get(u, "nodes"), gn->name);
+        uint64_t req = (uint64_t)json_integer_value(
+                     json_object_get(d, "requests")),
+                 cached =
+                     (uint64_t)json_integer_value(json_object_get(d, "cached")),
+                 miss = (uint64_t)json_integer_value(
+                     json_object_get(ns, "replay_miss")),
+                 pt = (uint64_t)json_integer_value(
+                     json_object_get(d, "prompt_tokens_est")),
+                 ct = (uint64_t)json_integer_value(
+                     json_object_get(d, "completion_tokens_est"));
+        double cost = json_number_value(json_object_get(d, "cost_est"));
+        char eps[256];
+        dry_endpoints(before, u, erc == 0 ? est.endpoint : NULL, eps,
+                      sizeof eps);
+        json_decref(before);
+        json_decref(u);
+        if (req > 0 || rc == 0) {
+            uint64_t send = req - cached - miss;
+            ran = true;
+            seen = req;
+            printf("      llm: %llu request%s to %s, %llu cached, %llu to "
+                   "send: ~%llu prompt + ~%llu completion tokens, ",
+                   (unsigned long long)req, req == 1 ? "" : "s", eps,
+                   (unsigned long long)cached, (unsigned long long)send,
+                   (unsigned long long)pt, (unsigned long long)ct);
+            dry_print_cost(cost, pt + ct);
+            printf("\n");
+            if (miss)
+                printf("      llm: %llu request%s not in the replay cache: "
+                       "the run would fail\n",
+                       (unsigned long long)miss, miss == 1 ? "" : "s");
+            tot->requests += req;
+            tot->cached += cached;
+            tot->send += send;
+            tot->replay_miss += miss;
+            tot->prompt += pt;
+            tot->completion += ct;
+            tot->cost += cost;
+            tot->unpriced = tot->unpriced || (cost == 0 && pt + ct > 0);
+            if (rc == 0 && send == 0 && miss == 0 &&
+                dry_keep_outputs(io, &outs[idx]) == 0)
+                printf("      every answer is cached: its outputs feed the "
+                       "nodes below\n");
+        } else {
+            printf("      llm: the dry run stopped before any request: %s\n",
+                   err.text[0] ? err.text : assay_strerror(rc));
+        }
+    }
+
+    if (erc == ASSAY_ENOTSUP) {
+        if (!ran)
+            printf("      llm: (the plugin gives no estimate)\n");
+        goto out;
+    }
+    if (erc) {
+        if (!ran)
+            printf("      llm: estimate failed: %s\n", eerr.text);
+        goto out;
+    }
+    if (ran && est.llm_requests <= seen)
+        goto out;
+    if (!ready && est.llm_requests == 0) {
+        printf("      llm: requests to '%s': not known, its inputs are not "
+               "known in a dry run\n",
+               est.endpoint ? est.endpoint : "?");
+        tot->unknown++;
+        goto out;
+    }
+    uint64_t more = est.llm_requests - seen, pt = est.prompt_tokens,
+             ct = est.completion_tokens;
+    if (seen > 0) {
+        /* the share of the estimate the dry run did not see */
+        pt = (uint64_t)((double)pt * (double)more / (double)est.llm_requests);
+        ct = (uint64_t)((double)ct * (double)more / (double)est.llm_requests);
+    }
+    double cost = 0;
+    assay_error cerr = {0};
+    if (svc && est.endpoint &&
+        llm_service_estimate(svc, est.endpoint, pt, ct, &cost, &cerr) != 0)
+        printf("      llm: %s\n", cerr.text);
+    if (ran)
+        printf("      llm: up to %llu more depending on answers (re-asks, "
+               "later rounds; the plugin expects up to %llu in all): ~%llu "
+               "prompt + ~%llu completion tokens, ",
+               (unsigned long long)more, (unsigned long long)est.llm_requests,
+               (unsigned long long)pt, (unsigned long long)ct);
+    else
+        printf("      llm: ~%llu request%s to '%s' (the plugin's estimate), "
+               "cached unknown: ~%llu prompt + ~%llu completion tokens, ",
+               (unsigned long long)more, more == 1 ? "" : "s",
+               est.endpoint ? est.endpoint : "?", (unsigned long long)pt,
+               (unsigned long long)ct);
+    dry_print_cost(cost, pt + ct);
+    printf("\n");
+    tot->unpriced = tot->unpriced || (cost == 0 && pt + ct > 0);
+    if (ran) {
+        tot->more += more;
+        tot->more_prompt += pt;
+        tot->more_completion += ct;
+        tot->more_cost += cost;
+    } else {
+        tot->requests += more;
+        tot->send += more;
+        tot->prompt += pt;
+        tot->completion += ct;
+        tot->cost += cost;
+        tot->estimated = true;
+    }
+out:
+    io_free(io);
+    node_ctx_cleanup(&nc);
+}
+
+/* A cheap node: run it in memory when its inputs are known. */
+static void dry_cheap_node(const graph *g, size_t idx, const run_opts *ro,
+                           llm_service *svc, value ***outs)
+{
+    const gnode *gn = &g->nodes[idx];
+    const assay_plugin *p = &gn->plugin->desc;
+    assay_error err = {0};
+    node_ctx nc;
+    bool ready = false;
+    node_ctx_init(&nc, gn->name, p, g->seed, ro->jobs ? ro->jobs : util_ncpus(),
+                  g->config_dir, NULL, NULL, NULL);
+    nc.llm = svc;
+    if (ro->verbosity < 0)
+        nc.echo_level = ASSAY_LOG_ERROR;
+    else if (ro->verbosity > 0)
+        nc.echo_level = ASSAY_LOG_INFO;
+    assay_io *io = io_new(&nc, p);
+    int rc = io ? dry_inputs(g, idx, outs, io, &ready, &err) : ASSAY_ENOMEM;
+    if (rc == 0 && !ready) {
+        printf("      not run: its inputs are not known in a dry run\n");
+        goto out;
+    }
+    if (rc == 0)
+        rc = exec_plugin(&nc, gn->options, io, gn->group_by, &err);
+    if (rc == 0)
+        rc = dry_keep_outputs(io, &outs[idx]);
+    if (rc) {
+        printf("      could not run in memory: %s\n",
+               err.text[0] ? err.text : assay_strerror(rc));
+        goto out;
+    }
+    dry_print_sizes(p, outs[idx]);
+out:
+    io_free(io);
+    node_ctx_cleanup(&nc);
+}
+
+/* --only: the node and its ancestors (NULL: every node). */
+static bool *dry_selection(const graph *g, const char *only)
+{
+    bool *sel = calloc(g->n ? g->n : 1, sizeof *sel);
+    size_t *stack = malloc((g->n ? g->n : 1) * sizeof *stack), sp = 0;
+    long t = only ? graph_find(g, only) : -1;
+    if (!sel || !stack) {
+        free(sel);
+        free(stack);
+        return NULL;
+    }
+    for (size_t i = 0; i < g->n; i++)
+        sel[i] = !only;
+    if (t >= 0) {
+        sel[t] = true;
+        stack[sp++] = (size_t)t;
+    }
+    while (sp) {
+        size_t u = stack[--sp];
+        for (size_t k = 0; k < g->nodes[u].ndeps; k++) {
+            size_t d = g->nodes[u].deps[k];
+            if (!sel[d]) {
+                sel[d] = true;
+                stack[sp++] = d;
+            }
+        }
+    }
+    free(stack);
+    return sel;
+}
+
+static int dry_run(graph *g, registry *reg, const run_opts *ro)
+{
+    llm_service *svc = NULL;
+    value ***outs = calloc(g->n ? g->n : 1, sizeof *outs);
+    bool *sel = dry_selection(g, ro->only);
+    dry_total tot = {0};
+    int rc = 0;
+    if (!outs || !sel) {
+        fprintf(stderr, "assay: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    if (ro->only && graph_find(g, ro->only) < 0) {
+        fprintf(stderr, "assay: --only: no node named '%s'\n", ro->only);
+        rc = 2;
+        goto out;
+    }
+    if (g->llm && json_object_size(g->llm) > 0) {
+        char cpath[PATH_MAX];
+        const char *dir = ro->cache_dir ? ro->cache_dir
+                          : getenv("ASSAY_CACHE_DIR")
+                              ? getenv("ASSAY_CACHE_DIR")
+                              : ".assay/cache";
+        const char *mode =
+            ro->llm_cache_mode ? ro->llm_cache_mode : g->cache_mode;
+        assay_error err = {0};
+        snprintf(cpath, sizeof cpath, "%s/llm.sqlite", dir);
+        bool have = util_is_file(cpath);
+        if (!have)
+            printf("no LLM cache at %s: nothing is cached yet\n", cpath);
+        if (llm_service_create(g->llm, g->budget, have ? cpath : NULL,
+                               have ? mode : "off", find_cb, reg, &svc, &err)) {
+            fprintf(stderr, "%s: error: %s\n", g->file, err.text);
+            rc = 2;
+            goto out;
+        }
+        llm_service_set_dry_run(svc, true);
+    }
     printf("plan for %s (%zu nodes):\n", g->experiment, g->n);
-    for (size_t k = 0; k < g->n; k++) {
-        const gnode *n = &g->nodes[g->order[k]];
+    for (size_t k = 0, shown = 0; k < g->n; k++) {
+        size_t idx = g->order[k];
+        const gnode *n = &g->nodes[idx];
         const assay_plugin *p = &n->plugin->desc;
+        if (!sel[idx])
+            continue;
         strbuf sb = {0};
         for (size_t i = 0; i < n->ninputs; i++)
             for (size_t j = 0; j < n->inputs[i].nrefs; j++) {
                 char ref[300];
-                sb_printf(&sb, "%s%s<-%s", sb.len ? ", " : "",
-                          n->inputs[i].port->name,
-                          graph_ref_name(g, &n->inputs[i].refs[j], ref,
-                                         sizeof ref));
+                sb_printf(
+                    &sb, "%s%s<-%s", sb.len ? ", " : "",
+                    n->inputs[i].port->name,
+                    graph_ref_name(g, &n->inputs[i].refs[j], ref, sizeof ref));
             }
-        printf("  %2zu. %-20s %-24s %s\n", k + 1, n->name, p->name,
+        printf("  %2zu. %-20s %-24s %s\n", ++shown, n->name, p->name,
                sb.buf ? sb.buf : "");
         sb_free(&sb);
+        fflush(stdout);
         if (p->flags & ASSAY_F_NEEDS_LLM) {
-            node_ctx nc;
-            node_ctx_init(&nc, n->name, p, g->seed, 1, g->config_dir, NULL,
-                          NULL, NULL);
-            assay_io *io = io_new(&nc, p);
-            assay_estimate est;
-            assay_error err = {0};
-            int rc = io ? exec_estimate(&nc, n->options, io, &est, &err)
-                        : ASSAY_ENOMEM;
-            if (rc == 0)
-                printf("      llm: %llu requests to '%s', ~%llu prompt "
-                       "tokens, <= %llu completion tokens\n",
-                       (unsigned long long)est.llm_requests,
-                       est.endpoint ? est.endpoint : "?",
-                       (unsigned long long)est.prompt_tokens,
-                       (unsigned long long)est.completion_tokens);
-            else if (rc == ASSAY_ENOTSUP)
-                printf("      llm: (the plugin gives no estimate)\n");
-            else
-                printf("      llm: estimate failed: %s\n", err.text);
-            io_free(io);
-            node_ctx_cleanup(&nc);
-        }
+            dry_llm_node(g, idx, ro, svc, outs, &tot);
+            tot.nodes++;
+        } else if ((p->flags & ASSAY_F_CHEAP) &&
+                   !(p->flags & ASSAY_F_SIDE_EFFECTS))
+            dry_cheap_node(g, idx, ro, svc, outs);
+        fflush(stdout);
     }
-    return 0;
+    if (tot.nodes == 0) {
+        printf("no LLM nodes\n");
+        goto out;
+    }
+    printf("total: %llu LLM request%s, %llu cached, %llu to send: ~%llu "
+           "prompt + ~%llu completion tokens, ~%.4f USD%s\n",
+           (unsigned long long)tot.requests, tot.requests == 1 ? "" : "s",
+           (unsigned long long)tot.cached, (unsigned long long)tot.send,
+           (unsigned long long)tot.prompt, (unsigned long long)tot.completion,
+           tot.cost, tot.estimated ? " (partly plugins' estimates)" : "");
+    if (tot.more)
+        printf("       + up to %llu more depending on answers: ~%llu prompt "
+               "+ ~%llu completion tokens, ~%.4f USD\n",
+               (unsigned long long)tot.more,
+               (unsigned long long)tot.more_prompt,
+               (unsigned long long)tot.more_completion, tot.more_cost);
+    if (tot.unpriced)
+        printf("some endpoints have no price: their cost is not counted\n");
+    if (tot.unknown)
+        printf("not counted: %zu LLM node%s whose inputs a dry run cannot "
+               "compute\n",
+               tot.unknown, tot.unknown == 1 ? "" : "s");
+    if (tot.replay_miss)
+        printf("%llu request%s not in the replay cache: the run would "
+               "fail\n",
+               (unsigned long long)tot.replay_miss,
+               tot.replay_miss == 1 ? " is" : "s are");
+out:
+    for (size_t i = 0; outs && i < g->n; i++) {
+        for (size_t k = 0; outs[i] && k < g->nodes[i].noutputs; k++)
+            value_unref(outs[i][k]);
+        free(outs[i]);
+    }
+    free(outs);
+    free(sel);
+    llm_service_destroy(svc);
+    return rc;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -546,7 +954,7 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     if (a.ro.dry_run) {
-        rc = dry_run(g);
+        rc = dry_run(g, r, &a.ro);
     } else {
         a.ro.sets = a.sets;
         a.ro.nsets = a.nsets;

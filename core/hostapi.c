@@ -646,7 +646,8 @@ int exec_plugin(node_ctx *nc, const json_t *options, assay_io *io,
 }
 
 int exec_estimate(node_ctx *nc, const json_t *options, assay_io *io,
-                  assay_estimate *est, assay_error *err)
+                  assay_estimate *est, char *endpoint, size_t endpoint_sz,
+                  assay_error *err)
 {
     const assay_plugin *p = io->p;
     if (p->struct_size < offsetof(assay_plugin, estimate) +
@@ -665,6 +666,11 @@ int exec_estimate(node_ctx *nc, const json_t *options, assay_io *io,
     io->estimating = true;
     rc = p->estimate(state, io, est, err);
     io->estimating = false;
+    /* the name usually lives in the state: keep a copy past destroy */
+    if (endpoint_sz)
+        snprintf(endpoint, endpoint_sz, "%s",
+                 est->endpoint ? est->endpoint : "");
+    est->endpoint = endpoint_sz && endpoint[0] ? endpoint : NULL;
     p->destroy(state);
     return rc;
 }

@@ -79,8 +79,12 @@ uint64_t hostapi_seed(uint64_t run_seed, const char *node,
 int exec_plugin(node_ctx *nc, const json_t *options, assay_io *io,
                 const char *group_by, assay_error *err);
 
-/* Ask estimate() for --dry-run; ENOTSUP when the plugin has none. */
+/* Ask estimate() for --dry-run; ENOTSUP when the plugin has none.  The
+ * endpoint name the plugin reports is copied into `endpoint` (size
+ * `endpoint_sz`, truncated) before the plugin state is destroyed, and
+ * est->endpoint points there (NULL when none was reported). */
 int exec_estimate(node_ctx *nc, const json_t *options, assay_io *io,
-                  assay_estimate *est, assay_error *err);
+                  assay_estimate *est, char *endpoint, size_t endpoint_sz,
+                  assay_error *err);
 
 #endif
