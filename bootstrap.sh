@@ -15,13 +15,19 @@ PACKAGES=(
   libcmocka-dev python3 curl
 )
 
-# Only the test suite needs these: a real one-node Slurm cluster.
-TEST_PACKAGES=(slurm-wlm munge)
+# Only the test suite needs these: a real one-node Slurm cluster, a
+# headless browser for the report test, node/npm for the Kubernetes
+# manifest schema check.
+TEST_PACKAGES=(slurm-wlm munge chromium)
 
 deps() {
   local missing=()
   local want=("${PACKAGES[@]}")
-  [ "${1:-}" = test ] && want+=("${TEST_PACKAGES[@]}")
+  if [ "${1:-}" = test ]; then
+    want+=("${TEST_PACKAGES[@]}")
+    # node/npm may come from elsewhere than Debian: only add them if absent
+    command -v npm >/dev/null || want+=(nodejs npm)
+  fi
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$p")

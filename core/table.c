@@ -376,8 +376,11 @@ int table_read(FILE *f, assay_table **out, assay_error *err)
         }
         name[nl] = '\0';
         if (!table_add_col(t, name, (assay_col_type)ty)) {
-            rc = assay_error_set(err, ASSAY_EDATA,
-                                 "corrupt table: column '%s'", name);
+            rc = assay_table_col(t, name)
+                     ? assay_error_set(err, ASSAY_EDATA,
+                                       "corrupt table: column '%s' twice",
+                                       name)
+                     : assay_error_set(err, ASSAY_ENOMEM, "out of memory");
             goto fail;
         }
     }
