@@ -19,6 +19,41 @@
 
 #define TOL 1e-12
 
+/* Allocation failures in the lm_* code: the binary is linked with --wrap
+ * for malloc, calloc and realloc; every allocation fails once
+ * `fail_after` more have succeeded (-1: never). */
+static long fail_after = -1;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+
+static bool alloc_fails(void)
+{
+    if (fail_after == 0)
+        return true;
+    if (fail_after > 0)
+        fail_after--;
+    return false;
+}
+
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
 /*
  * The hand-worked case.  Training interactions:
  *   user 1: 10 20 30        user 2: 10 20
@@ -272,6 +307,59 @@ static void test_stats(void **state)
     assert_true(u[0] == 0.0 && u[1] == 0.0 && u[2] == 0.0);
 }
 
+/* One pass over the hand-worked case with allocations failing after
+ * `budget`: every call either works or reports ENOMEM. */
+static int oom_round(const json_t *lists, const json_t *scores, long budget,
+                     bool *completed)
+{
+    assay_error err = {0};
+    lm_sys sys[2] = {{0}, {0}};
+    lm_pop pop = {0};
+    lm_cats cats = {0};
+    lm_metrics m;
+    size_t kept[2];
+    int rc;
+    *completed = false;
+    fail_after = budget;
+    if ((rc = lm_sys_read(lists, NULL, "a", &sys[0], &err)) ||
+        (rc = lm_sys_read(scores, NULL, "b", &sys[1], &err)) ||
+        (rc = lm_pop_build(&pop, TU, TI, 11, 0.8, &err)) ||
+        (rc = lm_cats_build(&cats, CI, CT, 5, &err)) ||
+        (rc = lm_common(sys, 2, kept, &err)) ||
+        (rc = lm_compute(&sys[0], &pop, &cats, 2, 2, &m, NULL, NULL, NULL,
+                         &err)))
+        goto done;
+    double a[] = {0, 1, 1}, b[] = {1, 1, 0}, d, lo, hi;
+    lm_paired_delta(a, b, 3, 50, 0.9, 1, &d, &lo, &hi);
+    *completed = true;
+done:
+    fail_after = -1;
+    lm_sys_free(&sys[0]);
+    lm_sys_free(&sys[1]);
+    lm_pop_free(&pop);
+    lm_cats_free(&cats);
+    return rc == ASSAY_ENOMEM ? 0 : rc;
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    json_t *lists = parse(LISTS);
+    json_t *scores =
+        parse("[{\"query\": 7, \"user\": 1, \"item\": 40, \"label\": 1, "
+              "\"score\": 0.5},"
+              "{\"query\": 7, \"user\": 1, \"item\": 50, \"label\": 0, "
+              "\"score\": 0.9}]");
+    bool completed = false;
+    long budget = 0;
+    for (; budget < 100000 && !completed; budget++)
+        assert_int_equal(oom_round(lists, scores, budget, &completed), 0);
+    assert_true(completed);
+    assert_true(budget > 30);
+    json_decref(lists);
+    json_decref(scores);
+}
+
 /* ---- through the host -------------------------------------------------- */
 
 static const assay_plugin *load(const char *name)
@@ -507,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_scores_and_common),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_plugin_llmrec),
         cmocka_unit_test(test_plugin_history),
         cmocka_unit_test(test_plugin_position),

@@ -324,10 +324,11 @@ int lr_rowidx_build(lr_rowidx *x, const assay_table *t, const char *col,
 long lr_rowidx_find(const lr_rowidx *x, int64_t key);
 void lr_rowidx_free(lr_rowidx *x);
 
-/* Text of "(<title>)" items: the display titles of ids[0 .. n) with
+/* Texts of items for prompts: the display titles of ids[0 .. n) with
  * their categories (`with_cat`) or ratings (`ratings`, may be NULL) as
  * "title:annotation", in a new array of new strings (free with
- * lr_strv_free).  Unknown ids show as "item <id>". */
+ * lr_strv_free).  Unknown ids show as "item <id>"; different items with
+ * the same title in the list get their year, "Cape Fear (1991)". */
 char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
                      bool with_cat, const double *ratings);
 void lr_strv_free(char **v, size_t n);

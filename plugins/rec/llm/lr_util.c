@@ -213,6 +213,18 @@ char *lr_genres_text(const char *cat)
     return out;
 }
 
+/* Does another entry of ids[0 .. n) have the same title as entry i? */
+static bool title_repeats(const lr_cat *c, const int64_t *ids, size_t n,
+                          size_t i, long pos)
+{
+    for (size_t j = 0; j < n; j++) {
+        long pj = j == i ? -1 : lr_cat_find(c, ids[j]);
+        if (pj >= 0 && pj != pos && !strcmp(c->title[pj], c->title[pos]))
+            return true;
+    }
+    return false;
+}
+
 char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
                      bool with_cat, const double *ratings)
 {
@@ -223,7 +235,14 @@ char **lr_item_texts(const lr_cat *c, const int64_t *ids, size_t n,
         jc_buf b = {0};
         long pos = lr_cat_find(c, ids[i]);
         int rc = pos >= 0 ? jc_buf_puts(&b, c->title[pos])
-                          : jc_buf_printf(&b, "item %lld", (long long)ids[i]);
+                          : jc_buf_printf(&b, "item %lld",
+                                          (long long)ids[i]);
+        /* two different items with one title in the same list: their
+         * years tell them apart (the mapping reads the year back) */
+        if (!rc && pos >= 0 && c->year[pos] &&
+            !lr_title_year(c->title[pos]) &&
+            title_repeats(c, ids, n, i, pos))
+            rc = jc_buf_printf(&b, " (%d)", c->year[pos]);
         if (!rc && with_cat && pos >= 0 && c->cat[pos] && *c->cat[pos])
             rc = jc_buf_put(&b, ":", 1) || put_cats(&b, c->cat[pos]);
         if (!rc && ratings && isfinite(ratings[i]))

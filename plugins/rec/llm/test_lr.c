@@ -16,6 +16,43 @@
 
 #include "lr.h"
 
+/*
+ * Allocation failures: the test binary is linked with --wrap for malloc,
+ * calloc and realloc, so every allocation of the library code fails once
+ * `fail_after` more have succeeded (-1: never).
+ */
+static long fail_after = -1;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+
+static bool alloc_fails(void)
+{
+    if (fail_after == 0)
+        return true;
+    if (fail_after > 0)
+        fail_after--;
+    return false;
+}
+
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
 /* A small catalogue with MovieLens-style titles. */
 static const int64_t cat_ids[] = {1, 2,  3,  4,  5,  6,  7,  8,
                                   9, 10, 11, 12, 13, 14, 15, 16};
@@ -433,6 +470,20 @@ static void test_item_texts(void **state)
     assert_string_equal(t[1], "Heat:Action|Crime|Thriller:3.5");
     assert_string_equal(t[2], "item 777");
     lr_strv_free(t, 3);
+    /* two items called Cape Fear in one list: the years tell them apart
+     * and map back */
+    int64_t cf[] = {9, 10, 8};
+    t = lr_item_texts(c, cf, 3, false, NULL);
+    assert_string_equal(t[0], "Cape Fear (1991)");
+    assert_string_equal(t[1], "Heat");
+    assert_string_equal(t[2], "Cape Fear (1962)");
+    lr_match m;
+    assert_int_equal(lr_cat_match(c, t[2], cf, 3, false, &m), 0);
+    assert_int_equal(m.item, 8);
+    lr_strv_free(t, 3);
+    t = lr_item_texts(c, cf, 1, false, NULL);
+    assert_string_equal(t[0], "Cape Fear");
+    lr_strv_free(t, 1);
     char *g = lr_genres_text("Action Crime  Thriller");
     assert_string_equal(g, "Action, Crime, Thriller");
     free(g);
@@ -464,6 +515,61 @@ static void test_last_line(void **state)
     }
 }
 
+/* Build the catalogue, parse every answer of the table and map every
+ * title with allocations failing after `budget`: each step either works
+ * or reports ENOMEM; nothing crashes or leaks (checked under ASan). */
+static int oom_round(long budget, bool *completed)
+{
+    lr_cat c;
+    assay_error err = {0};
+    int rc;
+    *completed = false;
+    fail_after = budget;
+    rc = lr_cat_from_arrays(&c, cat_ids, cat_titles, cat_cats, cat_years, 16,
+                            &err);
+    if (rc) {
+        fail_after = -1;
+        return rc == ASSAY_ENOMEM ? 0 : rc;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        lr_titles t = {0};
+        rc = lr_parse_list(cases[i].text, &t);
+        for (size_t j = 0; rc == 0 && j < t.n; j++) {
+            lr_match m;
+            rc = lr_cat_match(&c, t.v[j], cat_ids, 4, true, &m);
+        }
+        lr_titles_free(&t);
+        if (rc)
+            break;
+    }
+    if (rc == 0) {
+        int64_t ids[] = {8, 9, 1};
+        char **v = lr_item_texts(&c, ids, 3, true, NULL);
+        jc_buf b = {0};
+        if (v && lr_pylist(&b, (const char *const *)v, 3) == 0)
+            *completed = true;
+        jc_buf_free(&b);
+        lr_strv_free(v, 3);
+        char *n = lr_norm("Usual Suspects, The (1995)");
+        free(n);
+    }
+    lr_cat_free(&c);
+    fail_after = -1;
+    return rc == ASSAY_ENOMEM ? 0 : rc;
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    bool completed = false;
+    long budget = 0;
+    /* every failure point up to the first run that completes */
+    for (; budget < 100000 && !completed; budget++)
+        assert_int_equal(oom_round(budget, &completed), 0);
+    assert_true(completed);
+    assert_true(budget > 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_last_line),
         cmocka_unit_test_setup_teardown(test_item_texts, setup_cat,
                                         teardown_cat),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
