@@ -795,7 +795,7 @@ static int query_record(rl_run *r, size_t xi, lr_q *q, lr_titles *t,
     for (size_t i = 0; i < keep; i++) {
         lr_match m;
         if (lr_cat_match(r->cat, t->v[i], x->cands, x->ncand,
-                         s->annotate == A_CATEGORY, &m))
+                         s->annotate != A_NONE, &m))
             goto nomem;
         tot->level[m.level]++;
         if (!put_str(titles, t->v[i]) ||
@@ -1401,9 +1401,12 @@ static const assay_plugin rl_plugin = {
            "trailing year, 'Title, The' article order, punctuation and "
            "spaces); candidates win over other items with the same title, then "
            "the item whose year the title names, then the lowest id; an "
-           "explanation after ' - ' and an echoed ':category' are ignored. "
+           "explanation after ' - ' and an echoed ':category' or ':rating' are "
+           "ignored. "
            "Unlike the paper's substring search, 'Toy Story 2' never matches "
-           "'Toy Story'. A title that matches no item is a hallucination (id 0 "
+           "'Toy Story'. Different items sharing a title in one list are "
+           "shown with their years ('Cape Fear (1991)'), which map back. A "
+           "title that matches no item is a hallucination (id 0 "
            "in the paper); hallucination_rate = hallucinated titles / titles "
            "kept (the paper pads short lists with ids 0 and counts them over k "
            "slots: compare n_titles).\n"
