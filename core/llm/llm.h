@@ -16,7 +16,9 @@
  * Transport: HTTP/1.1 keep-alive, or HTTP/2 multiplexing where a TLS
  * server offers it; the proxy variables (http_proxy, https_proxy,
  * no_proxy) and CA variables (CURL_CA_BUNDLE or SSL_CERT_FILE,
- * SSL_CERT_DIR) are honoured; TLS verification is always on.
+ * SSL_CERT_DIR) are honoured; TLS verification is always on, and a
+ * certificate or URL error fails at once (another attempt cannot fix
+ * it; another replica may).
  *
  * Threads: every function may be called from any thread, concurrently,
  * except llm_service_destroy (once, after every call has returned).

@@ -562,6 +562,25 @@ static bool replica_fault(CURLcode cc, long status)
     return status >= 500 && status <= 599;
 }
 
+/* Transfer errors another attempt cannot fix: the URL, the server's
+ * certificate, the local TLS setup (still worth another replica). */
+static bool curl_retryable(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return false;
+    default:
+        return true;
+    }
+}
+
 static bool connect_refused(CURLcode cc)
 {
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
@@ -906,7 +925,7 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
         else
             job_error(j, ASSAY_LLM_FAILED, "connection error: %s",
                       j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
-        retry = true;
+        retry = curl_retryable(cc);
     } else if (status >= 200 && status < 300) {
         if (parse_answer(j)) {
             j->res.latency_ms = (t - j->t_start) * 1e3;
@@ -977,7 +996,7 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
         /* another replica is up: ask it at once, at no cost to the
          * request's retries (bounded, for a request that fails
          * everywhere) */
-        if (retry && !cancelled && replica_other_up(ep, r) &&
+        if (!cancelled && replica_other_up(ep, r) &&
             j->free_attempts < 2 * ep->nreps) {
             j->free_attempts++;
             queue_front(j);
