@@ -117,7 +117,10 @@ typedef void (*llm_progress_fn)(void *ud, uint64_t done, uint64_t total,
  * llm_result_clear.  0 when every request has a result (per-item FAILED,
  * SKIPPED or REPLAY_MISS are outcomes, not errors); negative with `err`
  * only when the batch could not run (unknown endpoint, bad request,
- * out of memory): then every res[i] is cleared.
+ * out of memory): then every res[i] is cleared.  Requests are handed to
+ * the loop in chunks while the rest are still being built, so those
+ * before a bad one may have been sent already (their answers are cached
+ * as usual).
  */
 int llm_service_batch(llm_service *s, const char *node, const char *endpoint,
                       const assay_llm_request *reqs, size_t n,

@@ -1758,21 +1758,33 @@ static int stream_impl(llm_service *s, const char *node, const char *endpoint,
     st.progress = progress;
     st.pud = pud;
     st.eager = eager;
+    /* Requests go to the loop in chunks as they are built (the first
+     * ones at once), so that sending overlaps building: building 10,000
+     * bodies and keys takes about 0.1 s, two waves of a 50 ms server. */
+    size_t chunk = 16, pending = 0;
     for (size_t i = 0; i < n; i++) {
+        llm_job *was = tail;
         rc = stream_prepare(&st, &reqs[i], i, &head, &tail, err);
         if (rc) {
-            /* nothing was submitted yet: free what was built */
+            /* free what was not submitted; the rest comes back through
+             * the loop (cancelled) and is discarded */
+            size_t unsent = 0;
             while (head) {
                 llm_job *j = head;
                 head = j->next;
                 job_free(j);
+                unsent++;
             }
-            for (llm_job *j = st.done_head, *nx; j; j = nx) {
-                nx = j->next;
-                job_free(j);
-            }
+            st.total = i - unsent;
+            stream_drain(&st);
             stream_teardown(&st);
             return rc;
+        }
+        if (tail != was && ++pending >= chunk) {
+            submit(s, &st, head, tail);
+            head = tail = NULL;
+            pending = 0;
+            chunk = chunk < 512 ? chunk * 2 : chunk;
         }
     }
     st.total = n;

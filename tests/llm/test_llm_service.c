@@ -115,6 +115,15 @@ static void check_echo(const reqset *r, const assay_llm_result *res)
     }
 }
 
+/* check_echo on the first n requests only. */
+static void check_echo_n(const reqset *r, const assay_llm_result *res,
+                         size_t n)
+{
+    reqset part = *r;
+    part.n = n;
+    check_echo(&part, res);
+}
+
 static char *cache_file(char **dir)
 {
     char *p = malloc(600);
@@ -1182,6 +1191,39 @@ static void test_dry_run(void **state)
     free(dir);
 }
 
+/* A bad request in the middle of a large batch: the batch fails naming
+ * the item, every result is cleared, and the requests already handed to
+ * the loop come back (nothing leaks; under ASan nothing is read after
+ * the call returns). */
+static void test_bad_request_mid_batch(void **state)
+{
+    (void)state;
+    fake_server f;
+    assert_int_equal(fake_start(&f, "{\"latency\": {\"ms\": 20}}"), 0);
+    reqset *r = reqset_new(600, "bad", NULL);
+    assay_llm_result *res = results_new(r->n);
+    assay_error err = {0};
+    llm_service *s = svc_new(&f, "openai", NULL, NULL, NULL, "off");
+    r->reqs[450].n_messages = 0;
+    assert_int_equal(
+        llm_service_batch(s, "bad", "ep", r->reqs, r->n, res, NULL, NULL, &err),
+        ASSAY_EINVAL);
+    assert_non_null(strstr(err.text, "item 450: request has no messages"));
+    for (size_t i = 0; i < r->n; i++) {
+        assert_null(res[i].text);
+        assert_int_equal(res[i].status, 0);
+    }
+    /* the service is still usable */
+    r->reqs[450].n_messages = 1;
+    assert_int_equal(
+        llm_service_batch(s, "bad", "ep", r->reqs, 8, res, NULL, NULL, &err), 0);
+    check_echo_n(r, res, 8);
+    llm_service_destroy(s);
+    results_free(res, r->n);
+    reqset_free(r);
+    fake_stop(&f);
+}
+
 static void expect_config_error(const char *endpoints, const char *budget,
                                 const char *want)
 {
@@ -1325,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_follower_survives_cancelled_leader),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_bad_request_mid_batch),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_cache_key),
     };
