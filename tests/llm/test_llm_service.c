@@ -116,8 +116,7 @@ static void check_echo(const reqset *r, const assay_llm_result *res)
 }
 
 /* check_echo on the first n requests only. */
-static void check_echo_n(const reqset *r, const assay_llm_result *res,
-                         size_t n)
+static void check_echo_n(const reqset *r, const assay_llm_result *res, size_t n)
 {
     reqset part = *r;
     part.n = n;
@@ -1216,7 +1215,8 @@ static void test_bad_request_mid_batch(void **state)
     /* the service is still usable */
     r->reqs[450].n_messages = 1;
     assert_int_equal(
-        llm_service_batch(s, "bad", "ep", r->reqs, 8, res, NULL, NULL, &err), 0);
+        llm_service_batch(s, "bad", "ep", r->reqs, 8, res, NULL, NULL, &err),
+        0);
     check_echo_n(r, res, 8);
     llm_service_destroy(s);
     results_free(res, r->n);
