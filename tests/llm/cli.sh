@@ -34,7 +34,7 @@ start_server() {
   "$FAKELLM" --port 0 --config "$tmp/server/fake.json" \
     > "$tmp/server/port" 2> "$tmp/server/log" &
   srv_pid=$!
-  for _ in $(seq 100); do [ -s "$tmp/server/port" ] && break; sleep 0.05; done
+  for _ in $(seq 300); do [ -s "$tmp/server/port" ] && break; sleep 0.05; done
   port=$(head -n1 "$tmp/server/port")
   [ -n "$port" ] || fail "fake server did not start"
 }

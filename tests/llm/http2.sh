@@ -31,7 +31,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 node "$here/h2server.mjs" "$tmp/key.pem" "$tmp/cert.pem" 40 \
   > "$tmp/port" 2> "$tmp/server.log" &
 srv_pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+for _ in $(seq 300); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(head -n1 "$tmp/port")
 [ -n "$port" ] || { cat "$tmp/server.log"; fail "h2 server did not start"; }
 stats() { curl -s --cacert "$tmp/cert.pem" "https://127.0.0.1:$port/stats"; }

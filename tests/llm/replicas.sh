@@ -24,7 +24,7 @@ start() { # dir config
   "$FAKELLM" --port 0 --config "$1/fake.json" > "$1/port" 2> "$1/log" &
   pids+=($!)
   echo $! > "$1/pid"
-  for _ in $(seq 100); do [ -s "$1/port" ] && break; sleep 0.05; done
+  for _ in $(seq 300); do [ -s "$1/port" ] && break; sleep 0.05; done
   [ -s "$1/port" ] || fail "fake server did not start"
 }
 # A stops answering after 40 answers and holds what it gets after that,
