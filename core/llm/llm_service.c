@@ -1004,9 +1004,9 @@ static void job_done(llm_service *s, llm_job *j, CURLcode cc, loop_out *o)
             return;
         }
     }
-    if (retry && j->attempts - j->free_attempts <= (uint32_t)ep->retries &&
-        !cancelled) {
-        double d = ep->backoff_s * pow(2.0, (double)j->attempts - 1);
+    uint32_t counted = j->attempts - j->free_attempts; /* >= 1: this one */
+    if (retry && counted <= (uint32_t)ep->retries && !cancelled) {
+        double d = ep->backoff_s * pow(2.0, (double)counted - 1);
         d = fmin(d, ep->backoff_max_s) * (0.5 + 0.5 * rng_unit(s));
         if (retry_after > 0)
             d = fmax(d, fmin((double)retry_after, RETRY_AFTER_MAX));
