@@ -38,7 +38,8 @@ command -v node >/dev/null && command -v npm >/dev/null ||
 cache="${ASSAY_BUILD:-$tmp}/k8s-validate"
 if [ ! -d "$cache/node_modules/kubernetes-models" ]; then
   mkdir -p "$cache"
-  (cd "$cache" && timeout 180 npm install --silent --no-audit --no-fund \
+  (cd "$cache" && timeout 120 npm install --silent --no-audit --no-fund \
+     --fetch-retries=1 --fetch-timeout=30000 \
      kubernetes-models@5.1.0 yaml@2.9.1 >/dev/null 2>&1) ||
     skip "npm could not install kubernetes-models (no registry?)"
 fi
