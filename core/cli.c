@@ -399,7 +399,8 @@ static int load_graph(const args *a, registry *r, graph **g)
     int rc = graph_load(a->file, a->sets, a->nsets, r, g, &d);
     if (rc) {
         diag_print(&d, stderr);
-        fprintf(stderr, "%zu error%s\n", d.n, d.n == 1 ? "" : "s");
+        size_t n = d.n + d.dropped;
+        fprintf(stderr, "%zu error%s\n", n, n == 1 ? "" : "s");
     }
     diag_free(&d);
     return rc;

@@ -179,7 +179,8 @@ static int check_experiment(const copts *o, char *name, size_t n)
     int rc = graph_load(o->file, o->sets, o->nsets, r, &g, &d);
     if (rc) {
         diag_print(&d, stderr);
-        fprintf(stderr, "%zu error%s\n", d.n, d.n == 1 ? "" : "s");
+        size_t n = d.n + d.dropped;
+        fprintf(stderr, "%zu error%s\n", n, n == 1 ? "" : "s");
     } else
         snprintf(name, n, "%s", g->experiment);
     diag_free(&d);

@@ -11,8 +11,10 @@ void diag_add(diag *d, const char *file, int line, int col, const char *hint,
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
         diag_item *ni = realloc(d->items, cap * sizeof *ni);
-        if (!ni)
-            return; /* out of memory: the diagnostic is dropped */
+        if (!ni) {
+            d->dropped++; /* out of memory: counted, printed as such */
+            return;
+        }
         d->items = ni;
         d->cap = cap;
     }
@@ -31,6 +33,7 @@ void diag_add(diag *d, const char *file, int line, int col, const char *hint,
         free(it->file);
         free(it->msg);
         free(it->hint);
+        d->dropped++;
         return;
     }
     d->n++;
@@ -81,12 +84,15 @@ void diag_print(const diag *d, FILE *out)
             fprintf(out, "  hint: %s\n", it->hint);
     }
     free(ord);
+    if (d->dropped)
+        fprintf(out, "error: out of memory (%zu message%s lost)\n",
+                d->dropped, d->dropped == 1 ? "" : "s");
 }
 
 void diag_first(const diag *d, char *buf, size_t n)
 {
     if (d->n == 0) {
-        snprintf(buf, n, "unknown error");
+        snprintf(buf, n, "%s", d->dropped ? "out of memory" : "unknown error");
         return;
     }
     fmt_item(&d->items[0], buf, n);
@@ -101,5 +107,5 @@ void diag_free(diag *d)
     }
     free(d->items);
     d->items = NULL;
-    d->n = d->cap = 0;
+    d->n = d->cap = d->dropped = 0;
 }

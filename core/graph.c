@@ -787,8 +787,8 @@ static int finish_load(graph *g, ynode *root, const char *const *sets,
     return 0;
 }
 
-int graph_load(const char *path, const char *const *sets, size_t nsets,
-               registry *reg, graph **out, diag *d)
+static int load_path(const char *path, const char *const *sets, size_t nsets,
+                     registry *reg, graph **out, diag *d)
 {
     graph *g = calloc(1, sizeof *g);
     if (!g)
@@ -812,8 +812,8 @@ int graph_load(const char *path, const char *const *sets, size_t nsets,
     return finish_load(g, root, sets, nsets, reg, out, d);
 }
 
-int graph_load_string(const char *text, size_t len, const char *name,
-                      registry *reg, graph **out, diag *d)
+static int load_text(const char *text, size_t len, const char *name,
+                     registry *reg, graph **out, diag *d)
 {
     graph *g = calloc(1, sizeof *g);
     char cwd[PATH_MAX];
@@ -833,6 +833,28 @@ int graph_load_string(const char *text, size_t len, const char *name,
         return ASSAY_EINVAL;
     }
     return finish_load(g, root, NULL, 0, reg, out, d);
+}
+
+/* A load that ran out of memory says so, even where the failing step had
+ * no room left to record a diagnostic (diag_add then counts it as
+ * dropped, which prints as "out of memory"). */
+static int noted(int rc, const char *file, diag *d)
+{
+    if (rc == ASSAY_ENOMEM)
+        diag_add(d, file, 0, 0, NULL, "out of memory");
+    return rc;
+}
+
+int graph_load(const char *path, const char *const *sets, size_t nsets,
+               registry *reg, graph **out, diag *d)
+{
+    return noted(load_path(path, sets, nsets, reg, out, d), path, d);
+}
+
+int graph_load_string(const char *text, size_t len, const char *name,
+                      registry *reg, graph **out, diag *d)
+{
+    return noted(load_text(text, len, name, reg, out, d), name, d);
 }
 
 int graph_write_dot(const graph *g, FILE *f)
