@@ -30,6 +30,8 @@ struct registry {
     size_t nfiles, capfiles;
     char **problems;
     size_t nproblems, capproblems;
+    size_t lost;        /* problems that could not be stored (out of
+                           memory): listed as one more problem */
     const char **names; /* sorted names, rebuilt on demand */
     size_t nnames;
 };
@@ -63,14 +65,18 @@ static void add_problem(registry *r, const char *text)
     if (r->nproblems == r->capproblems) {
         size_t cap = r->capproblems ? r->capproblems * 2 : 8;
         char **np = realloc(r->problems, cap * sizeof *np);
-        if (!np)
+        if (!np) {
+            r->lost++;
             return;
+        }
         r->problems = np;
         r->capproblems = cap;
     }
     char *s = strdup(text);
     if (s)
         r->problems[r->nproblems++] = s;
+    else
+        r->lost++;
 }
 
 static bool valid_ident(const char *s, const char *extra)
@@ -298,6 +304,9 @@ int registry_load_file(registry *r, const char *path, assay_error *err)
     return 0;
 }
 
+/* Load every plugin file under `dir`.  Running out of memory while
+ * listing it is a problem of its own (a plugin silently missing would
+ * read as "unknown plugin" later) and returns ASSAY_ENOMEM. */
 static int scan(registry *r, const char *dir, int depth)
 {
     DIR *d = opendir(dir);
@@ -306,21 +315,32 @@ static int scan(registry *r, const char *dir, int depth)
     struct dirent *de;
     char **names = NULL;
     size_t n = 0, cap = 0;
-    while ((de = readdir(d))) {
+    int rc = 0;
+    while (!rc && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn)
+            if (!nn) {
+                rc = ASSAY_ENOMEM;
                 break;
+            }
             names = nn;
         }
         names[n] = strdup(de->d_name);
         if (names[n])
             n++;
+        else
+            rc = ASSAY_ENOMEM;
     }
     closedir(d);
+    if (rc) {
+        char msg[PATH_MAX + 64];
+        snprintf(msg, sizeof msg, "%s: out of memory while listing plugins",
+                 dir);
+        add_problem(r, msg);
+    }
     /* deterministic order: sorted names */
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
@@ -334,8 +354,10 @@ static int scan(registry *r, const char *dir, int depth)
             size_t l = strlen(names[i]);
             if (util_is_dir(path)) {
                 /* meson's object folders end in .p */
-                if (depth < 4 && !(l > 2 && !strcmp(names[i] + l - 2, ".p")))
-                    scan(r, path, depth + 1);
+                if (depth < 4 &&
+                    !(l > 2 && !strcmp(names[i] + l - 2, ".p")) &&
+                    scan(r, path, depth + 1) == ASSAY_ENOMEM)
+                    rc = ASSAY_ENOMEM;
             } else if (l > 3 && strcmp(names[i] + l - 3, ".so") == 0) {
                 assay_error err;
                 if (registry_load_file(r, path, &err))
@@ -345,7 +367,7 @@ static int scan(registry *r, const char *dir, int depth)
         free(names[i]);
     }
     free(names);
-    return 0;
+    return rc;
 }
 
 int registry_add_dir(registry *r, const char *dir, assay_error *err)
@@ -359,7 +381,10 @@ int registry_add_dir(registry *r, const char *dir, assay_error *err)
         return assay_error_set(err, ASSAY_EINVAL,
                                "refusing world-writable plugin directory %s",
                                dir);
-    scan(r, dir, 0);
+    if (scan(r, dir, 0) == ASSAY_ENOMEM)
+        return assay_error_set(err, ASSAY_ENOMEM,
+                               "out of memory while loading plugins from %s",
+                               dir);
     return 0;
 }
 
@@ -446,12 +471,17 @@ const char *const *registry_names(registry *r, size_t *n)
 
 size_t registry_nproblems(const registry *r)
 {
-    return r->nproblems;
+    return r->nproblems + (r->lost ? 1 : 0);
 }
 
 const char *registry_problem(const registry *r, size_t i)
 {
-    return i < r->nproblems ? r->problems[i] : NULL;
+    if (i < r->nproblems)
+        return r->problems[i];
+    return i == r->nproblems && r->lost
+               ? "out of memory: problems with plugin files were not "
+                 "recorded"
+               : NULL;
 }
 
 
