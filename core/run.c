@@ -875,7 +875,9 @@ static json_t *manifest(runtime *rt, const char *status)
     return m;
 }
 
-static void write_manifest(runtime *rt, const char *status)
+/* Write manifest.json (atomically).  Non-zero, with a message, when it
+ * could not be written. */
+static int write_manifest(runtime *rt, const char *status)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/manifest.json", rt->run_dir);
@@ -883,10 +885,14 @@ static void write_manifest(runtime *rt, const char *status)
     char *s = m ? json_dumps(m, JSON_INDENT(2) | JSON_REAL_PRECISION(17))
                 : NULL;
     json_decref(m);
-    assay_error err;
-    if (!s || store_write_file(path, s, strlen(s), true, &err))
-        fprintf(stderr, "assay: warning: cannot write %s\n", path);
+    assay_error err = {0};
+    int rc = s ? store_write_file(path, s, strlen(s), true, &err)
+               : ASSAY_ENOMEM;
+    if (rc)
+        fprintf(stderr, "assay: cannot write %s: %s\n", path,
+                s ? err.text : "out of memory");
     free(s);
+    return rc;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -1090,7 +1096,10 @@ int run_graph(graph *g, registry *reg, const run_opts *o, char *run_dir_out,
     const char *status = ok ? "ok"
                          : atomic_load(&rt.cancel) ? "interrupted"
                                                    : "failed";
-    write_manifest(&rt, status);
+    /* a run whose manifest is missing or stale is not a finished run
+     * (the report, `runs` and --resume read it) */
+    if (write_manifest(&rt, status))
+        ok = false;
     rlog(&rt, "run %s", status);
     /* report: report.html and the terminal summary (core/report) */
     report_finish_run(rt.run_dir, o->verbosity >= 0);
