@@ -259,11 +259,12 @@ static int knn_make(void *cfg, rc_ctx *ctx, rc_model *mm, assay_error *err)
     mm->nparams = knn_nparams;
     mm->name = "itemknn";
     if (!m->nbr_idx || !m->nbr_w || !m->nbr_n) {
+        size_t ni = m->n_items, nb = m->nb;
         knn_unmake(mm);
         mm->self = NULL;
         return assay_error_set(err, ASSAY_ENOMEM,
-                               "out of memory for %zu x %zu neighbours",
-                               m->n_items, m->nb);
+                               "out of memory for %zu x %zu neighbours", ni,
+                               nb);
     }
     return ASSAY_OK;
 }
