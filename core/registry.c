@@ -244,7 +244,7 @@ int registry_load_file(registry *r, const char *path, assay_error *err)
     }
     /* check everything before registering anything from this file */
     size_t count = 0;
-    for (; list[count] && count < 4096; count++) {
+    for (; count < 4096 && list[count]; count++) {
         const assay_plugin *p = list[count];
         int rc = registry_check_descriptor(p, abs, err);
         if (rc) {
