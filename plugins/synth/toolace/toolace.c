@@ -640,8 +640,10 @@ static int ask_api(ta_ctx *c, size_t di, size_t slot, size_t round,
     size_t nm = json_array_size(s->mutations);
     size_t want = s->muts_per_api < nm ? s->muts_per_api : nm;
     unsigned char *taken = calloc(nm + 1, 1);
-    if (!taken || !used)
+    if (!taken || !used) {
+        free(taken);
         goto done;
+    }
     for (size_t q = 0; q < want; q++) {
         size_t pick;
         do
