@@ -113,7 +113,7 @@ int sc_keymap_intern(sc_keymap *m, const sc_keys *k, size_t r, size_t *id,
             return rc;
     }
     if (m->n == m->idcap) {
-        size_t nc = m->idcap * 2;
+        size_t nc = m->idcap ? m->idcap * 2 : 8;
         size_t *f = realloc(m->first, nc * sizeof *f);
         if (!f)
             return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
