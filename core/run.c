@@ -945,7 +945,7 @@ static int select_only(runtime *rt, assay_error *err)
                                                   "'%s'", rt->o->only);
     for (size_t i = 0; i < rt->g->n; i++)
         rt->ns[i].status = NS_OMITTED;
-    size_t *stack = malloc(rt->g->n * sizeof *stack), sp = 0;
+    size_t *stack = malloc((rt->g->n ? rt->g->n : 1) * sizeof *stack), sp = 0;
     if (!stack)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     stack[sp++] = (size_t)t;

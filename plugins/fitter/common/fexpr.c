@@ -215,6 +215,8 @@ static int add_node(parser *p, const cnode *n)
         const cnode *o = &p->nodes[i];
         if (o->op == n->op && o->a == n->a && o->b == n->b &&
             o->idx == n->idx && o->powbase == n->powbase &&
+            /* bit-identical constants only (0.0 and -0.0 differ):
+             * NOLINTNEXTLINE(bugprone-suspicious-memory-comparison) */
             (n->op != FX_CONST || memcmp(&o->c, &n->c, sizeof o->c) == 0))
             return (int)i;
     }

@@ -60,7 +60,7 @@ typedef struct flaw_spec {
 #define FLAW_COMMON_OPTIONS(LOSS_DEFAULT)                                      \
     {.name = "loss",                                                           \
      .type = ASSAY_OPT_ENUM,                                                   \
-     .def = LOSS_DEFAULT,                                                      \
+     .def = (LOSS_DEFAULT),                                                    \
      .choices = "lsq|huber",                                                   \
      .doc = "lsq: sum of squared residuals; huber: robust Huber loss"},        \
         {.name = "delta",                                                      \
