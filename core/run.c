@@ -612,12 +612,18 @@ static void execute(runtime *rt, size_t idx)
     if (rc) {
         snprintf(st->error, sizeof st->error, "%s",
                  err.text[0] ? err.text : assay_strerror(rc));
-        if (rc == ASSAY_ECANCELED || atomic_load(&rt->cancel))
-            if (!strstr(st->error, "cancel")) {
-                char tmp[sizeof st->error];
-                snprintf(tmp, sizeof tmp, "%s (run cancelled)", st->error);
-                snprintf(st->error, sizeof st->error, "%s", tmp);
-            }
+        /* say why a stopped node stopped: a spent LLM budget also
+         * cancels the run, and the plugin may only have seen that */
+        bool budget = rt->llm && llm_service_budget_exhausted(rt->llm);
+        const char *why = budget ? "budget" : "cancel";
+        if ((rc == ASSAY_ECANCELED || rc == ASSAY_EBUDGET ||
+             atomic_load(&rt->cancel)) &&
+            !strstr(st->error, why)) {
+            char tmp[sizeof st->error];
+            snprintf(tmp, sizeof tmp, "%s (%s)", st->error,
+                     budget ? "LLM budget reached" : "run cancelled");
+            snprintf(st->error, sizeof st->error, "%s", tmp);
+        }
     }
     pthread_mutex_lock(&rt->lock);
     st->status = rc ? NS_FAILED : NS_DONE;

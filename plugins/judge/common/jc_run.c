@@ -200,8 +200,6 @@ static int runner_cb(void *ud, assay_llm_stream *s, size_t index,
     jc_call *c = r->map[index];
     r->map[index] = NULL;
     r->requests++;
-    if (r->h->cancelled(r->h))
-        return assay_error_set(err, ASSAY_ECANCELED, "cancelled");
     if (res->status == ASSAY_LLM_SKIPPED) {
         /* not an answer about this item: the run is being cancelled or
          * the budget is spent, so stop (a resumed run sends it again)
@@ -211,6 +209,8 @@ static int runner_cb(void *ud, assay_llm_stream *s, size_t index,
                                "record %zu: request not sent: %s", c->item,
                                res->error);
     }
+    if (r->h->cancelled(r->h))
+        return assay_error_set(err, ASSAY_ECANCELED, "cancelled");
     if (res->status != ASSAY_LLM_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "%s: %s", llm_status_name(res->status),
