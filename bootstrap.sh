@@ -17,8 +17,10 @@ PACKAGES=(
 
 # Only the test suite needs these: a real one-node Slurm cluster, a
 # headless browser for the report test, node/npm for the Kubernetes
-# manifest schema check.
-TEST_PACKAGES=(slurm-wlm munge chromium)
+# manifest schema check, and the checkers of the 'static' suite
+# (clang-tidy, cppcheck, a clang ThreadSanitizer build, valgrind).
+TEST_PACKAGES=(slurm-wlm munge chromium
+               clang clang-tidy libclang-rt-14-dev cppcheck valgrind)
 
 deps() {
   local missing=()
@@ -50,16 +52,29 @@ build() {
 }
 
 summary() {
-  # meson's testlog holds one line per test: print the plain count line
-  local log=$1/meson-logs/testlog.txt
+  # meson's testlog.json holds one JSON object per test of this run (the
+  # text log also holds the tests' own output, which may quote another
+  # meson summary): count their results
+  local log=$1/meson-logs/testlog.json
   python3 - "$log" <<'PY'
-import re, sys
-text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-def grab(name):
-    m = re.search(r"^" + name + r":\s+(\d+)", text, re.M)
-    return int(m.group(1)) if m else 0
-ok, fail = grab("Ok") + grab("Expected Fail"), grab("Fail") + grab("Unexpected Pass") + grab("Timeout")
-print(f"{ok} passed, {fail} failed, {grab('Skipped')} skipped")
+import json, sys
+ok = fail = skip = 0
+try:
+    lines = open(sys.argv[1], encoding="utf-8", errors="replace")
+except OSError as e:
+    sys.exit(f"no test log: {e}")
+for line in lines:
+    try:
+        result = json.loads(line).get("result", "")
+    except ValueError:
+        continue
+    if result in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    elif result == "SKIP":
+        skip += 1
+    else:  # FAIL, UNEXPECTEDPASS, TIMEOUT, ERROR
+        fail += 1
+print(f"{ok} passed, {fail} failed, {skip} skipped")
 PY
 }
 
