@@ -7,8 +7,11 @@
 
 #include <assay/plugin.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static inline int sink_resolve_path(const assay_host *h, const char *path,
                                     bool allow_outside, char *out,
@@ -45,6 +48,25 @@ static inline int sink_resolve_path(const assay_host *h, const char *path,
                                "sub-folders)",
                                path);
     return 0;
+}
+
+/* The temporary file a sink writes before renaming it into place:
+ * created afresh (a stale one of a crashed attempt is removed first) and
+ * never through a symbolic link planted under its name. */
+static inline FILE *sink_open_tmp(const char *tmp)
+{
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
 }
 
 #endif

@@ -50,7 +50,7 @@ static int run(void *st, assay_io *io, assay_error *err)
         return assay_error_set(err, ASSAY_EDATA, "input 'items' missing");
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = sink_open_tmp(tmp);
     if (!f)
         return assay_error_set(err, ASSAY_EIO, "%s: cannot create: %s", tmp,
                                strerror(errno));
