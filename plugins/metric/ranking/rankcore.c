@@ -18,6 +18,7 @@
 #include "rankcore.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,7 @@ typedef struct rk_ctx {
     rk_ws *ws;
     unsigned nws;
     rk_result *res;
+    const int64_t *res_qkeys; /* fast path: the queries' keys, sorted */
 } rk_ctx;
 
 static double rk_gain(const rk_config *cfg, double rel)
@@ -746,6 +748,257 @@ static int rk_eval_task(void *arg, size_t b, size_t e, unsigned worker,
     return ASSAY_OK;
 }
 
+/* ---- leave-one-out fast path ----------------------------------------------
+ * The common sampled-candidate layout: integer ids, one qrels row per
+ * query with queries strictly increasing (so a query's index is found by
+ * binary search, without hashing), every relevance a hit, and the run
+ * grouped by query in the same order with every query present once.
+ * Then each query is one pass over its candidates: find the positive,
+ * count who beats it.  The values are those rk_query computes (same
+ * expressions); anything else falls back to the general path. */
+
+typedef struct rk_loo {
+    rk_ctx *c;
+    size_t nchunks;
+    size_t *qb, *qe; /* per chunk: queries [qb, qe) it evaluated */
+    double *sums;    /* per chunk: ncols sums over its queries */
+    double *rows;    /* per chunk: one query's values (summary only) */
+    atomic_bool bad; /* the layout is not the simple one */
+} rk_loo;
+
+static size_t rk_loo_lower(const int64_t *k, size_t n, int64_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Branch-free loops the compiler vectorizes (the library is built with
+ * -O3, see meson.build). */
+static bool rk_all_equal(const int64_t *a, size_t n, int64_t v)
+{
+    uint64_t diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (uint64_t)(a[i] ^ v);
+    return diff == 0;
+}
+
+static void rk_count_above(const double *s, size_t n, double v, size_t *gt,
+                           size_t *eq)
+{
+    size_t g = 0, e = 0;
+    for (size_t j = 0; j < n; j++) {
+        g += s[j] > v;
+        e += s[j] == v;
+    }
+    *gt = g;
+    *eq = e;
+}
+
+static void rk_loo_measures(const rk_ctx *c, size_t q, size_t n,
+                            size_t rank, double *out)
+{
+    const rk_config *cfg = c->cfg;
+    size_t nk = cfg->nk;
+    double g = rk_gain(cfg, c->qr_rel[q]);
+    memset(out, 0, (RK_NBASE + RK_PER_K * nk) * sizeof *out);
+    size_t numrel = cfg->protocol == RK_FULL || rank ? 1 : 0;
+    out[RK_C_NUM_RET] = (double)n;
+    out[RK_C_NUM_REL] = (double)numrel;
+    if (!rank)
+        return; /* not among the candidates: every measure is 0 */
+    /* as rk_query with one hit: ideal DCG g at every cut-off */
+    double dg = g / rk_log2p1(rank);
+    double prec = 1.0 / (double)rank;
+    out[RK_C_NUM_REL_RET] = 1.0;
+    out[RK_C_RANK] = (double)rank;
+    out[RK_C_MAP] = prec / 1.0;
+    out[RK_C_MRR] = 1.0 / (double)rank;
+    out[RK_C_NDCG] = g > 0 ? dg / g : 0.0;
+    for (size_t ki = 0; ki < nk; ki++) {
+        if (rank > (size_t)cfg->ks[ki])
+            continue;
+        double *o = out + RK_NBASE + ki * RK_PER_K;
+        o[RK_K_HR] = 1.0;
+        o[RK_K_NDCG] = g > 0 ? dg / g : 0.0;
+        o[RK_K_PRECISION] = 1.0 / (double)cfg->ks[ki];
+        o[RK_K_RECALL] = 1.0 / 1.0;
+        o[RK_K_MAP] = prec / 1.0;
+        o[RK_K_MRR] = 1.0 / (double)rank;
+    }
+}
+
+static int rk_loo_task(void *arg, size_t b, size_t e, unsigned worker,
+                       assay_error *err)
+{
+    (void)worker;
+    (void)err;
+    rk_loo *L = arg;
+    rk_ctx *c = L->c;
+    const int64_t *ru = c->run_q->i, *ri = c->run_item->i;
+    const int64_t *qk = c->res_qkeys, *qi = c->qr_item->i;
+    const double *sc = c->score;
+    size_t N = c->nrun, nq = c->nq, ncols = c->res->ncols;
+    for (size_t chunk = b; chunk < e; chunk++) {
+        size_t r = N * chunk / L->nchunks, end = N * (chunk + 1) / L->nchunks;
+        /* start at the first group that begins in this chunk */
+        while (r > 0 && r < end && ru[r] == ru[r - 1])
+            r++;
+        size_t q = r < end ? rk_loo_lower(qk, nq, ru[r]) : 0;
+        L->qb[chunk] = L->qe[chunk] = q;
+        size_t guess = 0;
+        while (r < end) {
+            if (atomic_load_explicit(&L->bad, memory_order_relaxed))
+                return ASSAY_OK;
+            int64_t u = ru[r];
+            if (q >= nq || qk[q] != u) {
+                atomic_store(&L->bad, true);
+                return ASSAY_OK;
+            }
+            /* the group (most often as long as the previous one: check
+             * that guess with a loop that vectorizes), the positive in
+             * it, who beats it */
+            size_t g0 = r;
+            if (guess && g0 + guess <= N &&
+                (g0 + guess == N || ru[g0 + guess] != u) &&
+                rk_all_equal(ru + g0, guess, u))
+                r = g0 + guess;
+            else
+                while (r < N && ru[r] == u)
+                    r++;
+            size_t n = r - g0, pos = 0;
+            guess = n;
+            int64_t want = qi[q];
+            const int64_t *items = ri + g0;
+            while (pos < n && items[pos] != want)
+                pos++;
+            size_t rank = 0;
+            if (pos < n) {
+                const double *s = sc + g0;
+                double hs = s[pos];
+                size_t gt, eq;
+                rk_count_above(s, n, hs, &gt, &eq);
+                if (eq > 1) {
+                    rk_hit h = {hs, c->qr_rel[q], g0 + pos, pos, 0};
+                    for (size_t j = 0; j < n; j++)
+                        if (s[j] == hs && j != pos &&
+                            rk_before(c, s[j], -INFINITY, g0 + j, &h))
+                            gt++;
+                }
+                rank = gt + 1;
+            }
+            double *v = c->res->vals ? c->res->vals + q * ncols
+                                     : L->rows + chunk * ncols;
+            rk_loo_measures(c, q, n, rank, v);
+            double *sum = L->sums + chunk * ncols;
+            for (size_t j = 0; j < ncols; j++)
+                sum[j] += v[j];
+            q++;
+        }
+        L->qe[chunk] = q;
+    }
+    return ASSAY_OK;
+}
+
+/* 1 when the fast path evaluated everything, 0 when the layout is not
+ * the simple one (nothing is left allocated), else an error. */
+static int rk_try_loo(rk_ctx *c, const assay_host *h, unsigned nthreads,
+                      const sc_keys *qr_q, assay_error *err)
+{
+    const rk_config *cfg = c->cfg;
+    rk_result *res = c->res;
+    size_t nq = qr_q->n, N = c->nrun;
+    if (qr_q->is_str || c->qr_item->is_str || c->run_q->is_str ||
+        c->run_item->is_str || nq == 0 || N == 0 || cfg->missing_zero)
+        return 0;
+    for (size_t q = 0; q < nq; q++) {
+        double rel = c->qr_rel[q];
+        if ((q && qr_q->i[q] <= qr_q->i[q - 1]) || !(rel >= cfg->rel_threshold) ||
+            !(rk_gain(cfg, rel) > 0))
+            return 0;
+    }
+    if (c->run_q->i[0] != qr_q->i[0])
+        return 0;
+    /* chunks of rows, as many whatever the thread count: the means add
+     * the chunks' sums in order, the same for any number of threads */
+    rk_loo L = {.c = c};
+    L.nchunks = N / 65536;
+    L.nchunks = L.nchunks < 1 ? 1 : L.nchunks > 256 ? 256 : L.nchunks;
+    atomic_init(&L.bad, false);
+    size_t ncols = RK_NBASE + RK_PER_K * cfg->nk;
+    L.qb = malloc(L.nchunks * sizeof *L.qb);
+    L.qe = malloc(L.nchunks * sizeof *L.qe);
+    L.sums = calloc(L.nchunks * ncols, sizeof *L.sums);
+    L.rows = malloc(L.nchunks * ncols * sizeof *L.rows);
+    res->ncols = ncols;
+    if (!cfg->summary_only)
+        res->vals = malloc(nq * ncols * sizeof *res->vals);
+    int rc = 0;
+    if (!L.qb || !L.qe || !L.sums || !L.rows ||
+        (!cfg->summary_only && !res->vals)) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto out;
+    }
+    c->nq = nq;
+    c->res_qkeys = qr_q->i;
+    rc = sc_parallel(h, nthreads, L.nchunks, 1, rk_loo_task, &L, err);
+    if (rc)
+        goto out;
+    /* every query once, in order: the chunks' ranges chain up */
+    bool ok = !atomic_load(&L.bad);
+    size_t next = 0;
+    for (size_t k = 0; ok && k < L.nchunks; k++) {
+        if (L.qe[k] == L.qb[k])
+            continue;
+        ok = L.qb[k] == next;
+        next = L.qe[k];
+    }
+    if (!ok || next != nq)
+        goto out; /* rc 0: not the simple layout */
+    res->nq = nq;
+    res->qrow = malloc(nq * sizeof *res->qrow);
+    res->evaluated = malloc(nq * sizeof *res->evaluated);
+    res->mean = calloc(res->ncols, sizeof *res->mean);
+    if (!res->qrow || !res->evaluated || !res->mean) {
+        rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t q = 0; q < nq; q++) {
+        res->qrow[q] = q;
+        res->evaluated[q] = true;
+    }
+    for (size_t k = 0; k < L.nchunks; k++)
+        for (size_t j = 0; j < ncols; j++)
+            res->mean[j] += L.sums[k * ncols + j];
+    for (size_t j = 0; j < ncols; j++)
+        if (j != RK_C_NUM_RET && j != RK_C_NUM_REL && j != RK_C_NUM_REL_RET)
+            res->mean[j] /= (double)nq;
+    res->n_averaged = nq;
+    res->n_run_rows = N;
+    rc = 1;
+out:
+    free(L.qb);
+    free(L.qe);
+    free(L.sums);
+    free(L.rows);
+    c->nq = 0;
+    c->res_qkeys = NULL;
+    if (rc != 1) {
+        free(res->vals);
+        free(res->qrow);
+        free(res->evaluated);
+        free(res->mean);
+        memset(res, 0, sizeof *res);
+    }
+    return rc;
+}
+
 int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
                 sc_keys *run_q, sc_keys *run_item, const double *run_score,
                 sc_keys *qr_q, sc_keys *qr_item, const double *qr_rel,
@@ -782,6 +1035,13 @@ int rk_evaluate(const rk_config *cfg, const assay_host *h, unsigned nthreads,
     c.res = res;
     c.nthreads = nthreads;
 
+    rc = rk_try_loo(&c, h, nthreads, qr_q, err);
+    if (rc == 1) {
+        rc = ASSAY_OK;
+        goto done;
+    }
+    if (rc)
+        goto done;
     rc = sc_keymap_init(&qmap, qr_q->is_str, qr_q->n + 16, err);
     if (rc)
         goto done;

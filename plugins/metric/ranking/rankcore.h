@@ -32,6 +32,8 @@ typedef struct rk_config {
     size_t nk;
     bool missing_zero;     /* judged queries absent from the run count
                               with zeros (trec_eval -c) */
+    bool summary_only;     /* only the means are wanted: rk_result.vals
+                              may be NULL */
 } rk_config;
 
 /* Per-query value columns: RK_NBASE fixed ones, then RK_PER_K per cut-off
@@ -61,7 +63,9 @@ typedef struct rk_result {
     size_t ncols;     /* RK_NBASE + RK_PER_K * nk */
     size_t *qrow;     /* per query: first qrels row (for its key) */
     bool *evaluated;  /* per query: had run rows */
-    double *vals;     /* nq x ncols, row-major */
+    double *vals;     /* nq x ncols, row-major (NULL when the config
+                         asked for the summary only and the leave-one-out
+                         fast path ran) */
     double *mean;     /* ncols: means over the averaged queries; the count
                          columns hold sums (trec_eval's "all") */
     size_t n_averaged;   /* queries in the means */

@@ -126,6 +126,7 @@ static int ranking_create(const assay_host *host, const json_t *opts,
     s->cfg.ks = s->ks;
     s->cfg.nk = s->nk;
     s->items = assay_opt_bool(opts, "items");
+    s->cfg.summary_only = !s->items;
     *state = s;
     return ASSAY_OK;
 fail:
@@ -337,7 +338,12 @@ static const assay_plugin ranking_plugin = {
         "queries without judgments are ignored.  `items` is a table with "
         "one row per averaged query (the query id column, then each "
         "measure, and `rank` = rank of the first relevant item or 0).  "
-        "Queries are evaluated in parallel on the node's threads.",
+        "Queries are evaluated in parallel on the node's threads.  The "
+        "usual leave-one-out layout (integer ids, one judgment per query "
+        "with query ids ascending, run rows grouped by query in that "
+        "order) takes a single pass without hashing; with items: false "
+        "it also skips the per-query values.  Any other layout gives the "
+        "same values by the general path.",
     .inputs = ranking_inputs,
     .outputs = ranking_outputs,
     .options = ranking_options,

@@ -525,6 +525,129 @@ static void test_loo_shuffled_strings(void **st)
     loo_free(&l);
 }
 
+/* The leave-one-out fast path (sorted integer ids, one judgment per
+ * query, run grouped in qrels order) against the general path on the
+ * same data with the run's query ids as strings (which the fast path
+ * does not take): every tie rule and protocol, heavy ties, graded and
+ * exponential gains, positives missing from some candidate lists,
+ * uneven list lengths; per-query values equal, means equal to 1e-12,
+ * summary-only means equal to the full ones, and the same means bit
+ * for bit on 1 and 3 threads. */
+static void test_loo_fast_path(void **st)
+{
+    (void)st;
+    enum { NU = 3000 };
+    int64_t *ru = malloc(NU * 40 * sizeof *ru), *ri = malloc(NU * 40 * sizeof *ri);
+    double *sc = malloc(NU * 40 * sizeof *sc);
+    int64_t qu[NU], qi[NU];
+    double rel[NU];
+    char (*ustr)[24] = malloc(NU * 40 * sizeof *ustr);
+    const char **up = malloc(NU * 40 * sizeof *up);
+    assert_non_null(ru);
+    assert_non_null(ri);
+    assert_non_null(sc);
+    assert_non_null(ustr);
+    assert_non_null(up);
+    uint64_t x = 99;
+#define NEXT() (x = x * 6364136223846793005ULL + 1442695040888963407ULL, x >> 33)
+    size_t n = 0;
+    for (size_t u = 0; u < NU; u++) {
+        size_t len = 1 + NEXT() % 39;
+        qu[u] = (int64_t)(u * 3 + 1);
+        qi[u] = (int64_t)(NEXT() % (len + 3)); /* sometimes not a candidate */
+        rel[u] = 1 + (double)(NEXT() % 3);
+        for (size_t j = 0; j < len; j++, n++) {
+            ru[n] = qu[u];
+            ri[n] = (int64_t)j;
+            sc[n] = (double)(NEXT() % 5) * 0.25; /* many ties */
+            snprintf(ustr[n], sizeof ustr[n], "%lld", (long long)ru[n]);
+            up[n] = ustr[n];
+        }
+    }
+#undef NEXT
+    static const int64_t ks[] = {1, 3, 10};
+    const rk_ties ties[] = {RK_TIES_OPTIMISTIC, RK_TIES_PESSIMISTIC,
+                            RK_TIES_TREC};
+    for (int t = 0; t < 3; t++)
+        for (int proto = 0; proto < 2; proto++)
+            for (int gain = 0; gain < 2; gain++) {
+                rk_config cfg = {.protocol = proto ? RK_FULL : RK_SAMPLED,
+                                 .ties = ties[t],
+                                 .rel_threshold = 1,
+                                 .exp_gain = gain,
+                                 .ks = ks,
+                                 .nk = 3};
+                sc_keys rq = int_keys(ru, n), rik = int_keys(ri, n);
+                sc_keys qq = int_keys(qu, NU), qik = int_keys(qi, NU);
+                sc_keys rqs = {.n = n, .is_str = true, .s = up};
+                rk_result fast, gen, sum1, sum3;
+                assay_error err = {0};
+                assert_int_equal(rk_evaluate(&cfg, NULL, 2, &rq, &rik, sc,
+                                             &qq, &qik, rel, &fast, &err),
+                                 0);
+                assert_int_equal(rk_evaluate(&cfg, NULL, 2, &rqs, &rik, sc,
+                                             &qq, &qik, rel, &gen, &err),
+                                 0);
+                sc_keys_free(&qq);
+                qq = int_keys(qu, NU);
+                assert_int_equal(fast.nq, NU);
+                assert_int_equal(gen.nq, NU);
+                assert_int_equal(fast.n_averaged, gen.n_averaged);
+                for (size_t q = 0; q < NU; q++)
+                    for (size_t j = 0; j < fast.ncols; j++)
+                        if (fast.vals[q * fast.ncols + j] !=
+                            gen.vals[q * gen.ncols + j])
+                            fail_msg("ties %d protocol %d gain %d: query "
+                                     "%zu column %zu: %.17g vs %.17g",
+                                     t, proto, gain, q, j,
+                                     fast.vals[q * fast.ncols + j],
+                                     gen.vals[q * gen.ncols + j]);
+                for (size_t j = 0; j < fast.ncols; j++)
+                    near(fast.mean[j], gen.mean[j], 1e-12, "mean", "fast");
+                cfg.summary_only = true;
+                assert_int_equal(rk_evaluate(&cfg, NULL, 1, &rq, &rik, sc,
+                                             &qq, &qik, rel, &sum1, &err),
+                                 0);
+                assert_int_equal(rk_evaluate(&cfg, NULL, 3, &rq, &rik, sc,
+                                             &qq, &qik, rel, &sum3, &err),
+                                 0);
+                assert_null(sum1.vals);
+                for (size_t j = 0; j < fast.ncols; j++) {
+                    assert_true(sum1.mean[j] == fast.mean[j]);
+                    assert_true(sum3.mean[j] == fast.mean[j]);
+                }
+                rk_result_free(&fast);
+                rk_result_free(&gen);
+                rk_result_free(&sum1);
+                rk_result_free(&sum3);
+            }
+    /* a query listed twice in the run, or out of qrels order: the
+     * general path takes it and still gathers the query's rows */
+    int64_t ru2[] = {1, 1, 4, 4, 1}, ri2[] = {0, 1, 0, 1, 2};
+    double sc2[] = {0.5, 0.7, 0.2, 0.1, 0.9};
+    int64_t qu2[] = {1, 4}, qi2[] = {0, 1};
+    double rel2[] = {1, 1};
+    sc_keys rq = int_keys(ru2, 5), rik = int_keys(ri2, 5);
+    sc_keys qq = int_keys(qu2, 2), qik = int_keys(qi2, 2);
+    rk_config cfg = {.protocol = RK_SAMPLED, .ties = RK_TIES_OPTIMISTIC,
+                     .rel_threshold = 1, .ks = ks, .nk = 1};
+    rk_result r2;
+    assay_error err = {0};
+    assert_int_equal(rk_evaluate(&cfg, NULL, 2, &rq, &rik, sc2, &qq, &qik,
+                                 rel2, &r2, &err),
+                     0);
+    assert_int_equal(r2.nq, 2);
+    near(r2.vals[RK_C_RANK], 3, 0, "rank", "1"); /* 0.9 and 0.7 above */
+    near(r2.vals[RK_C_NUM_RET], 3, 0, "num_ret", "1");
+    near(r2.vals[r2.ncols + RK_C_RANK], 2, 0, "rank", "4");
+    rk_result_free(&r2);
+    free(ru);
+    free(ri);
+    free(sc);
+    free(ustr);
+    free(up);
+}
+
 /* Hand-made graded case: sampled vs full protocol, exponential gain,
  * and ties with several relevant items. */
 static void test_graded_small(void **st)
@@ -596,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_trec_out_files),
         cmocka_unit_test(test_loo),
         cmocka_unit_test(test_loo_shuffled_strings),
+        cmocka_unit_test(test_loo_fast_path),
         cmocka_unit_test(test_graded_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

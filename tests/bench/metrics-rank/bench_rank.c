@@ -3,12 +3,15 @@
  *
  *   NDCG@10 and HR@10 (with every other ranking measure) over U users x
  *   100 candidates given as a long (user, item, score) table, the
- *   positive given as a qrels row per user (sampled-candidate protocol);
- *   ROC AUC over N scores.  Each is timed on 1 thread and on every core,
- *   best of 3, and a vectorised numpy NDCG runs on the same scores in the
- *   same run (ndcg_numpy.py, started with OPENBLAS_CORETYPE and
- *   OPENBLAS_L2_SIZE unset), so that the speed ratio compares like with
- *   like.  Prints throughput, peak RSS and the ratio.
+ *   positive given as a qrels row per user (sampled-candidate protocol),
+ *   means only and with the per-user values; ROC AUC over N scores.
+ *   Each is timed on 1 thread and on every core, best of 3.  In the same
+ *   run, vectorised numpy (ndcg_numpy.py, started with OPENBLAS_CORETYPE
+ *   and OPENBLAS_L2_SIZE unset) computes NDCG@10 and HR@10 from the same
+ *   run and qrels columns (the like-for-like ratio), and, for reference,
+ *   from the bare score matrix with the positive's column handed to it,
+ *   by argsort and by counting.  Prints throughput, peak RSS and the
+ *   ratios.
  *
  * Usage: bench-metrics-rank [USERS [AUC_SCORES]]  (default 1e6 and 1e7)
  */
@@ -110,42 +113,57 @@ int main(int argc, char **argv)
            "%u cores\n",
            users, CANDS, n, cores);
 
-    /* ---- C: ranking measures ------------------------------------------ */
+    /* ---- C: ranking measures ------------------------------------------ *
+     * Twice: the means only (metric.ranking with items: false; what the
+     * numpy code computes), and with the per-user values as well (the
+     * per-query table, items: true). */
     const int64_t ks[] = {10};
-    rk_config cfg = {.protocol = RK_SAMPLED, .ties = RK_TIES_OPTIMISTIC,
-                     .rel_threshold = 1, .ks = ks, .nk = 1};
-    double best[2] = {1e30, 1e30}, c_ndcg = 0, c_hr = 0;
+    double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}}, c_ndcg = 0, c_hr = 0;
     unsigned tcount[2] = {1, cores};
-    for (int t = 0; t < 2; t++)
-        for (int rep = 0; rep < 3; rep++) {
-            sc_keys k1 = {.n = n, .i = ru}, k2 = {.n = n, .i = ri};
-            sc_keys k3 = {.n = users, .i = qu}, k4 = {.n = users, .i = qi};
-            rk_result res;
-            assay_error err = {0};
-            double t0 = now();
-            if (rk_evaluate(&cfg, NULL, tcount[t], &k1, &k2, sc, &k3, &k4,
-                            rel, &res, &err)) {
-                fprintf(stderr, "rk_evaluate: %s\n", err.text);
-                return 1;
+    for (int mode = 0; mode < 2; mode++)
+        for (int t = 0; t < 2; t++)
+            for (int rep = 0; rep < 3; rep++) {
+                rk_config cfg = {.protocol = RK_SAMPLED,
+                                 .ties = RK_TIES_OPTIMISTIC,
+                                 .rel_threshold = 1, .ks = ks, .nk = 1,
+                                 .summary_only = mode == 0};
+                sc_keys k1 = {.n = n, .i = ru}, k2 = {.n = n, .i = ri};
+                sc_keys k3 = {.n = users, .i = qu}, k4 = {.n = users, .i = qi};
+                rk_result res;
+                assay_error err = {0};
+                double t0 = now();
+                if (rk_evaluate(&cfg, NULL, tcount[t], &k1, &k2, sc, &k3,
+                                &k4, rel, &res, &err)) {
+                    fprintf(stderr, "rk_evaluate: %s\n", err.text);
+                    return 1;
+                }
+                double dt = now() - t0;
+                if (dt < best[mode][t])
+                    best[mode][t] = dt;
+                c_ndcg = res.mean[RK_NBASE + RK_K_NDCG];
+                c_hr = res.mean[RK_NBASE + RK_K_HR];
+                rk_result_free(&res);
             }
-            double dt = now() - t0;
-            if (dt < best[t])
-                best[t] = dt;
-            c_ndcg = res.mean[RK_NBASE + RK_K_NDCG];
-            c_hr = res.mean[RK_NBASE + RK_K_HR];
-            rk_result_free(&res);
-        }
-    printf("C ranking (all measures incl. NDCG@10, HR@10): 1 thread %.3f s, "
-           "%u threads %.3f s = %.1f M rows/s, %.2f M users/s\n",
-           best[0], cores, best[1], (double)n / best[1] / 1e6,
-           (double)users / best[1] / 1e6);
+    for (int mode = 0; mode < 2; mode++)
+        printf("C ranking, every measure (NDCG@10, HR@10, MRR, MAP, P, R), "
+               "%s: 1 thread %.3f s, %u threads %.3f s = %.1f M rows/s\n",
+               mode ? "with per-user values" : "means only",
+               best[mode][0], cores, best[mode][1],
+               (double)n / best[mode][1] / 1e6);
     printf("  ndcg@10 = %.12f  hr@10 = %.12f\n", c_ndcg, c_hr);
 
     /* ---- numpy on the same scores ----------------------------------------- */
     char dir[] = "/tmp/assay-bench-XXXXXX";
     double np_sec = -1;
+    static const char *const files[] = {"scores.f64", "pos.i64",
+                                        "users.i64",  "items.i64",
+                                        "qusers.i64", "qitems.i64"};
     if (mkdtemp(dir) && write_file(dir, "scores.f64", sc, n * sizeof *sc) == 0 &&
-        write_file(dir, "pos.i64", pos, users * sizeof *pos) == 0) {
+        write_file(dir, "pos.i64", pos, users * sizeof *pos) == 0 &&
+        write_file(dir, "users.i64", ru, n * sizeof *ru) == 0 &&
+        write_file(dir, "items.i64", ri, n * sizeof *ri) == 0 &&
+        write_file(dir, "qusers.i64", qu, users * sizeof *qu) == 0 &&
+        write_file(dir, "qitems.i64", qi, users * sizeof *qi) == 0) {
         const char *py = access("/usr/bin/python3", X_OK) == 0
                              ? "/usr/bin/python3"
                              : "python3";
@@ -162,6 +180,7 @@ int main(int argc, char **argv)
             pclose(p);
         }
         double nd = NAN, hr = NAN, rss = NAN, cnd = NAN, csec = -1;
+        double lnd = NAN, lhr = NAN, lsec = -1;
         const char *q;
         if ((q = strstr(line, "\"ndcg@10\": ")))
             nd = strtod(q + 11, NULL);
@@ -173,34 +192,53 @@ int main(int argc, char **argv)
             cnd = strtod(q + 17, NULL);
         if ((q = strstr(line, "\"count_seconds\": ")))
             csec = strtod(q + 17, NULL);
+        if ((q = strstr(line, "\"long_ndcg@10\": ")))
+            lnd = strtod(q + 16, NULL);
+        if ((q = strstr(line, "\"long_hr@10\": ")))
+            lhr = strtod(q + 14, NULL);
+        if ((q = strstr(line, "\"long_seconds\": ")))
+            lsec = strtod(q + 16, NULL);
         if ((q = strstr(line, "\"peak_rss_mb\": ")))
             rss = strtod(q + 15, NULL);
-        if (np_sec > 0) {
-            printf("numpy argsort/take_along_axis NDCG@10+HR@10: %.3f s "
-                   "(peak RSS %.0f MB)\n",
-                   np_sec, rss);
+        if (np_sec > 0 && lsec > 0) {
+            printf("numpy on the same inputs (user, item, score run + "
+                   "qrels; vectorised, reshaped): %.3f s (peak RSS %.0f MB "
+                   "for all numpy variants)\n",
+                   lsec, rss);
+            printf("  ndcg@10 = %.12f  hr@10 = %.12f  (|diff| %.1e, %.1e)\n",
+                   lnd, lhr, fabs(lnd - c_ndcg), fabs(lhr - c_hr));
+            printf("speed ratio C/numpy, same inputs, means only: %.1fx on "
+                   "%u threads, %.1fx on 1 thread (with per-user values: "
+                   "%.1fx on %u threads)\n",
+                   lsec / best[0][1], cores, lsec / best[0][0],
+                   lsec / best[1][1], cores);
+            printf("RESULT ratio_same_inputs=%.2f\n", lsec / best[0][1]);
+            printf("numpy argsort/take_along_axis NDCG@10+HR@10 on the "
+                   "score matrix: %.3f s\n",
+                   np_sec);
             printf("  ndcg@10 = %.12f  hr@10 = %.12f  (|diff| %.1e, %.1e)\n",
                    nd, hr, fabs(nd - c_ndcg), fabs(hr - c_hr));
-            printf("speed ratio C/numpy: %.1fx on %u threads, %.1fx on 1 "
-                   "thread\n",
-                   np_sec / best[1], cores, np_sec / best[0]);
-            printf("numpy sort-free LOO variant (count scores above the "
-                   "positive): %.3f s, ndcg@10 |diff| %.1e; ratio C/numpy "
-                   "%.1fx on %u threads\n",
-                   csec, fabs(cnd - c_ndcg), csec / best[1], cores);
+            printf("speed ratio C/numpy argsort: %.1fx on %u threads, "
+                   "%.1fx on 1 thread\n",
+                   np_sec / best[0][1], cores, np_sec / best[0][0]);
+            printf("numpy sort-free on the score matrix, handed the "
+                   "positive's column (less input than C reads): %.3f s, "
+                   "ndcg@10 |diff| %.1e; ratio C/numpy %.1fx on %u "
+                   "threads\n",
+                   csec, fabs(cnd - c_ndcg), csec / best[0][1], cores);
         } else {
             printf("numpy run failed (is python3-numpy installed?): %s\n",
                    line);
         }
-        char path[4200];
-        snprintf(path, sizeof path, "%s/scores.f64", dir);
-        unlink(path);
-        snprintf(path, sizeof path, "%s/pos.i64", dir);
-        unlink(path);
-        rmdir(dir);
     } else {
         printf("numpy comparison skipped: cannot write the inputs\n");
     }
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        unlink(path);
+    }
+    rmdir(dir);
     free(ru);
     free(ri);
     free(sc);
