@@ -789,11 +789,35 @@ static bool rk_all_equal(const int64_t *a, size_t n, int64_t v)
     return diff == 0;
 }
 
+#if defined(__GNUC__)
+/* Compilers do not vectorize a count of floating-point comparisons on
+ * their own (the comparisons may trap): two lanes at a time with vector
+ * extensions (SSE2 on x86-64, plain code elsewhere).  A comparison
+ * yields -1 per true lane. */
+typedef double rk_v2d __attribute__((vector_size(16)));
+typedef long long rk_v2i __attribute__((vector_size(16)));
+#endif
+
 static void rk_count_above(const double *s, size_t n, double v, size_t *gt,
                            size_t *eq)
 {
-    size_t g = 0, e = 0;
-    for (size_t j = 0; j < n; j++) {
+    size_t g = 0, e = 0, j = 0;
+#if defined(__GNUC__)
+    rk_v2i ag = {0, 0}, ae = {0, 0}, bg = {0, 0}, be = {0, 0};
+    rk_v2d vv = {v, v};
+    for (; j + 4 <= n; j += 4) {
+        rk_v2d x, y;
+        memcpy(&x, s + j, sizeof x);
+        memcpy(&y, s + j + 2, sizeof y);
+        ag -= (rk_v2i)(x > vv);
+        ae -= (rk_v2i)(x == vv);
+        bg -= (rk_v2i)(y > vv);
+        be -= (rk_v2i)(y == vv);
+    }
+    g = (size_t)(ag[0] + ag[1] + bg[0] + bg[1]);
+    e = (size_t)(ae[0] + ae[1] + be[0] + be[1]);
+#endif
+    for (; j < n; j++) {
         g += s[j] > v;
         e += s[j] == v;
     }
