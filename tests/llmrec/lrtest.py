@@ -7,11 +7,12 @@ source tree); ASSAY_SHARED or <src>/../shared for the shared data.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "fakellm"))
+import fakeclient  # noqa: E402
 
 SRC = os.path.abspath(os.environ.get(
     "ASSAY_SRC", os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -41,51 +42,8 @@ def close(a, b, tol=1e-9):
     return a is not None and b is not None and abs(a - b) <= tol
 
 
-class Fake:
-    """The fake OpenAI-compatible server on an ephemeral port."""
-
-    def __init__(self, config):
-        self.dir = tempfile.mkdtemp(prefix="assay-llmrec-fake-")
-        path = os.path.join(self.dir, "fake.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
-        self.proc = subprocess.Popen([FAKELLM, "--port", "0", "--config",
-                                      path], stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode().strip()
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError("fake server did not start: %r" % line)
-        self.port = int(line)
-        self.url = "http://127.0.0.1:%d/v1" % self.port
-
-    def _req(self, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            "http://127.0.0.1:%d%s" % (self.port, path), data=data,
-            method="POST" if data is not None else "GET")
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read().decode() or "null")
-
-    def stats(self):
-        return self._req("/stats")
-
-    def reset(self):
-        self._req("/reset", {})
-
-    def configure(self, config):
-        self._req("/config", config)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+# the fake LLM server, scripted by a config (tests/fakellm/fakeclient.py)
+Fake = fakeclient.Fake
 
 
 def llm_block(name, fake):

@@ -175,13 +175,6 @@ static void cce_destroy(void *state)
     free(s);
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int cce_create(const assay_host *h, const json_t *o, void **state,
                       assay_error *err)
 {
@@ -191,14 +184,14 @@ static int cce_create(const assay_host *h, const json_t *o, void **state,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
     s->endpoint_opt = assay_opt_str(o, "llm");
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "input_field", &s->f_input) ||
-        !opt_dup(o, "output_1_field", &s->f_out1) ||
-        !opt_dup(o, "output_2_field", &s->f_out2) ||
-        !opt_dup(o, "label_field", &s->f_label) ||
-        !opt_dup(o, "id_field", &s->f_id) ||
-        !opt_dup(o, "subset_field", &s->f_subset) ||
-        !opt_dup(o, "crowd_field", &s->f_crowd))
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "input_field", &s->f_input) ||
+        !jc_opt_strdup(o, "output_1_field", &s->f_out1) ||
+        !jc_opt_strdup(o, "output_2_field", &s->f_out2) ||
+        !jc_opt_strdup(o, "label_field", &s->f_label) ||
+        !jc_opt_strdup(o, "id_field", &s->f_id) ||
+        !jc_opt_strdup(o, "subset_field", &s->f_subset) ||
+        !jc_opt_strdup(o, "crowd_field", &s->f_crowd))
         goto oom;
     const json_t *eps = json_object_get(o, "crowd_llm");
     if (json_is_array(eps) && json_array_size(eps) > 0) {

@@ -85,6 +85,13 @@ char *jc_strdup(const char *s)
     return p;
 }
 
+bool jc_opt_strdup(const json_t *opts, const char *name, char **out)
+{
+    const char *v = assay_opt_str(opts, name);
+    *out = v ? jc_strdup(v) : NULL;
+    return !v || *out;
+}
+
 size_t jc_utf8_len(const char *s)
 {
     size_t n = 0;

@@ -33,6 +33,10 @@ void jc_buf_free(jc_buf *b);
 /* strdup that returns NULL for NULL input or on ENOMEM. */
 char *jc_strdup(const char *s);
 
+/* The string option `name` of `opts` duplicated into *out (NULL when the
+ * option is unset); false only when out of memory. */
+bool jc_opt_strdup(const json_t *opts, const char *name, char **out);
+
 /* Number of UTF-8 code points in `s` (malformed bytes count as one). */
 size_t jc_utf8_len(const char *s);
 

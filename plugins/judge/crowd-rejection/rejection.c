@@ -160,13 +160,6 @@ static void cr_destroy(void *state)
     free(s);
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int cr_create(const assay_host *h, const json_t *o, void **state,
                      assay_error *err)
 {
@@ -176,13 +169,13 @@ static int cr_create(const assay_host *h, const json_t *o, void **state,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
     s->endpoint_opt = assay_opt_str(o, "llm");
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "input_field", &s->f_input) ||
-        !opt_dup(o, "responses_field", &s->f_resp) ||
-        !opt_dup(o, "best_field", &s->f_best) ||
-        !opt_dup(o, "id_field", &s->f_id) ||
-        !opt_dup(o, "subset_field", &s->f_subset) ||
-        !opt_dup(o, "field", &s->field)) {
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "input_field", &s->f_input) ||
+        !jc_opt_strdup(o, "responses_field", &s->f_resp) ||
+        !jc_opt_strdup(o, "best_field", &s->f_best) ||
+        !jc_opt_strdup(o, "id_field", &s->f_id) ||
+        !jc_opt_strdup(o, "subset_field", &s->f_subset) ||
+        !jc_opt_strdup(o, "field", &s->field)) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }

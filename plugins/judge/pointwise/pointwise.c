@@ -162,13 +162,6 @@ static void pt_destroy(void *state)
     free(s);
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int pt_create(const assay_host *h, const json_t *o, void **state,
                      assay_error *err)
 {
@@ -178,18 +171,18 @@ static int pt_create(const assay_host *h, const json_t *o, void **state,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
     s->endpoint_opt = assay_opt_str(o, "llm");
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "input_field", &s->f_input) ||
-        !opt_dup(o, "output_field", &s->f_output) ||
-        !opt_dup(o, "output_1_field", &s->f_out1) ||
-        !opt_dup(o, "output_2_field", &s->f_out2) ||
-        !opt_dup(o, "reference_field", &s->f_ref) ||
-        !opt_dup(o, "reference_2_field", &s->f_ref2) ||
-        !opt_dup(o, "gold_field", &s->f_gold) ||
-        !opt_dup(o, "label_field", &s->f_label) ||
-        !opt_dup(o, "id_field", &s->f_id) ||
-        !opt_dup(o, "subset_field", &s->f_subset) ||
-        !opt_dup(o, "rubric", &s->rubric)) {
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "input_field", &s->f_input) ||
+        !jc_opt_strdup(o, "output_field", &s->f_output) ||
+        !jc_opt_strdup(o, "output_1_field", &s->f_out1) ||
+        !jc_opt_strdup(o, "output_2_field", &s->f_out2) ||
+        !jc_opt_strdup(o, "reference_field", &s->f_ref) ||
+        !jc_opt_strdup(o, "reference_2_field", &s->f_ref2) ||
+        !jc_opt_strdup(o, "gold_field", &s->f_gold) ||
+        !jc_opt_strdup(o, "label_field", &s->f_label) ||
+        !jc_opt_strdup(o, "id_field", &s->f_id) ||
+        !jc_opt_strdup(o, "subset_field", &s->f_subset) ||
+        !jc_opt_strdup(o, "rubric", &s->rubric)) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }

@@ -84,13 +84,6 @@ static void rl_destroy(void *state)
     free(s);
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int rl_create(const assay_host *h, const json_t *o, void **state,
                      assay_error *err)
 {
@@ -100,13 +93,13 @@ static int rl_create(const assay_host *h, const json_t *o, void **state,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
     s->endpoint_opt = assay_opt_str(o, "llm");
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "dataset", &s->dataset) ||
-        !opt_dup(o, "id_field", &s->f_id) ||
-        !opt_dup(o, "title_field", &s->f_title) ||
-        !opt_dup(o, "category_field", &s->f_cat) ||
-        !opt_dup(o, "year_field", &s->f_year) ||
-        !opt_dup(o, "profile_field", &s->f_profile))
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "dataset", &s->dataset) ||
+        !jc_opt_strdup(o, "id_field", &s->f_id) ||
+        !jc_opt_strdup(o, "title_field", &s->f_title) ||
+        !jc_opt_strdup(o, "category_field", &s->f_cat) ||
+        !jc_opt_strdup(o, "year_field", &s->f_year) ||
+        !jc_opt_strdup(o, "profile_field", &s->f_profile))
         goto nomem;
     const char *task = assay_opt_str(o, "task");
     s->task = task && !strcmp(task, "ranking")     ? 1

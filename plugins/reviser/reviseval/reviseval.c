@@ -121,13 +121,6 @@ static void rv_destroy(void *state)
     free(s);
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int rv_create(const assay_host *h, const json_t *o, void **state,
                      assay_error *err)
 {
@@ -137,13 +130,13 @@ static int rv_create(const assay_host *h, const json_t *o, void **state,
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
     s->endpoint_opt = assay_opt_str(o, "llm");
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "input_field", &s->f_input) ||
-        !opt_dup(o, "output_field", &s->f_output) ||
-        !opt_dup(o, "output_1_field", &s->f_out1) ||
-        !opt_dup(o, "output_2_field", &s->f_out2) ||
-        !opt_dup(o, "rubric_field", &s->f_rubric) ||
-        !opt_dup(o, "rubric", &s->rubric)) {
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "input_field", &s->f_input) ||
+        !jc_opt_strdup(o, "output_field", &s->f_output) ||
+        !jc_opt_strdup(o, "output_1_field", &s->f_out1) ||
+        !jc_opt_strdup(o, "output_2_field", &s->f_out2) ||
+        !jc_opt_strdup(o, "rubric_field", &s->f_rubric) ||
+        !jc_opt_strdup(o, "rubric", &s->rubric)) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }

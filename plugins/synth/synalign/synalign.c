@@ -248,13 +248,6 @@ static int render_repair(const jc_prompt *p, char **out, assay_error *err)
     return rc;
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int sa_create(const assay_host *h, const json_t *o, void **state,
                      assay_error *err)
 {
@@ -263,11 +256,11 @@ static int sa_create(const assay_host *h, const json_t *o, void **state,
     if (!s)
         return assay_error_set(err, ASSAY_ENOMEM, "out of memory");
     s->h = h;
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "embed", &s->embed_ep) ||
-        !opt_dup(o, "text_field", &s->text_field) ||
-        !opt_dup(o, "label_field", &s->label_field) ||
-        !opt_dup(o, "id_field", &s->id_field)) {
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "embed", &s->embed_ep) ||
+        !jc_opt_strdup(o, "text_field", &s->text_field) ||
+        !jc_opt_strdup(o, "label_field", &s->label_field) ||
+        !jc_opt_strdup(o, "id_field", &s->id_field)) {
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto fail;
     }

@@ -45,13 +45,6 @@ static void up_destroy(void *state)
     free(s);
 }
 
-static bool opt_dup(const json_t *o, const char *name, char **out)
-{
-    const char *v = assay_opt_str(o, name);
-    *out = v ? jc_strdup(v) : NULL;
-    return !v || *out;
-}
-
 static int up_create(const assay_host *h, const json_t *o, void **state,
                      assay_error *err)
 {
@@ -71,11 +64,11 @@ static int up_create(const assay_host *h, const json_t *o, void **state,
     s->hist_len = (size_t)assay_opt_int(o, "history_len");
     s->variant = (long)assay_opt_int(o, "variant");
     s->max_reasks = (unsigned)assay_opt_int(o, "max_reasks");
-    if (!opt_dup(o, "llm", &s->endpoint) ||
-        !opt_dup(o, "dataset", &s->dataset) ||
-        !opt_dup(o, "title_field", &s->f_title) ||
-        !opt_dup(o, "category_field", &s->f_cat) ||
-        !opt_dup(o, "year_field", &s->f_year) ||
+    if (!jc_opt_strdup(o, "llm", &s->endpoint) ||
+        !jc_opt_strdup(o, "dataset", &s->dataset) ||
+        !jc_opt_strdup(o, "title_field", &s->f_title) ||
+        !jc_opt_strdup(o, "category_field", &s->f_cat) ||
+        !jc_opt_strdup(o, "year_field", &s->f_year) ||
         !(s->features = json_deep_copy(json_object_get(o, "features"))))
         goto nomem;
     json_t *p = json_object_get(o, "params");
