@@ -65,7 +65,6 @@ typedef struct rk_ctx {
     rk_ws *ws;
     unsigned nws;
     rk_result *res;
-    const int64_t *res_qkeys; /* fast path: the queries' keys, sorted */
 } rk_ctx;
 
 static double rk_gain(const rk_config *cfg, double rel)
@@ -759,6 +758,8 @@ static int rk_eval_task(void *arg, size_t b, size_t e, unsigned worker,
 
 typedef struct rk_loo {
     rk_ctx *c;
+    const int64_t *qkeys; /* the queries' keys, ascending */
+    size_t nq;
     size_t nchunks;
     size_t *qb, *qe; /* per chunk: queries [qb, qe) it evaluated */
     double *sums;    /* per chunk: ncols sums over its queries */
@@ -842,7 +843,7 @@ static void rk_loo_measures(const rk_ctx *c, size_t q, size_t n,
     double prec = 1.0 / (double)rank;
     out[RK_C_NUM_REL_RET] = 1.0;
     out[RK_C_RANK] = (double)rank;
-    out[RK_C_MAP] = prec / 1.0;
+    out[RK_C_MAP] = prec;
     out[RK_C_MRR] = 1.0 / (double)rank;
     out[RK_C_NDCG] = g > 0 ? dg / g : 0.0;
     for (size_t ki = 0; ki < nk; ki++) {
@@ -852,8 +853,8 @@ static void rk_loo_measures(const rk_ctx *c, size_t q, size_t n,
         o[RK_K_HR] = 1.0;
         o[RK_K_NDCG] = g > 0 ? dg / g : 0.0;
         o[RK_K_PRECISION] = 1.0 / (double)cfg->ks[ki];
-        o[RK_K_RECALL] = 1.0 / 1.0;
-        o[RK_K_MAP] = prec / 1.0;
+        o[RK_K_RECALL] = 1.0;
+        o[RK_K_MAP] = prec;
         o[RK_K_MRR] = 1.0 / (double)rank;
     }
 }
@@ -866,9 +867,9 @@ static int rk_loo_task(void *arg, size_t b, size_t e, unsigned worker,
     rk_loo *L = arg;
     rk_ctx *c = L->c;
     const int64_t *ru = c->run_q->i, *ri = c->run_item->i;
-    const int64_t *qk = c->res_qkeys, *qi = c->qr_item->i;
+    const int64_t *qk = L->qkeys, *qi = c->qr_item->i;
     const double *sc = c->score;
-    size_t N = c->nrun, nq = c->nq, ncols = c->res->ncols;
+    size_t N = c->nrun, nq = L->nq, ncols = c->res->ncols;
     for (size_t chunk = b; chunk < e; chunk++) {
         size_t r = N * chunk / L->nchunks, end = N * (chunk + 1) / L->nchunks;
         /* start at the first group that begins in this chunk */
@@ -951,7 +952,7 @@ static int rk_try_loo(rk_ctx *c, const assay_host *h, unsigned nthreads,
         return 0;
     /* chunks of rows, as many whatever the thread count: the means add
      * the chunks' sums in order, the same for any number of threads */
-    rk_loo L = {.c = c};
+    rk_loo L = {.c = c, .qkeys = qr_q->i, .nq = nq};
     L.nchunks = N / 65536;
     L.nchunks = L.nchunks < 1 ? 1 : L.nchunks > 256 ? 256 : L.nchunks;
     atomic_init(&L.bad, false);
@@ -969,8 +970,6 @@ static int rk_try_loo(rk_ctx *c, const assay_host *h, unsigned nthreads,
         rc = assay_error_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
     }
-    c->nq = nq;
-    c->res_qkeys = qr_q->i;
     rc = sc_parallel(h, nthreads, L.nchunks, 1, rk_loo_task, &L, err);
     if (rc)
         goto out;
@@ -1011,8 +1010,6 @@ out:
     free(L.qe);
     free(L.sums);
     free(L.rows);
-    c->nq = 0;
-    c->res_qkeys = NULL;
     if (rc != 1) {
         free(res->vals);
         free(res->qrow);
